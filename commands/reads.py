@@ -1,0 +1,301 @@
+"""Read commands: show, tasks, overdue, staff, sla due. They read SQL, never scan workflows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from commands.common import UserError, console, db_session, iso, local, print_json, settings
+from db import queries
+from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
+from models.intake import mask_id, mask_name, mask_phone
+from settings import Settings
+from sla import Period, WorkCalendar, due_at, load_overrides
+
+sla_app = typer.Typer(help="Deadline arithmetic on China's working-day calendar.",
+                      no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _late(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h{mins:02d}m"
+
+
+def deadline_dict(d: DeadlineRow, s: Settings, now: datetime) -> dict[str, Any]:
+    running = d.running_due_at is not None
+    return {
+        "clock": d.clock,
+        "label": d.label,
+        "period": d.period,
+        "due_at": iso(d.due_at, s),
+        "stopped_at": iso(d.stopped_at, s),
+        "running": running,
+        "overdue": running and d.due_at < now,
+        "met": d.stopped_at is not None and d.stopped_at <= d.due_at,
+    }
+
+
+def task_dict(t: TaskRow, deadlines: list[DeadlineRow], s: Settings, now: datetime) -> dict[str, Any]:
+    return {
+        "id": t.task_id,
+        "case_id": t.case_id,
+        "role": t.role,
+        "status": t.status,
+        "department": t.department,
+        "region": t.region,
+        "office": t.office_id,
+        "office_name": t.office_name,
+        "dispatched_at": iso(t.dispatched_at, s),
+        "accepted_at": iso(t.accepted_at, s),
+        "closed_at": iso(t.closed_at, s),
+        "outcome": t.outcome,
+        "reply": t.reply,
+        "deadlines": {d.clock: deadline_dict(d, s, now) for d in deadlines},
+    }
+
+
+def event_dict(e: EventRow, s: Settings) -> dict[str, Any]:
+    return {
+        "at": iso(e.at, s),
+        "task": e.task_id,
+        "actor": e.actor,
+        "action": e.action,
+        "detail": e.detail,
+        "data": json.loads(e.data) if e.data else {},
+    }
+
+
+def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
+    return {
+        "id": c.case_id,
+        "status": c.status,
+        "request_id": c.request_id,
+        "category": c.category,
+        "occupation": c.occupation,
+        "platform": c.platform,
+        "channel": c.channel,
+        "urgent": c.urgent,
+        "worker": {
+            "name": c.name if reveal else mask_name(c.name),
+            "phone": c.phone if reveal else mask_phone(c.phone),
+            "id_number": c.id_number if reveal else mask_id(c.id_number),
+        },
+        "summary": c.summary,
+        "residence": c.residence,
+        "workplace": c.workplace,
+        "incident": c.incident,
+        "opened_at": iso(c.opened_at, s),
+        "closed_at": iso(c.closed_at, s),
+        "routing": {
+            "rule": c.rule_id,
+            "rules_version": c.rules_version,
+            "sla_plan": c.sla_plan,
+            "lead": {"department": c.lead_department, "region": c.lead_region},
+            "explanation": (c.routing_explanation or "").splitlines(),
+        },
+        "reply": c.reply,
+        "callback": c.callback,
+    }
+
+
+def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
+    now = datetime.now(UTC)
+    with db_session(s) as session:
+        case = queries.get_case(session=session, case_id=case_id)
+        if case is None:
+            raise UserError(f"unknown case {case_id} (no such case in the read model)")
+        tasks = queries.case_tasks(session=session, case_id=case_id)
+        deadlines = queries.task_deadlines(session=session, task_ids=[t.task_id for t in tasks])
+        events = queries.case_events(session=session, case_id=case_id)
+        data = case_dict(case, s, reveal=reveal)
+        data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
+        data["timeline"] = [event_dict(e, s) for e in events]
+    if as_json:
+        print_json(data)
+        return
+    w = data["worker"]
+    console.print(f"[bold]{case_id}[/]  {data['status']}  {data['category']}"
+                  f"{'  [red]urgent[/]' if data['urgent'] else ''}")
+    console.print(f"worker {w['name']} {w['phone']} · {data['occupation']}"
+                  f"{' · ' + data['platform'] if data['platform'] else ''} · via {data['channel']}")
+    console.print(f"summary: {data['summary']}", markup=False)
+    r = data["routing"]
+    console.print(f"routing: rule {r['rule']} (rules {r['rules_version']}), plan {r['sla_plan']}")
+    for line in r["explanation"]:
+        console.print(f"  · {line}", markup=False)
+    table = Table(title="tasks", show_lines=False)
+    for col in ("task", "role", "office", "status", "clock", "due", "state"):
+        table.add_column(col)
+    for t in data["tasks"]:
+        first = True
+        for d in t["deadlines"].values() or [{}]:
+            state = ("[red]overdue[/]" if d.get("overdue") else "running" if d.get("running")
+                     else ("met" if d.get("met") else "missed") if d.get("stopped_at") else "")
+            table.add_row(
+                t["id"] if first else "", t["role"] if first else "",
+                f"{t['office_name']}" if first else "", t["status"] if first else "",
+                d.get("label", ""), (d.get("due_at") or "")[:16].replace("T", " "), state,
+            )
+            first = False
+    console.print(table)
+    print_timeline(events_data=data["timeline"])
+    if data["reply"]:
+        console.print(f"reply to the worker: {data['reply']}", markup=False)
+
+
+def print_timeline(*, events_data: list[dict[str, Any]], title: str = "timeline") -> None:
+    table = Table(title=title)
+    for col in ("at", "task", "who", "what", "detail"):
+        table.add_column(col, overflow="fold")
+    for e in events_data:
+        table.add_row((e["at"] or "")[:19].replace("T", " "), (e["task"] or "").split("-")[-1],
+                      e["actor"] or "", e["action"], e["detail"] or "")
+    console.print(table)
+
+
+def overdue_rows(s: Settings, *, department: str | None, region: str | None,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or datetime.now(UTC)
+    with db_session(s) as session:
+        rows = queries.overdue_tasks(session=session, now=now, department=department, region=region)
+        return [
+            {
+                "task": r.task.task_id,
+                "case": r.case.case_id,
+                "category": r.case.category,
+                "department": r.task.department,
+                "region": r.task.region,
+                "office_name": r.task.office_name,
+                "status": r.task.status,
+                "clock": r.deadline.clock,
+                "due_at": iso(r.deadline.due_at, s),
+                "late_seconds": int((now - r.deadline.due_at).total_seconds()),
+                "late": _late(now - r.deadline.due_at),
+            }
+            for r in rows
+        ]
+
+
+def print_overdue(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no overdue tasks")
+        return
+    table = Table(title=f"overdue tasks ({len(rows)})")
+    for col in ("task", "office", "status", "clock", "due", "late by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["task"], r["office_name"], r["status"], r["clock"],
+                      r["due_at"][:16].replace("T", " "), f"[red]{r['late']}[/]")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def show(
+        case: str,
+        as_json: Json = False,
+        reveal: Annotated[bool, typer.Option("--reveal", help="show unmasked personal data")] = False,
+    ) -> None:
+        """A case: its worker (masked), routing, tasks with deadlines, and timeline."""
+        _show(case, settings(), as_json=as_json, reveal=reveal)
+
+    @app.command("tasks")
+    def tasks_(
+        department: Annotated[str | None, typer.Option()] = None,
+        region: Annotated[str | None, typer.Option()] = None,
+        status: Annotated[str | None, typer.Option()] = None,
+        as_json: Json = False,
+    ) -> None:
+        """List tasks, newest first, by office and status."""
+        s = settings()
+        now = datetime.now(UTC)
+        with db_session(s) as session:
+            rows = queries.list_tasks(session=session, department=department, region=region,
+                                      status=status)
+            deadlines = queries.task_deadlines(session=session,
+                                               task_ids=[t.task_id for t, _ in rows])
+            data = [task_dict(t, deadlines[t.task_id], s, now) | {"category": c.category}
+                    for t, c in rows]
+        if as_json:
+            print_json(data)
+            return
+        table = Table(title=f"tasks ({len(data)})")
+        for col in ("task", "role", "office", "category", "status", "dispatched", "next due"):
+            table.add_column(col)
+        for t in data:
+            running = [d for d in t["deadlines"].values() if d["running"]]
+            nxt = min((d["due_at"] for d in running), default="")
+            table.add_row(t["id"], t["role"], t["office_name"], t["category"], t["status"],
+                          (t["dispatched_at"] or "")[:16].replace("T", " "),
+                          nxt[:16].replace("T", " "))
+        console.print(table)
+
+    @app.command()
+    def overdue(
+        department: Annotated[str | None, typer.Option()] = None,
+        region: Annotated[str | None, typer.Option()] = None,
+        as_json: Json = False,
+    ) -> None:
+        """Open tasks past a deadline, most overdue first, with how late."""
+        rows = overdue_rows(settings(), department=department, region=region)
+        if as_json:
+            print_json(rows)
+        else:
+            print_overdue(rows)
+
+    @app.command()
+    def staff(
+        department: Annotated[str | None, typer.Option()] = None,
+        region: Annotated[str | None, typer.Option()] = None,
+        role: Annotated[str | None, typer.Option()] = None,
+        as_json: Json = False,
+    ) -> None:
+        """The staff directory: id, name, role, department, region, office."""
+        from commands.cases import load_rules
+
+        rules = load_rules(settings())
+        people = [
+            m for m in rules.staff.values()
+            if (department is None or m.department == department)
+            and (region is None or m.region == region)
+            and (role is None or m.role.value == role)
+        ]
+        data = [{"id": m.id, "name": m.name, "role": m.role.value, "department": m.department,
+                 "region": m.region, "office": m.office} for m in people]
+        if as_json:
+            print_json(data)
+            return
+        table = Table(title=f"staff ({len(data)})")
+        for col in ("id", "name", "role", "department", "region", "office"):
+            table.add_column(col)
+        for m in data:
+            table.add_row(m["id"], m["name"], m["role"], m["department"],
+                          f"{m['region']} {rules.region_name(m['region'])}", m["office"] or "")
+        console.print(table)
+
+    @sla_app.command("due")
+    def sla_due(
+        start: Annotated[str, typer.Option(help="ISO 8601, e.g. 2026-09-30T10:00+08:00")],
+        period: Annotated[str, typer.Option(help="<N><unit>: wd, d, h, wh, m")],
+    ) -> None:
+        """Print the deadline of a period started at START, as ISO 8601 with offset."""
+        s = settings()
+        try:
+            moment = datetime.fromisoformat(start)
+        except ValueError as e:
+            raise UserError(f"--start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)") from e
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=s.tz)  # a local time means the deployment's zone
+        try:
+            p = Period.parse(period)
+        except ValueError as e:
+            raise UserError(str(e)) from e
+        calendar = WorkCalendar(load_overrides(s.rules_dir / "calendar.yaml"))
+        print(due_at(moment, p, calendar=calendar, tz=s.tz).isoformat())

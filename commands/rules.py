@@ -1,0 +1,75 @@
+"""`appeals rules check|explain`: the routing rules without opening a case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from commands.common import UserError, console, print_json, settings
+from models.common import Occupation
+from models.routing import RoutingFacts
+from routing_rules import RulesError, check_directory, decision_to_dict, load_ruleset
+
+app = typer.Typer(help="Validate and explain the routing rules.", no_args_is_help=True)
+Dir = Annotated[Path | None, typer.Option("--dir", help="rules directory (default: settings)")]
+
+
+@app.command()
+def check(dir: Dir = None) -> None:
+    """Validate the directory and rules; exits non-zero listing every problem."""
+    directory = dir or settings().rules_dir
+    if not directory.is_dir():
+        raise UserError(f"{directory} is not a directory")
+    problems = check_directory(directory)
+    if problems:
+        for p in problems:
+            console.print(f"[red]✗[/] {p}", markup=True, highlight=False)
+        raise UserError(f"{len(problems)} problem(s) in {directory}")
+    rules = load_ruleset(directory)
+    console.print(f"[green]✓[/] {directory}: {len(rules.rules)} rules, {len(rules.offices)} "
+                  f"offices, {len(rules.staff)} staff, rules version {rules.version}")
+
+
+@app.command()
+def explain(
+    category: Annotated[str, typer.Option()],
+    occupation: Annotated[Occupation, typer.Option()],
+    residence: Annotated[str, typer.Option()],
+    workplace: Annotated[str, typer.Option()],
+    incident: Annotated[str | None, typer.Option()] = None,
+    platform: Annotated[str | None, typer.Option()] = None,
+    summary: Annotated[str, typer.Option()] = "",
+    sla_plan: Annotated[str | None, typer.Option("--sla-plan")] = None,
+    dir: Dir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the routing decision for these facts without opening a case."""
+    try:
+        rules = load_ruleset(dir or settings().rules_dir)
+    except RulesError as e:
+        raise UserError(f"the routing rules are invalid: {e}") from e
+    facts = RoutingFacts(category=category, occupation=occupation, platform=platform,
+                         summary=summary, residence=residence, workplace=workplace,
+                         incident=incident)
+    try:
+        decision = rules.route(facts, sla_plan_override=sla_plan)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    data = decision_to_dict(decision)
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"rule {decision.rule_id} · plan {decision.sla_plan} · "
+                        f"rules {decision.rules_version}")
+    for col in ("role", "department", "region", "office", "basis", "note"):
+        table.add_column(col)
+    for a in [decision.lead, *decision.co]:
+        note = ("external; " if a.external else "") + (a.fallback_reason or "")
+        table.add_row(a.role.value, a.office.department, a.office.region, a.office.name,
+                      f"{a.basis.value} {a.basis_region}", note)
+    console.print(table)
+    for line in decision.explanation:
+        console.print(f"· {line}", markup=False)

@@ -1,0 +1,72 @@
+"""Handlers' commands on a task: accept, note, complete, return, transfer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel
+
+from commands.common import UserError, client, console, run, settings, update
+from models.tasks import (
+    AcceptInput,
+    ActionResult,
+    CompleteInput,
+    NoteInput,
+    Outcome,
+    ReturnInput,
+    TransferInput,
+)
+
+
+async def act(task_id: str, name: str, arg: BaseModel) -> ActionResult:
+    c = await client(settings())
+    return await update(c, task_id, "task", name, arg, ActionResult)
+
+
+def _done(result: ActionResult) -> None:
+    console.print(f"{result.task_id}: {result.status.value}")
+
+
+As = Annotated[str, typer.Option("--as", help="the acting handler's staff id")]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def accept(task: str, as_: As) -> None:
+        """Sign for a task (签收)."""
+        _done(run(act(task, "accept", AcceptInput(actor=as_))))
+
+    @app.command()
+    def note(task: str, as_: As, text: Annotated[str, typer.Option()]) -> None:
+        """Add a handling note to a task."""
+        _done(run(act(task, "note", NoteInput(actor=as_, text=text))))
+
+    @app.command()
+    def complete(
+        task: str,
+        as_: As,
+        outcome: Annotated[Outcome, typer.Option()],
+        reply: Annotated[str, typer.Option(help="the reply to the worker")],
+    ) -> None:
+        """Complete a task with its outcome and the reply to the worker (办结)."""
+        _done(run(act(task, "complete", CompleteInput(actor=as_, outcome=outcome, reply=reply))))
+
+    @app.command("return")
+    def return_(task: str, as_: As, reason: Annotated[str, typer.Option()]) -> None:
+        """Return a task that is not this office's (退单); the case is re-routed."""
+        _done(run(act(task, "return", ReturnInput(actor=as_, reason=reason))))
+
+    @app.command()
+    def transfer(
+        task: str,
+        as_: As,
+        to: Annotated[str, typer.Option("--to", help="DEPT or DEPT@REGION")],
+        reason: Annotated[str, typer.Option()],
+    ) -> None:
+        """Transfer a task to another department and/or region (转办)."""
+        department, _, region = to.partition("@")
+        if not department:
+            raise UserError("--to must be DEPT or DEPT@REGION, e.g. samr@440106")
+        arg = TransferInput(actor=as_, department=department, region=region or None, reason=reason)
+        _done(run(act(task, "transfer", arg)))

@@ -1,0 +1,107 @@
+"""Read-model queries behind the supervisors' and handlers' lists (SQL, never workflow scans)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
+
+OPEN_TASK = ("dispatched", "accepted")
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    task: TaskRow
+    deadline: DeadlineRow
+    case: CaseRow
+
+
+def overdue_tasks(
+    *,
+    session: Session,
+    now: datetime,
+    department: str | None = None,
+    region: str | None = None,
+    limit: int | None = None,
+) -> list[OverdueRow]:
+    """Open tasks with a running clock past its due time, most overdue first.
+
+    One row per task: the clock that is most overdue. ``running_due_at`` is only
+    set while a clock runs, so this is a range scan on ``ix_deadlines_running_due``.
+    """
+    worst = (
+        select(DeadlineRow.task_id, func.min(DeadlineRow.running_due_at).label("due"))
+        .where(col(DeadlineRow.running_due_at) < now)
+        .group_by(col(DeadlineRow.task_id))
+        .subquery()
+    )
+    stmt = (
+        select(TaskRow, DeadlineRow, CaseRow)
+        .join(worst, worst.c.task_id == TaskRow.task_id)
+        .join(
+            DeadlineRow,
+            (col(DeadlineRow.task_id) == worst.c.task_id)
+            & (col(DeadlineRow.running_due_at) == worst.c.due),
+        )
+        .join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
+        .where(col(TaskRow.status).in_(OPEN_TASK))
+        .order_by(worst.c.due, col(TaskRow.task_id))
+    )
+    if department:
+        stmt = stmt.where(TaskRow.department == department)
+    if region:
+        stmt = stmt.where(TaskRow.region == region)
+    if limit:
+        stmt = stmt.limit(limit)
+    return [OverdueRow(t, d, c) for t, d, c in session.execute(stmt).all()]
+
+
+def list_tasks(
+    *,
+    session: Session,
+    department: str | None = None,
+    region: str | None = None,
+    status: str | None = None,
+    limit: int = 200,
+) -> list[tuple[TaskRow, CaseRow]]:
+    stmt = select(TaskRow, CaseRow).join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
+    if department:
+        stmt = stmt.where(TaskRow.department == department)
+    if region:
+        stmt = stmt.where(TaskRow.region == region)
+    if status:
+        stmt = stmt.where(TaskRow.status == status)
+    stmt = stmt.order_by(col(TaskRow.dispatched_at).desc(), col(TaskRow.task_id)).limit(limit)
+    return [(t, c) for t, c in session.execute(stmt).all()]
+
+
+def get_case(*, session: Session, case_id: str) -> CaseRow | None:
+    return session.get(CaseRow, case_id)
+
+
+def case_tasks(*, session: Session, case_id: str) -> list[TaskRow]:
+    stmt = select(TaskRow).where(TaskRow.case_id == case_id).order_by(col(TaskRow.seq))
+    return list(session.scalars(stmt).all())
+
+
+def task_deadlines(*, session: Session, task_ids: list[str]) -> dict[str, list[DeadlineRow]]:
+    stmt = select(DeadlineRow).where(col(DeadlineRow.task_id).in_(task_ids))
+    out: dict[str, list[DeadlineRow]] = {t: [] for t in task_ids}
+    for d in session.scalars(stmt).all():
+        out[d.task_id].append(d)
+    for rows in out.values():
+        rows.sort(key=lambda d: d.due_at)
+    return out
+
+
+def case_events(*, session: Session, case_id: str) -> list[EventRow]:
+    stmt = select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.at), col(EventRow.id))
+    return list(session.scalars(stmt).all())
+
+
+def get_task(*, session: Session, task_id: str) -> TaskRow | None:
+    return session.get(TaskRow, task_id)

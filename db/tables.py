@@ -1,0 +1,101 @@
+"""The read model's tables: a projection of the workflows, never the truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UtcDateTime
+
+
+def _ts(*, nullable: bool) -> Column[datetime]:
+    return Column(UtcDateTime(), nullable=nullable)
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    case_id: str = Field(primary_key=True, max_length=40)
+    version: int = 0
+    status: str = Field(index=True, max_length=24)
+    request_id: str = Field(index=True, max_length=100)
+    category: str = Field(index=True, max_length=40)
+    occupation: str = Field(max_length=24)
+    platform: str | None = Field(default=None, max_length=40)
+    channel: str = Field(max_length=24)
+    urgent: bool = False
+    name: str = Field(max_length=50)
+    phone: str = Field(max_length=20)
+    id_number: str | None = Field(default=None, max_length=18)
+    summary: str
+    residence: str = Field(max_length=12)
+    workplace: str = Field(max_length=12)
+    incident: str | None = Field(default=None, max_length=12)
+    opened_at: datetime = Field(sa_column=_ts(nullable=False))
+    sla_plan: str | None = Field(default=None, max_length=40)
+    rule_id: str | None = Field(default=None, max_length=80)
+    rules_version: str | None = Field(default=None, max_length=40)
+    routing_explanation: str | None = None
+    lead_department: str | None = Field(default=None, max_length=40)
+    lead_region: str | None = Field(default=None, max_length=12)
+    reply: str | None = None
+    callback: str | None = Field(default=None, max_length=24)
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_office_status", "department", "region", "status"),)
+
+    task_id: str = Field(primary_key=True, max_length=48)
+    case_id: str = Field(index=True, max_length=40)
+    version: int = 0
+    seq: int
+    role: str = Field(max_length=8)
+    status: str = Field(index=True, max_length=24)
+    department: str = Field(max_length=40)
+    region: str = Field(max_length=12)
+    office_id: str = Field(max_length=80)
+    office_name: str = Field(max_length=120)
+    category: str = Field(max_length=40)
+    dispatched_at: datetime = Field(sa_column=_ts(nullable=False))
+    accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    outcome: str | None = Field(default=None, max_length=24)
+    reply: str | None = None
+
+
+class DeadlineRow(SQLModel, table=True):
+    """One clock of one task. ``running_due_at`` is set only while the clock runs,
+    so "what is overdue now" is a range scan on one index."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_running_due", "running_due_at"),)
+
+    task_id: str = Field(primary_key=True, max_length=48)
+    clock: str = Field(primary_key=True, max_length=40)
+    case_id: str = Field(index=True, max_length=40)
+    label: str = Field(max_length=40)
+    period: str = Field(max_length=16)
+    due_at: datetime = Field(sa_column=_ts(nullable=False))
+    stopped_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    running_due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class EventRow(SQLModel, table=True):
+    """Append-only audit trail; ``key`` makes a retried write a no-op."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("key", name="uq_events_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80)
+    case_id: str = Field(index=True, max_length=40)
+    task_id: str | None = Field(default=None, max_length=48)
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    actor: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=40)
+    detail: str | None = None
+    data: str | None = None  # JSON text: portable across SQLite and PostgreSQL

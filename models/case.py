@@ -1,0 +1,75 @@
+"""A case (诉求件): the grievance workflow's input, actions and state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.intake import IntakeForm
+from models.routing import RoutingDecision
+from models.tasks import Actor, Reason, TaskResult, TaskState
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    awaiting_callback = "awaiting_callback"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+class CallbackResult(StrEnum):
+    satisfied = "satisfied"
+    unsatisfied = "unsatisfied"
+    unreachable = "unreachable"
+
+
+CALLBACK_LABELS = {
+    CallbackResult.satisfied: "满意",
+    CallbackResult.unsatisfied: "不满意",
+    CallbackResult.unreachable: "无法联系",
+}
+
+
+class CaseInput(BaseModel):
+    case_id: str
+    intake: IntakeForm
+    opened_by: str | None = None
+
+
+class CallbackInput(BaseModel):
+    actor: Actor
+    result: CallbackResult
+    remark: str | None = None
+
+
+class WithdrawInput(BaseModel):
+    actor: Actor
+    reason: Reason
+
+
+class CaseState(BaseModel):
+    """What the case's query returns: its full state."""
+
+    case_id: str
+    status: CaseStatus
+    category: str
+    opened_at: datetime
+    routing: list[RoutingDecision] = Field(default_factory=list)
+    tasks: list[TaskState] = Field(default_factory=list)
+    results: list[TaskResult] = Field(default_factory=list)
+    reply: str | None = None
+    callback: CallbackResult | None = None
+    reopened: bool = False
+    closed_at: datetime | None = None
+
+
+def case_id_for(request_id: str) -> str:
+    """The case id is derived from the client's request id, so opening the same
+    request twice finds the same workflow instead of creating a second case."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(request_id.encode()).digest()
+    return "AP-" + base64.b32encode(digest).decode()[:10]

@@ -1,0 +1,90 @@
+"""Audit events and read-model projections written by the store activities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AuditEvent(BaseModel):
+    """One line of a case's audit trail: who did what, when, and why.
+
+    ``key`` is ``<workflow id>#<n>`` with n counted by that workflow, so a retried
+    activity writes the same key and the store ignores the duplicate.
+    """
+
+    key: str
+    case_id: str
+    task_id: str | None = None
+    at: datetime
+    actor: str | None = None
+    action: str
+    detail: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseProjection(BaseModel):
+    case_id: str
+    version: int  # monotonic per case, so out-of-order writes never go backwards
+    status: str
+    request_id: str
+    category: str
+    occupation: str
+    platform: str | None
+    channel: str
+    urgent: bool
+    name: str
+    phone: str
+    id_number: str | None
+    summary: str
+    residence: str
+    workplace: str
+    incident: str | None
+    opened_at: datetime
+    sla_plan: str | None = None
+    rule_id: str | None = None
+    rules_version: str | None = None
+    routing_explanation: str | None = None
+    lead_department: str | None = None
+    lead_region: str | None = None
+    reply: str | None = None
+    callback: str | None = None
+    closed_at: datetime | None = None
+
+
+class DeadlineProjection(BaseModel):
+    clock: str
+    label: str
+    period: str
+    due_at: datetime
+    stopped_at: datetime | None = None
+
+
+class TaskProjection(BaseModel):
+    task_id: str
+    case_id: str
+    version: int
+    seq: int
+    role: str
+    status: str
+    department: str
+    region: str
+    office_id: str
+    office_name: str
+    category: str
+    dispatched_at: datetime
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    reply: str | None = None
+    deadlines: list[DeadlineProjection] = Field(default_factory=list)
+
+
+class ProjectionBatch(BaseModel):
+    """One store activity call: upserts and events written in one transaction."""
+
+    case: CaseProjection | None = None
+    task: TaskProjection | None = None
+    events: list[AuditEvent] = Field(default_factory=list)

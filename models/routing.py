@@ -1,0 +1,107 @@
+"""Routing facts and decisions: what the router is asked and what it answers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.common import JurisdictionBasis, Occupation
+
+
+class TaskRole(StrEnum):
+    lead = "lead"  # 主办
+    co = "co"  # 协办
+
+
+class RoutingFacts(BaseModel):
+    """The facts of a case that rules may match on; carries no personal data."""
+
+    category: str
+    occupation: Occupation
+    platform: str | None = None
+    summary: str = ""
+    residence: str
+    workplace: str
+    incident: str | None = None
+
+
+class OfficeKey(BaseModel, frozen=True):
+    department: str
+    region: str
+
+    def __str__(self) -> str:
+        return f"{self.department}@{self.region}"
+
+
+class Office(BaseModel):
+    """One department's office in one region, as the directory describes it."""
+
+    id: str
+    department: str
+    region: str
+    name: str
+    mailbox: str
+    head_mailbox: str | None = None
+    handlers: list[str] = Field(default_factory=list)
+
+    @property
+    def key(self) -> OfficeKey:
+        return OfficeKey(department=self.department, region=self.region)
+
+
+class Assignment(BaseModel):
+    """One office the decision gives the case to, and why that office."""
+
+    role: TaskRole
+    office: Office
+    basis: JurisdictionBasis
+    basis_region: str
+    external: bool = False
+    fallback_reason: str | None = None
+
+
+class RoutingDecision(BaseModel):
+    rule_id: str
+    rules_version: str
+    sla_plan: str
+    lead: Assignment
+    co: list[Assignment] = Field(default_factory=list)
+    explanation: list[str] = Field(default_factory=list)
+
+
+class RouteRequest(BaseModel):
+    """Input of the routing activity."""
+
+    facts: RoutingFacts
+    exclude: list[OfficeKey] = Field(default_factory=list)
+    sla_plan_override: str | None = None
+
+
+class ResolveOfficeRequest(BaseModel):
+    """Input of the activity that finds the office for a transfer target."""
+
+    department: str
+    region: str
+
+
+class Roster(BaseModel):
+    """Who may act at case level; recorded in history so validators stay pure."""
+
+    clerks: list[str] = Field(default_factory=list)
+    supervisors: list[str] = Field(default_factory=list)
+    departments: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+
+
+class RoutedCase(BaseModel):
+    """What the routing activity records in history: the decision and all it implies."""
+
+    decision: RoutingDecision
+    plan: "SlaPlan"
+    roster: Roster
+
+
+from models.sla import SlaPlan  # noqa: E402  (models.sla imports nothing from here)
+
+RoutedCase.model_rebuild()

@@ -1,0 +1,133 @@
+"""A department task (one office's share of a case): inputs, actions, results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from models.common import Code
+from models.routing import Assignment, TaskRole
+from models.sla import Deadline, SlaPlan
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class TaskStatus(StrEnum):
+    dispatched = "dispatched"
+    accepted = "accepted"
+    completed = "completed"
+    returned = "returned"
+    transferred = "transferred"
+    cancelled = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (TaskStatus.dispatched, TaskStatus.accepted)
+
+
+class Outcome(StrEnum):
+    resolved = "resolved"
+    partially_resolved = "partially_resolved"
+    unresolvable = "unresolvable"
+    not_in_scope = "not_in_scope"
+
+
+OUTCOME_LABELS = {
+    Outcome.resolved: "已解决",
+    Outcome.partially_resolved: "部分解决",
+    Outcome.unresolvable: "无法解决",
+    Outcome.not_in_scope: "不属于受理范围",
+}
+
+
+class TaskInput(BaseModel):
+    case_id: str
+    task_id: str
+    seq: int  # the task's number within its case: T1, T2, ...
+    role: TaskRole
+    assignment: Assignment
+    category: str
+    summary: str  # masked summary: offices see the matter, not the worker's identity
+    plan: SlaPlan
+    urgent: bool = False
+    reopened: bool = False
+    departments: list[str] = Field(default_factory=list)  # valid transfer targets
+    regions: list[str] = Field(default_factory=list)
+
+
+class AcceptInput(BaseModel):
+    actor: Actor
+
+
+class NoteInput(BaseModel):
+    actor: Actor
+    text: Reason
+
+
+class CompleteInput(BaseModel):
+    actor: Actor
+    outcome: Outcome
+    reply: Reason
+
+
+class ReturnInput(BaseModel):
+    actor: Actor
+    reason: Reason
+
+
+class TransferInput(BaseModel):
+    actor: Actor
+    department: Code
+    region: str | None = None
+    reason: Reason
+
+
+class CancelInput(BaseModel):
+    """Sent by the case (withdrawal); not a handler action."""
+
+    reason: str
+
+
+class ActionResult(BaseModel):
+    task_id: str
+    status: TaskStatus
+
+
+class TaskResult(BaseModel):
+    """How a task ended; the case decides what happens next."""
+
+    task_id: str
+    role: TaskRole
+    status: TaskStatus
+    department: str
+    region: str
+    actor: str | None = None
+    outcome: Outcome | None = None
+    reply: str | None = None
+    reason: str | None = None
+    transfer_department: str | None = None
+    transfer_region: str | None = None
+
+
+class TaskState(BaseModel):
+    """What the task's query returns."""
+
+    case_id: str
+    task_id: str
+    role: TaskRole
+    status: TaskStatus
+    department: str
+    region: str
+    office_name: str
+    handlers: list[str]
+    deadlines: list[Deadline]
+    dispatched_at: datetime
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: Outcome | None = None
+    reply: str | None = None
+    notes: list[str] = Field(default_factory=list)

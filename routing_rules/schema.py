@@ -1,0 +1,225 @@
+"""What each YAML file of a rules directory may hold: one pydantic model per entry.
+
+These models check one entry at a time (shapes, codes, periods); whether the entries
+refer to each other correctly is checked by ``routing_rules.references``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from models.common import Code, JurisdictionBasis, Occupation, RegionCode, StaffRole
+from models.sla import ClockSpec, SlaPlan
+
+ANY_CATEGORY = "*"
+
+# Until sla.periods offers Period.parse, a period is checked for its shape only.
+PERIOD_RE = re.compile(r"^\d+(wd|d|h|wh|m)$")
+_MAILBOX_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_period(value: str) -> str:
+    if not PERIOD_RE.match(value) or int(re.sub(r"\D", "", value)) == 0:
+        raise ValueError(
+            f"period {value!r} must be <N><unit> with N > 0 and unit wd, d, h, wh or m (e.g. 5wd)"
+        )
+    return value
+
+
+def _check_mailbox(value: str) -> str:
+    if not _MAILBOX_RE.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DottedId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=64
+    ),
+]
+Mailbox = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_mailbox)]
+PeriodText = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_period)]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class _Entry(BaseModel):
+    # Unquoted codes in YAML (root_region: 440100) arrive as ints; accept them as text.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class RegionLevel(StrEnum):
+    province = "province"
+    city = "city"
+    district = "district"
+    street = "street"
+
+    @property
+    def rank(self) -> int:
+        """0 for a province, growing towards the street."""
+        return list(RegionLevel).index(self)
+
+    @property
+    def label(self) -> str:
+        return _LEVEL_LABELS[self]
+
+
+_LEVEL_LABELS = {
+    RegionLevel.province: "省级 province",
+    RegionLevel.city: "市级 city",
+    RegionLevel.district: "区级 district",
+    RegionLevel.street: "街道 street",
+}
+
+
+class Deployment(_Entry):
+    """deployment.yaml: which regions this deployment covers and who takes leftovers."""
+
+    name: Code
+    label: Label
+    root_region: RegionCode
+    fallback_department: Code = "social_work"
+
+
+class Region(_Entry):
+    code: RegionCode
+    name: Label
+    level: RegionLevel
+    parent: RegionCode | None = None
+
+
+class Department(_Entry):
+    code: Code
+    name: Label
+    short: Label | None = None
+
+
+class OfficeEntry(_Entry):
+    """An office as written in offices.yaml; routing hands out ``models.routing.Office``."""
+
+    id: DottedId
+    department: Code
+    region: RegionCode
+    name: Label
+    mailbox: Mailbox
+    head_mailbox: Mailbox | None = None
+
+
+class Platform(_Entry):
+    code: Code
+    name: Label
+    domicile: RegionCode
+    domicile_name: Label | None = Field(
+        default=None, description="name of the domicile when it is outside the deployment"
+    )
+    liaison_mailbox: Mailbox
+
+
+class StaffMember(_Entry):
+    id: DottedId
+    name: Label
+    role: StaffRole
+    department: Code
+    region: RegionCode
+    office: DottedId | None = None
+
+    @model_validator(mode="after")
+    def _handler_has_office(self) -> StaffMember:
+        if self.role is StaffRole.handler and self.office is None:
+            raise ValueError("a handler must name the office they work in (office: <office id>)")
+        return self
+
+
+class Category(_Entry):
+    code: Code
+    label: Label
+
+
+class ClockEntry(_Entry):
+    name: Code
+    label: Label
+    period: PeriodText
+    stops_on: Literal["accepted", "completed"]
+
+
+class PlanEntry(_Entry):
+    name: Code
+    label: Label
+    clocks: list[ClockEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_clocks(self) -> PlanEntry:
+        names = [clock.name for clock in self.clocks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"clock names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    def to_plan(self) -> SlaPlan:
+        return SlaPlan(
+            name=self.name,
+            label=self.label,
+            clocks=[
+                ClockSpec(name=c.name, label=c.label, period=c.period, stops_on=c.stops_on)
+                for c in self.clocks
+            ],
+        )
+
+
+class Match(_Entry):
+    """What a case must have for a rule to apply; a field left out matches anything."""
+
+    categories: list[str]
+    occupations: list[Occupation] | None = None
+    platforms: list[Code] | None = None
+    keywords: list[Keyword] | None = None
+
+    @model_validator(mode="after")
+    def _categories(self) -> Match:
+        if ANY_CATEGORY in self.categories and len(self.categories) > 1:
+            raise ValueError(f"categories: {ANY_CATEGORY!r} means any category and stands alone")
+        bad = [c for c in self.categories if c != ANY_CATEGORY and not re.match(r"^[a-z]\w*$", c)]
+        if bad:
+            raise ValueError(f"categories: {bad[0]!r} is not a category code")
+        return self
+
+    @property
+    def any_category(self) -> bool:
+        return self.categories == [ANY_CATEGORY]
+
+
+class Lead(_Entry):
+    department: Code
+    basis: JurisdictionBasis
+
+
+class CoHandler(_Entry):
+    department: Code
+    basis: JurisdictionBasis | None = Field(
+        default=None, description="jurisdiction basis; the lead's basis when not given"
+    )
+
+
+class Rule(_Entry):
+    id: Code
+    label: str = ""
+    priority: int
+    match: Match
+    lead: Lead
+    co: list[CoHandler] = Field(default_factory=list)
+    sla_plan: Code
+
+    def co_basis(self, co: CoHandler) -> JurisdictionBasis:
+        return co.basis or self.lead.basis

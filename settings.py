@@ -1,0 +1,97 @@
+"""One settings class for every entry point: env prefix ``APPEALS_``."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from routing_rules import DEFAULT_RULES_DIR
+
+EMBEDDED_PORT = 7233
+
+
+class Settings(BaseSettings):
+    """Read once from the environment (and ``.env``); validation errors name the variable."""
+
+    model_config = SettingsConfigDict(env_prefix="APPEALS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    # None means "the embedded stack": `appeals dev` starts a dev server on 127.0.0.1.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    task_queue: str = "appeals"
+    embedded_port: int = Field(default=EMBEDDED_PORT, ge=1024, le=65000)
+
+    database_url: str | None = None  # default: SQLite file under data_dir
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None  # default: the embedded sink's port (embedded_port + 2)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False
+    smtp_starttls: bool = False
+    mail_from: str = "appeals-noreply@appeals.example"
+
+    rules_dir: Path = DEFAULT_RULES_DIR
+    time_zone: str = "Asia/Shanghai"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises with the zone's name if unknown
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def embedded(self) -> bool:
+        return self.temporal_address is None
+
+    def _stack(self) -> dict[str, Any]:
+        """What a running `appeals dev` wrote about itself under the data directory."""
+        path = self.data_dir / "stack.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    @property
+    def address(self) -> str:
+        if self.temporal_address:
+            return self.temporal_address
+        return str(self._stack().get("address") or f"127.0.0.1:{self.embedded_port}")
+
+    @property
+    def ui_address(self) -> str:
+        return str(self._stack().get("ui") or f"http://127.0.0.1:{self.embedded_port + 1000}")
+
+    @property
+    def sink_port(self) -> int:
+        return self.smtp_port or int(self._stack().get("smtp_port") or self.embedded_port + 2)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'appeals.db').resolve()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""Wiring: builds settings, the read model, the calendar and the activities, and runs the Worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.clocks import ClockActivities
+from activities.routing import RoutingActivities
+from activities.store import StoreActivities
+from client import connect
+from db.engine import make_engine, migrate
+from settings import Settings, load_settings
+from sla import WorkCalendar, load_overrides
+from workflows.department_task import DepartmentTaskWorkflow
+from workflows.grievance import GrievanceWorkflow
+
+WORKFLOWS: Sequence[type] = (GrievanceWorkflow, DepartmentTaskWorkflow)
+
+
+def build_activities(settings: Settings, engine: Engine) -> list[Any]:
+    """Every activity, bound to its dependencies. Tests call this too."""
+    calendar = WorkCalendar(load_overrides(settings.rules_dir / "calendar.yaml"))
+    store = StoreActivities(engine)
+    routing = RoutingActivities(settings.rules_dir)
+    clocks = ClockActivities(calendar, settings.tz)
+    return [store.project, routing.route_case, routing.resolve_office, clocks.compute_deadlines]
+
+
+def build_worker(client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None,
+                 executor: ThreadPoolExecutor) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(settings, engine),
+        # Store, routing and clock activities are synchronous (SQLAlchemy, file
+        # reads): they run in threads so they never block the workflow event loop.
+        activity_executor=executor,
+        max_concurrent_activities=16,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    engine = make_engine(settings.db_url)
+    migrate(settings.db_url)
+    client = await connect(settings)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, settings, engine, executor=executor)
+        if stop is None:
+            await worker.run()
+        else:
+            async with worker:
+                await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_worker(load_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Retry policies and timeouts for activity calls, named so that their intent is clear."""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# The read model and the rules are local; a failure is a glitch (locked SQLite,
+# a restarting PostgreSQL). Retry for a long time: the case must not fail because
+# a projection is late, and the writes are idempotent.
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+STORE_TIMEOUT = timedelta(seconds=30)
+
+# Routing and calendar arithmetic are pure functions of files on disk: a failure
+# that is not a business error (those are non-retryable) is worth retrying.
+COMPUTE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=20),
+    non_retryable_error_types=["RoutingError"],
+)
+COMPUTE_TIMEOUT = timedelta(seconds=30)
