@@ -176,7 +176,7 @@ async def scenario(s: Settings) -> list[str]:
         "parking", name="张伟", phone="020-87654321", occupation=Occupation.courier,
         platform="sf_express", category="parking_access",
         summary="猎德片区小区禁止快递三轮车进入，路边临时停靠也被贴罚单，无法完成派件。",
-        residence="440106", workplace="440106", incident="440106005", channel=Channel.walk_in,
+        residence="440106", workplace="440106", incident="440106012", channel=Channel.walk_in,
     )
     lead = await desk.open_task(parking, "lead")
     co = await desk.open_task(parking, "co")

@@ -44,7 +44,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine, *, task_que
         # Store, routing and clock activities are synchronous (SQLAlchemy, file
         # reads): they run in threads so they never block the workflow event loop.
         activity_executor=executor,
-        max_concurrent_activities=16,
+        max_concurrent_activities=executor._max_workers,
     )
 
 

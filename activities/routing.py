@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError
 from models.routing import Assignment, ResolveOfficeRequest, RouteRequest, RoutedCase
 from routing_rules import RuleSet, load_ruleset
 
+URGENT_PLAN = "urgent"
+
 
 class RoutingActivities:
     """Holds the rules directory; reloads it when its files change (``rules reload``
@@ -33,10 +35,11 @@ class RoutingActivities:
     @activity.defn(name="route_case")
     def route_case(self, req: RouteRequest) -> RoutedCase:
         rules = self.rules()
+        override = req.sla_plan_override
+        if override is None and req.urgent and URGENT_PLAN in rules.plans:
+            override = URGENT_PLAN
         try:
-            decision = rules.route(
-                req.facts, exclude=req.exclude, sla_plan_override=req.sla_plan_override
-            )
+            decision = rules.route(req.facts, exclude=req.exclude, sla_plan_override=override)
         except ValueError as e:  # a business error: retrying cannot help
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
         return RoutedCase(

@@ -76,6 +76,7 @@ class RouteRequest(BaseModel):
     facts: RoutingFacts
     exclude: list[OfficeKey] = Field(default_factory=list)
     sla_plan_override: str | None = None
+    urgent: bool = False  # an urgent case takes the deployment's `urgent` plan if it has one
 
 
 class ResolveOfficeRequest(BaseModel):

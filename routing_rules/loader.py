@@ -115,6 +115,9 @@ class _Reader:
         self.problems: list[str] = []
         self.broken = False  # a whole file unusable: cross-file checks would only echo it
         self._bytes: dict[str, bytes] = {}
+        # Codes of entries present but invalid, so that references to them are not
+        # reported a second time (see references.reference_problems).
+        self.invalid: dict[str, set[str]] = {}
 
     def _read(self, name: str) -> tuple[bool, Any]:
         """(True, the parsed YAML), or (False, None) after recording why it is unusable."""
@@ -177,6 +180,8 @@ class _Reader:
                 entry = spec.model.model_validate(item)
             except ValidationError as exc:
                 self.problems += [f"{where}: {line}" for line in _validation_lines(exc)]
+                if isinstance(item.get(spec.ident), str | int):
+                    self.invalid.setdefault(spec.name, set()).add(str(item[spec.ident]).strip())
                 continue
             ident = str(getattr(entry, spec.ident))
             if ident in first_at:
@@ -236,7 +241,7 @@ def load_ruleset(directory: Path) -> RuleSet:
         version=reader.version(),
         source=directory,
     )
-    problems = reader.problems + reference_problems(ruleset)
+    problems = reader.problems + reference_problems(ruleset, invalid=reader.invalid)
     if problems:
         raise RulesError(problems)
     return ruleset

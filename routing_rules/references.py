@@ -6,6 +6,7 @@ on them; ``check_ruleset`` reports them too, for rule sets built in code.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from models.routing import OfficeKey
@@ -15,32 +16,60 @@ if TYPE_CHECKING:
     from routing_rules.ruleset import RuleSet
 
 
-def reference_problems(ruleset: RuleSet) -> list[str]:
-    """Unknown or misplaced codes, one line per problem naming file and entry."""
+class _Known:
+    """The codes each file defines, counting entries that exist but failed validation.
+
+    A reference to a broken entry is not reported again: one bad clock in the standard
+    plan should give one problem, not one per rule that uses the plan.
+    """
+
+    def __init__(self, ruleset: RuleSet, invalid: Mapping[str, Collection[str]]) -> None:
+        def known(file: str, codes: Collection[str]) -> set[str]:
+            return set(codes) | set(invalid.get(file, ()))
+
+        self.regions = known("regions.yaml", ruleset.regions)
+        self.departments = known("departments.yaml", ruleset.departments)
+        self.offices = known("offices.yaml", ruleset.offices)
+        self.platforms = known("platforms.yaml", ruleset.platforms)
+        self.categories = known("categories.yaml", ruleset.categories)
+        self.plans = known("sla_plans.yaml", ruleset.plans)
+
+
+def reference_problems(
+    ruleset: RuleSet, *, invalid: Mapping[str, Collection[str]] | None = None
+) -> list[str]:
+    """Unknown or misplaced codes, one line per problem naming file and entry.
+
+    Args:
+        ruleset: the rule set to check.
+        invalid: codes of entries present but invalid, by file name
+            (``{"sla_plans.yaml": {"standard"}}``); references to them are not reported.
+    """
+    known = _Known(ruleset, invalid or {})
     return [
-        *_deployment_problems(ruleset),
-        *_region_problems(ruleset),
-        *_office_problems(ruleset),
-        *_staff_problems(ruleset),
-        *(p for rule in ruleset.rules for p in _rule_problems(ruleset, rule)),
+        *_deployment_problems(ruleset, known),
+        *_region_problems(ruleset, known),
+        *_office_problems(ruleset, known),
+        *_staff_problems(ruleset, known),
+        *(p for rule in ruleset.rules for p in _rule_problems(ruleset, known, rule)),
     ]
 
 
-def _deployment_problems(ruleset: RuleSet) -> list[str]:
+def _deployment_problems(ruleset: RuleSet, known: _Known) -> list[str]:
     deployment = ruleset.deployment
     problems: list[str] = []
     root = ruleset.regions.get(deployment.root_region)
-    if root is None:
+    if deployment.root_region not in known.regions:
         problems.append(
             f"deployment.yaml: root_region {deployment.root_region!r} is not in regions.yaml"
         )
-    elif root.parent is not None:
+    elif root is not None and root.parent is not None:
         problems.append(
             f"deployment.yaml: root region {root.code} {root.name} must have no parent in "
             f"regions.yaml (it has {root.parent!r})"
         )
     fallback = deployment.fallback_department
-    if fallback not in ruleset.departments:
+    if fallback not in known.departments:
         problems.append(f"deployment.yaml: unknown fallback_department {fallback!r}")
     elif root is not None and ruleset.root_office(fallback) is None:
         problems.append(
@@ -50,7 +79,7 @@ def _deployment_problems(ruleset: RuleSet) -> list[str]:
     return problems
 
 
-def _region_problems(ruleset: RuleSet) -> list[str]:
+def _region_problems(ruleset: RuleSet, known: _Known) -> list[str]:
     problems: list[str] = []
     root = ruleset.deployment.root_region
     for region in ruleset.regions.values():
@@ -61,7 +90,8 @@ def _region_problems(ruleset: RuleSet) -> list[str]:
             continue
         parent = ruleset.regions.get(region.parent)
         if parent is None:
-            problems.append(f"{where}: unknown parent {region.parent!r}")
+            if region.parent not in known.regions:
+                problems.append(f"{where}: unknown parent {region.parent!r}")
             continue
         if parent.level.rank >= region.level.rank:
             problems.append(
@@ -70,23 +100,25 @@ def _region_problems(ruleset: RuleSet) -> list[str]:
             )
         if len(region.code) == 9 and not region.code.startswith(parent.code):
             problems.append(f"{where}: a street's code must extend its parent's code {parent.code}")
+        # A chain that stops short of the root for a missing or absent parent is reported
+        # at the region where it stops; only a cycle is left to find here.
         chain = ruleset.region_chain(region.code)
-        if chain[-1].code != root:
+        if chain[-1].parent in ruleset.regions:
             problems.append(
-                f"{where}: its parents never reach the root region {root} "
-                f"({' → '.join(r.code for r in chain)})"
+                f"{where}: its parents form a cycle ({' → '.join(r.code for r in chain)}) "
+                f"instead of reaching the root region {root}"
             )
     return problems
 
 
-def _office_problems(ruleset: RuleSet) -> list[str]:
+def _office_problems(ruleset: RuleSet, known: _Known) -> list[str]:
     problems: list[str] = []
     serving: dict[OfficeKey, str] = {}
     for entry in ruleset.office_entries:
         where = f"offices.yaml: office {entry.id!r}"
-        if entry.department not in ruleset.departments:
+        if entry.department not in known.departments:
             problems.append(f"{where}: unknown department {entry.department!r}")
-        if entry.region not in ruleset.regions:
+        if entry.region not in known.regions:
             problems.append(
                 f"{where}: region {entry.region!r} is not in regions.yaml "
                 "(offices serve this deployment's regions)"
@@ -101,19 +133,20 @@ def _office_problems(ruleset: RuleSet) -> list[str]:
     return problems
 
 
-def _staff_problems(ruleset: RuleSet) -> list[str]:
+def _staff_problems(ruleset: RuleSet, known: _Known) -> list[str]:
     problems: list[str] = []
     for member in ruleset.staff.values():
         where = f"staff.yaml: staff {member.id!r}"
-        if member.department not in ruleset.departments:
+        if member.department not in known.departments:
             problems.append(f"{where}: unknown department {member.department!r}")
-        if member.region not in ruleset.regions:
+        if member.region not in known.regions:
             problems.append(f"{where}: region {member.region!r} is not in regions.yaml")
         if member.office is None:
             continue
         office = ruleset.offices.get(member.office)
         if office is None:
-            problems.append(f"{where}: unknown office {member.office!r}")
+            if member.office not in known.offices:
+                problems.append(f"{where}: unknown office {member.office!r}")
         elif (office.department, office.region) != (member.department, member.region):
             problems.append(
                 f"{where}: office {office.id!r} is {office.department} in {office.region}, "
@@ -122,31 +155,31 @@ def _staff_problems(ruleset: RuleSet) -> list[str]:
     return problems
 
 
-def _rule_problems(ruleset: RuleSet, rule: Rule) -> list[str]:
+def _rule_problems(ruleset: RuleSet, known: _Known, rule: Rule) -> list[str]:
     where = f"rules.yaml: rule {rule.id!r}"
     problems: list[str] = []
     if not rule.match.any_category:
         problems += [
             f"{where}: unknown category {code!r}"
             for code in rule.match.categories
-            if code not in ruleset.categories
+            if code not in known.categories
         ]
     problems += [
         f"{where}: unknown platform {code!r}"
         for code in rule.match.platforms or []
-        if code not in ruleset.platforms
+        if code not in known.platforms
     ]
     departments = [rule.lead.department, *(co.department for co in rule.co)]
     problems += [
         f"{where}: unknown department {code!r}"
         for code in departments
-        if code not in ruleset.departments
+        if code not in known.departments
     ]
     for index, code in enumerate(departments[1:], start=1):
         if code in departments[:index]:
             what = "the lead" if code == rule.lead.department else "already a co-handler"
             problems.append(f"{where}: co-handler {code!r} is {what}")
-    if rule.sla_plan not in ruleset.plans:
-        known = ", ".join(ruleset.plans) or "none"
-        problems.append(f"{where}: unknown SLA plan {rule.sla_plan!r} (known: {known})")
+    if rule.sla_plan not in known.plans:
+        names = ", ".join(sorted(known.plans)) or "none"
+        problems.append(f"{where}: unknown SLA plan {rule.sla_plan!r} (known: {names})")
     return problems

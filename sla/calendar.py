@@ -112,6 +112,8 @@ def load_overrides(path: Path) -> CalendarOverrides:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return CalendarOverrides()
+    except UnicodeDecodeError:
+        raise CalendarFileError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
     try:
         data = yaml.load(text, Loader=_TextDatesLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as error:

@@ -236,7 +236,10 @@ class GrievanceWorkflow:
         )
         return await workflow.execute_activity_method(
             RoutingActivities.route_case,
-            RouteRequest(facts=facts, exclude=list(exclude), sla_plan_override=form.sla_plan),
+            RouteRequest(
+                facts=facts, exclude=list(exclude), sla_plan_override=form.sla_plan,
+                urgent=form.urgent,
+            ),
             start_to_close_timeout=COMPUTE_TIMEOUT,
             retry_policy=COMPUTE_RETRY,
         )

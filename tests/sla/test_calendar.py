@@ -164,6 +164,13 @@ def test_bad_file_names_file_and_entry(tmp_path: Path, text: str, message: str) 
     assert "\n" not in str(caught.value)
 
 
+def test_non_utf8_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "calendar.yaml"
+    path.write_bytes("# 节假日\nyears: {}\n".encode("gbk"))
+    with pytest.raises(CalendarFileError, match="is not UTF-8 text"):
+        load_overrides(path)
+
+
 def test_shipped_guangzhou_file_loads() -> None:
     loaded = load_overrides(REPO / "routing_rules" / "guangzhou" / "calendar.yaml")
     assert isinstance(loaded, CalendarOverrides)

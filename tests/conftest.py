@@ -1,0 +1,80 @@
+"""Shared fixtures: a time-skipping Temporal server for the session, a fresh SQLite
+read model and a fresh task queue per test, with the real activities."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from db.engine import make_engine, migrate
+from settings import Settings
+from worker import build_worker
+
+T = TypeVar("T")
+BIN = Path(sys.executable).parent
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@dataclass
+class Stack:
+    client: Client
+    settings: Settings
+    engine: Engine
+    task_queue: str
+    worker: Worker
+    env: WorkflowEnvironment
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'appeals.db'}")
+
+
+@pytest_asyncio.fixture
+async def stack(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    task_queue = f"tq-{uuid.uuid4()}"
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        worker = build_worker(env.client, settings, engine, task_queue=task_queue,
+                              executor=executor)
+        async with worker:
+            yield Stack(env.client, settings, engine, task_queue, worker, env)
+    engine.dispose()
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 20) -> T:
+    """Wait for a condition the workers reach asynchronously (a child started, a
+    projection written); fails with the last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not reached in {timeout}s (last: {last!r})")

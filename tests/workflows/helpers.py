@@ -1,0 +1,93 @@
+"""Driving cases in workflow tests the way the CLI does: start, query, update."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from db import queries
+from db.tables import EventRow
+from models.case import CaseInput, CaseState, case_id_for
+from models.intake import IntakeForm
+from models.tasks import ActionResult, TaskState
+from tests.conftest import Stack, eventually
+from workflows.department_task import DepartmentTaskWorkflow
+from workflows.grievance import GrievanceWorkflow
+
+WAGE = {
+    "name": "王小明",
+    "phone": "13800138001",
+    "occupation": "rider",
+    "platform": "meituan",
+    "category": "wage_arrears",
+    "summary": "配送站拖欠两个月工资共8400元",
+    "residence": "440111",
+    "workplace": "440106",
+}
+
+
+def intake(**overrides: Any) -> IntakeForm:
+    fields: dict[str, Any] = {**WAGE, "request_id": uuid.uuid4().hex, **overrides}
+    return IntakeForm.model_validate(fields)
+
+
+async def open_case(stack: Stack, form: IntakeForm) -> WorkflowHandle[Any, CaseState]:
+    case_id = case_id_for(form.request_id)
+    return await stack.client.start_workflow(
+        GrievanceWorkflow.run,
+        CaseInput(case_id=case_id, intake=form, opened_by="clerk.li"),
+        id=case_id,
+        task_queue=stack.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+
+
+async def case_state(handle: WorkflowHandle[Any, Any]) -> CaseState:
+    return await handle.query(GrievanceWorkflow.state)
+
+
+async def wait_tasks(
+    handle: WorkflowHandle[Any, Any], count: int, *, status: str = "dispatched"
+) -> list[TaskState]:
+    """Wait until the case knows ``count`` tasks in ``status`` (as their signals arrive)."""
+
+    async def check() -> list[TaskState] | None:
+        tasks = [t for t in (await case_state(handle)).tasks if t.status.value == status]
+        return tasks if len(tasks) >= count else None
+
+    return await eventually(check)
+
+
+async def wait_status(handle: WorkflowHandle[Any, Any], status: str) -> CaseState:
+    async def check() -> CaseState | None:
+        state = await case_state(handle)
+        return state if state.status.value == status else None
+
+    return await eventually(check)
+
+
+async def act(stack: Stack, task_id: str, name: str, arg: Any) -> ActionResult:
+    handle = stack.client.get_workflow_handle(task_id)
+    result: ActionResult = await handle.execute_update(name, arg, result_type=ActionResult)
+    return result
+
+
+async def task_query(stack: Stack, task_id: str) -> TaskState:
+    handle = stack.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_id)
+    return await handle.query(DepartmentTaskWorkflow.state)
+
+
+def events(stack: Stack, case_id: str) -> list[EventRow]:
+    with Session(stack.engine) as session:
+        return queries.case_events(session=session, case_id=case_id)
+
+
+async def accepted_updates(stack: Stack, workflow_id: str) -> int:
+    """How many updates a workflow's history holds: rejected ones must leave none."""
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    return sum(1 for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes"))
