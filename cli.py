@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from commands import cases, reads, rules, stack, tasks
-from commands.common import UserError, err_console
+from commands.common import UserError
 
 app = typer.Typer(
     name="appeals",
@@ -39,16 +40,24 @@ def main(argv: list[str] | None = None) -> None:
         (UserError, str),
         (ValidationError, _one_line),
     ]
+    code = 0
     try:
         # Usage errors are typer's: it prints them with the usage line and exits 2.
         app(args=argv)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except Exception as e:  # noqa: BLE001 - the last line of defence prints one line
+        code = 1
         for kind, fmt in handlers:
             if isinstance(e, kind):
-                err_console.print(f"error: {fmt(e)}", markup=False, highlight=False)
-                sys.exit(1)
-        err_console.print(f"error: {type(e).__name__}: {e}", markup=False, highlight=False)
-        sys.exit(1)
-
-if __name__ == "__main__":
-    main()
+                print(f"error: {fmt(e)}", file=sys.stderr)
+                break
+        else:
+            print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+    # The Temporal client's Rust runtime keeps threads that can abort CPython's
+    # finalisation ("PyGILState_Release ... must be current", temporalio/sdk-python
+    # issue 300). Every command has finished its work and cleanup here, so flush
+    # and leave without interpreter teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -143,11 +143,11 @@ def route(
         ValueError: the category or the override plan is unknown.
     """
     if facts.category not in ruleset.categories:
-        where = f"categories.yaml in {ruleset.source}" if ruleset.source else "categories.yaml"
+        where = ruleset.source / "categories.yaml" if ruleset.source else "categories.yaml"
         raise ValueError(
             f"unknown category {facts.category!r}: the deployment "
-            f"{ruleset.deployment.name!r} has {len(ruleset.categories)} categories; "
-            f"list them in {where} (or RuleSet.categories)"
+            f"{ruleset.deployment.name!r} has {len(ruleset.categories)} categories, "
+            f"listed with their codes in {where}"
         )
     if sla_plan_override is not None and sla_plan_override not in ruleset.plans:
         known = ", ".join(ruleset.plans)

@@ -21,20 +21,11 @@ from pydantic import (
 
 from models.common import Code, JurisdictionBasis, Occupation, RegionCode, StaffRole
 from models.sla import ClockSpec, SlaPlan
+from sla.periods import PeriodStr
 
 ANY_CATEGORY = "*"
 
-# Until sla.periods offers Period.parse, a period is checked for its shape only.
-PERIOD_RE = re.compile(r"^\d+(wd|d|h|wh|m)$")
 _MAILBOX_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _check_period(value: str) -> str:
-    if not PERIOD_RE.match(value) or int(re.sub(r"\D", "", value)) == 0:
-        raise ValueError(
-            f"period {value!r} must be <N><unit> with N > 0 and unit wd, d, h, wh or m (e.g. 5wd)"
-        )
-    return value
 
 
 def _check_mailbox(value: str) -> str:
@@ -51,7 +42,6 @@ DottedId = Annotated[
     ),
 ]
 Mailbox = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_mailbox)]
-PeriodText = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_check_period)]
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
@@ -150,7 +140,7 @@ class Category(_Entry):
 class ClockEntry(_Entry):
     name: Code
     label: Label
-    period: PeriodText
+    period: PeriodStr  # checked and normalised by sla.periods.Period.parse
     stops_on: Literal["accepted", "completed"]
 
 

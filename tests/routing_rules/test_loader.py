@@ -10,8 +10,8 @@ import pytest
 import routing_rules
 from routing_rules import (
     DEFAULT_RULES_DIR,
-    RuleSet,
     RulesError,
+    RuleSet,
     check_directory,
     check_ruleset,
     load_ruleset,
@@ -136,8 +136,8 @@ def test_all_problems_are_collected(rules_dir: Path) -> None:
         "  - id: hrss.liwan\n    department: hr",
     )
     assert problems_of(rules_dir) == [
-        "sla_plans.yaml: plan 'standard': clocks[1].period: period '5 wd' must be <N><unit> "
-        "with N > 0 and unit wd, d, h, wh or m (e.g. 5wd)",
+        "sla_plans.yaml: plan 'standard': clocks[1].period: period '5 wd' is not <N><unit> "
+        "with unit one of wd, d, h, wh, m",
         "rules.yaml: rule 'union_services': lead.basis: Input should be 'incident', "
         "'workplace', 'residence' or 'platform_domicile'",
         "offices.yaml: office 'hrss.liwan': unknown department 'hr'",

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import pytest
+
+from models.common import JurisdictionBasis
+from models.routing import OfficeKey, TaskRole
+from routing_rules import RuleSet
+
+
+def test_region_chain_goes_from_street_to_city(ruleset: RuleSet) -> None:
+    chain = ruleset.region_chain("440106012")
+    assert [(r.code, r.name, r.level) for r in chain] == [
+        ("440106012", "猎德街道", "street"),
+        ("440106", "天河区", "district"),
+        ("440100", "广州市", "city"),
+    ]
+    assert [r.code for r in ruleset.region_chain("440114")] == ["440114", "440100"]
+    assert [r.code for r in ruleset.region_chain("440100")] == ["440100"]
+
+
+def test_an_unlisted_street_is_served_through_its_district(ruleset: RuleSet) -> None:
+    assert [r.code for r in ruleset.region_chain("440106099")] == ["440106", "440100"]
+    assert ruleset.is_internal("440106099")
+
+
+def test_regions_outside_the_deployment_are_external(ruleset: RuleSet) -> None:
+    for code in ("110105", "110108", "310107", "440305", "440604", "440199001"):
+        assert not ruleset.is_internal(code), code
+        assert ruleset.region_chain(code) == []
+    for code in ("440100", "440103", "440118", "440113001"):
+        assert ruleset.is_internal(code), code
+    assert ruleset.region_name("110105") == "北京市朝阳区"
+
+
+def test_all_eleven_districts_with_their_codes(ruleset: RuleSet) -> None:
+    districts = {r.code: r.name for r in ruleset.regions.values() if r.level == "district"}
+    assert districts == {
+        "440103": "荔湾区",
+        "440104": "越秀区",
+        "440105": "海珠区",
+        "440106": "天河区",
+        "440111": "白云区",
+        "440112": "黄埔区",
+        "440113": "番禺区",
+        "440114": "花都区",
+        "440115": "南沙区",
+        "440117": "从化区",
+        "440118": "增城区",
+    }
+    assert all(ruleset.regions[c].parent == "440100" for c in districts)
+
+
+def test_office_for_picks_the_most_local_office(ruleset: RuleSet) -> None:
+    at_street = ruleset.office_for("subdistrict", "440106012")
+    assert at_street is not None and at_street.id == "subdistrict.liede"
+    in_district = ruleset.office_for("hrss", "440106012")
+    assert in_district is not None and in_district.id == "hrss.tianhe"
+    assert in_district.name == "天河区人力资源和社会保障局"
+    assert in_district.mailbox == "hrss.tianhe@appeals.example"
+    assert in_district.head_mailbox == "hrss.tianhe.head@appeals.example"
+    assert in_district.handlers == ["hrss.tianhe.wang", "hrss.tianhe.li"]
+    at_city = ruleset.office_for("transport", "440105001")
+    assert at_city is not None and at_city.id == "transport.city"
+    assert ruleset.office_for("subdistrict", "440105") is None
+    assert ruleset.office_for("hrss", "110105") is None
+
+
+def test_staff_and_handlers(ruleset: RuleSet) -> None:
+    clerk = ruleset.staff_member("clerk.li")
+    assert clerk is not None
+    assert (clerk.name, clerk.role, clerk.department, clerk.region) == (
+        "李静",
+        "clerk",
+        "social_work",
+        "440100",
+    )
+    assert ruleset.staff_member("nobody") is None
+    assert ruleset.handlers_of("hrss.tianhe") == ["hrss.tianhe.wang", "hrss.tianhe.li"]
+    assert ruleset.handlers_of("samr.city") == ["samr.city.jiang"]
+    assert ruleset.handlers_of("social_work.city") == [
+        "social_work.city.xie",
+        "social_work.city.zou",
+    ]
+    assert ruleset.handlers_of("subdistrict.liede") == ["subdistrict.liede.su"]
+    assert ruleset.handlers_of("union.tianhe") == ["union.tianhe.jin"]
+    assert ruleset.handlers_of("no.such.office") == []
+    assert all(office.handlers for office in ruleset.offices.values())
+
+
+def test_roster(ruleset: RuleSet) -> None:
+    roster = ruleset.roster()
+    assert roster.clerks == ["clerk.li", "clerk.chen", "clerk.huang"]
+    assert roster.supervisors == ["sup.zhang", "sup.liu", "sup.zhou"]
+    assert roster.departments == [
+        "hrss",
+        "transport",
+        "samr",
+        "police",
+        "housing",
+        "union",
+        "social_work",
+        "subdistrict",
+    ]
+    assert "440100" in roster.regions and "440106012" in roster.regions
+    assert "110105" not in roster.regions
+
+
+def test_platforms(ruleset: RuleSet) -> None:
+    domiciles = {p.code: p.domicile for p in ruleset.platforms.values()}
+    assert domiciles == {
+        "meituan": "110105",
+        "eleme": "310107",
+        "didi": "110108",
+        "huolala": "440305",
+        "sf_express": "440304",
+        "yangcheng_run": "440106",
+    }
+    assert [code for code, d in domiciles.items() if ruleset.is_internal(d)] == ["yangcheng_run"]
+
+
+def test_resolve_for_a_transfer(ruleset: RuleSet) -> None:
+    assignment = ruleset.resolve("samr", "440106008")
+    assert assignment.office.id == "samr.tianhe"
+    assert assignment.role == TaskRole.lead
+    assert assignment.basis == JurisdictionBasis.workplace
+    assert assignment.basis_region == "440106008"
+    assert not assignment.external and assignment.fallback_reason is None
+
+    co = ruleset.resolve("transport", "440111", role=TaskRole.co, basis=JurisdictionBasis.incident)
+    assert (co.office.id, co.role, co.basis) == ("transport.city", "co", "incident")
+
+    no_office = ruleset.resolve("subdistrict", "440105")
+    assert no_office.office.id == "social_work.city"
+    assert no_office.fallback_reason is not None
+
+    excluded = ruleset.resolve(
+        "samr", "440106", exclude=[OfficeKey(department="samr", region="440106")]
+    )
+    assert excluded.office.id == "samr.city"
+
+    external = ruleset.resolve("hrss", "440305")
+    assert external.external and external.office.id == "social_work.city"
+
+
+def test_resolve_rejects_an_unknown_department(ruleset: RuleSet) -> None:
+    with pytest.raises(ValueError, match="unknown department 'hrs'; known departments: hrss, "):
+        ruleset.resolve("hrs", "440106")

@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.routing import OfficeKey, RoutingDecision
+from routing_rules import RuleSet, decision_to_dict, load_ruleset
+from tests.routing_rules.helpers import edit_yaml, facts
+
+
+def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...], str, str]:
+    """(rule, ((department, region) of lead and co...), sla plan, lead office id)."""
+    offices = (decision.lead, *decision.co)
+    return (
+        decision.rule_id,
+        tuple((a.office.department, a.office.region) for a in offices),
+        decision.sla_plan,
+        decision.lead.office.id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("category", "fields", "expected"),
+    [
+        pytest.param(
+            category,
+            {"workplace": "440106"},
+            ("labour", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
+            id=category,
+        )
+        for category in (
+            "wage_arrears",
+            "labor_relation",
+            "social_insurance",
+            "occupational_injury",
+            "rest_rights",
+        )
+    ]
+    + [
+        pytest.param(
+            "occupational_injury",
+            {"workplace": "440113", "summary": "送餐途中摔倒受伤，平台不认工伤"},
+            ("injury_urgent", (("hrss", "440113"), ("union", "440113")), "urgent", "hrss.panyu"),
+            id="injury_urgent-rider",
+        ),
+        pytest.param(
+            "occupational_injury",
+            {"occupation": "courier", "summary": "派件时骨折住院"},
+            ("injury_urgent", (("hrss", "440106"), ("union", "440106")), "urgent", "hrss.tianhe"),
+            id="injury_urgent-courier",
+        ),
+        pytest.param(
+            "occupational_injury",
+            {"occupation": "ride_hailing", "summary": "载客途中受伤"},
+            ("labour", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
+            id="injury-ride_hailing-is-not-urgent",
+        ),
+        pytest.param(
+            "platform_penalty",
+            {"platform": "yangcheng_run", "workplace": "440111"},
+            (
+                "platform_conduct",
+                (("samr", "440106"), ("hrss", "440111"), ("union", "440111")),
+                "standard",
+                "samr.tianhe",
+            ),
+            id="platform_penalty-internal-platform",
+        ),
+        pytest.param(
+            "algorithm_rules",
+            {"platform": "didi", "workplace": "440104"},
+            (
+                "platform_conduct",
+                (("social_work", "440100"), ("hrss", "440104"), ("union", "440104")),
+                "standard",
+                "social_work.city",
+            ),
+            id="algorithm_rules-external-platform",
+        ),
+        pytest.param(
+            "fraud_loans",
+            {"incident": "440113001"},
+            ("fraud", (("police", "440113"), ("samr", "440100")), "standard", "police.panyu"),
+            id="fraud_loans",
+        ),
+        pytest.param(
+            "transport_operation",
+            {"incident": "440113"},
+            ("transport_operation", (("transport", "440113"),), "standard", "transport.panyu"),
+            id="transport_operation-district",
+        ),
+        pytest.param(
+            "transport_operation",
+            {"incident": "440105"},
+            ("transport_operation", (("transport", "440100"),), "standard", "transport.city"),
+            id="transport_operation-city",
+        ),
+        pytest.param(
+            "traffic_violation",
+            {"incident": "440104003"},
+            ("traffic_violation", (("police", "440104"),), "standard", "police.yuexiu"),
+            id="traffic_violation",
+        ),
+        pytest.param(
+            "parking_access",
+            {"incident": "440106012"},
+            (
+                "community_access",
+                (("subdistrict", "440106012"), ("housing", "440106")),
+                "standard",
+                "subdistrict.liede",
+            ),
+            id="parking_access",
+        ),
+        pytest.param(
+            "community_access",
+            {"incident": "440111006"},
+            (
+                "community_access",
+                (("subdistrict", "440111006"), ("housing", "440100")),
+                "standard",
+                "subdistrict.jingxi",
+            ),
+            id="community_access",
+        ),
+        pytest.param(
+            "housing",
+            {"residence": "440105"},
+            ("housing", (("housing", "440105"),), "standard", "housing.haizhu"),
+            id="housing",
+        ),
+        pytest.param(
+            "legal_aid",
+            {"workplace": "440113"},
+            ("union_services", (("union", "440113"),), "standard", "union.panyu"),
+            id="legal_aid",
+        ),
+        pytest.param(
+            "psychological_support",
+            {"workplace": "440112"},
+            ("union_services", (("union", "440100"),), "standard", "union.city"),
+            id="psychological_support-city",
+        ),
+        pytest.param(
+            "other",
+            {"residence": "440111"},
+            ("fallback", (("social_work", "440111"),), "standard", "social_work.baiyun"),
+            id="fallback",
+        ),
+    ],
+)
+def test_sample_rules_route_as_specified(
+    ruleset: RuleSet, category: str, fields: dict[str, str], expected: tuple[object, ...]
+) -> None:
+    decision = ruleset.route(facts(category, **fields))
+    assert placed(decision) == expected
+    assert decision.rules_version == ruleset.version
+
+
+def test_wage_arrears_explained(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("wage_arrears", workplace="440106"))
+    assert decision.lead.basis == "workplace"
+    assert decision.lead.basis_region == "440106"
+    assert decision.lead.office.handlers == ["hrss.tianhe.wang", "hrss.tianhe.li"]
+    assert decision.explanation == [
+        "category wage_arrears 拖欠劳动报酬",
+        "rule 'labour' (劳动权益保障, priority 100) matched: category wage_arrears",
+        "SLA plan standard 标准 (from the rule)",
+        "主办 lead hrss 人力资源和社会保障局: basis 工作地 workplace → 440106 天河区",
+        "  → 天河区人力资源和社会保障局 (hrss.tianhe, 区级 district level)",
+        "协办 co union 总工会: basis 工作地 workplace → 440106 天河区",
+        "  → 天河区总工会 (union.tianhe, 区级 district level)",
+    ]
+
+
+def test_most_local_office_is_chosen(ruleset: RuleSet) -> None:
+    street = ruleset.route(facts("parking_access", incident="440106008"))
+    assert street.lead.office.id == "subdistrict.tianhenan"
+    # hrss has no street offices: a street workplace lands at its district bureau.
+    district = ruleset.route(facts("wage_arrears", workplace="440106008"))
+    assert district.lead.office.id == "hrss.tianhe"
+    assert district.lead.fallback_reason is None
+
+
+def test_district_without_office_falls_back_to_the_city_office(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("wage_arrears", workplace="440114"))
+    assert decision.lead.office.id == "hrss.city"
+    assert decision.lead.fallback_reason is None
+    assert (
+        "  人力资源和社会保障局 has no office at 花都区; its most local one is at 市级 city level"
+        in decision.explanation
+    )
+
+
+def test_department_without_office_in_chain_goes_to_social_work(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("parking_access", incident="440106013"))
+    lead = decision.lead
+    assert (lead.office.id, lead.office.department, lead.office.region) == (
+        "social_work.tianhe",
+        "social_work",
+        "440106",
+    )
+    assert lead.basis_region == "440106013"
+    assert lead.fallback_reason == (
+        "街道办事处 (subdistrict) has no office along 冼村街道 → 天河区 → 广州市; "
+        "routed to 社会工作部 at 区级 district level (中共广州市天河区委社会工作部)"
+    )
+    assert [a.office.id for a in decision.co] == ["housing.tianhe"]
+
+    # 海珠区 has no social_work office either: the nearest level is the city.
+    in_haizhu = ruleset.route(facts("community_access", incident="440105001"))
+    assert in_haizhu.lead.office.id == "social_work.city"
+    assert in_haizhu.lead.fallback_reason is not None
+
+
+def test_external_platform_domicile(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("platform_penalty", platform="meituan", workplace="440106008"))
+    lead = decision.lead
+    assert lead.external
+    assert (lead.office.id, lead.basis, lead.basis_region) == (
+        "social_work.city",
+        "platform_domicile",
+        "110105",
+    )
+    assert lead.fallback_reason == (
+        "region 110105 北京市朝阳区 is outside this deployment; external hand-off comes later "
+        "— routed to 社会工作部 at city level (中共广州市委社会工作部)"
+    )
+    assert "  platform 美团 (meituan) is registered in 110105 北京市朝阳区" in decision.explanation
+    # The co-handlers work where the worker works, not where the platform is registered.
+    assert [(a.office.id, a.basis, a.basis_region, a.external) for a in decision.co] == [
+        ("hrss.tianhe", "workplace", "440106008", False),
+        ("union.tianhe", "workplace", "440106008", False),
+    ]
+
+
+def test_external_residence(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("housing", residence="440604"))
+    assert decision.lead.external
+    assert decision.lead.office.id == "social_work.city"
+    assert decision.lead.basis_region == "440604"
+
+
+def test_platform_domicile_without_a_known_platform_uses_the_workplace(ruleset: RuleSet) -> None:
+    none = ruleset.route(facts("algorithm_rules", workplace="440111"))
+    assert (none.lead.office.id, none.lead.basis, none.lead.basis_region) == (
+        "samr.baiyun",
+        "workplace",
+        "440111",
+    )
+    assert "  the case names no platform; using the workplace 440111 白云区 instead" in (
+        none.explanation
+    )
+    unknown = ruleset.route(facts("algorithm_rules", platform="shansong", workplace="440111"))
+    assert unknown.lead.office.id == "samr.baiyun"
+    assert (
+        "  platform 'shansong' is not in platforms.yaml; using the workplace 440111 白云区 instead"
+        in unknown.explanation
+    )
+
+
+def test_missing_incident_uses_the_workplace(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("traffic_violation", workplace="440113"))
+    assert (decision.lead.office.id, decision.lead.basis, decision.lead.basis_region) == (
+        "police.panyu",
+        "workplace",
+        "440113",
+    )
+    assert "  no incident place given; using the workplace 440113 番禺区 instead" in (
+        decision.explanation
+    )
+
+
+def test_a_returning_office_is_not_chosen_again(ruleset: RuleSet) -> None:
+    tianhe = OfficeKey(department="hrss", region="440106")
+    decision = ruleset.route(facts("wage_arrears"), exclude=[tianhe])
+    assert decision.lead.office.id == "hrss.city"
+    assert decision.lead.fallback_reason == (
+        "天河区人力资源和社会保障局 returned the case; moved up to 广州市人力资源和社会保障局"
+    )
+    assert decision.co[0].office.id == "union.tianhe"
+
+    city = OfficeKey(department="hrss", region="440100")
+    both = ruleset.route(facts("wage_arrears"), exclude=[tianhe, city])
+    assert both.lead.office.id == "social_work.tianhe"
+    assert both.lead.fallback_reason == (
+        "every 人力资源和社会保障局 office along 天河区 → 广州市 has returned the case; "
+        "routed to 社会工作部 at 区级 district level (中共广州市天河区委社会工作部)"
+    )
+
+
+def test_when_everyone_returned_it_a_supervisor_must_designate(ruleset: RuleSet) -> None:
+    exclude = [
+        OfficeKey(department=d, region=r)
+        for d in ("hrss", "social_work")
+        for r in ("440106", "440100")
+    ]
+    decision = ruleset.route(facts("wage_arrears"), exclude=exclude)
+    assert decision.lead.office.id == "social_work.city"
+    assert decision.lead.fallback_reason is not None
+    assert decision.lead.fallback_reason.endswith(
+        "routed to 中共广州市委社会工作部 anyway — a supervisor must designate the owner"
+    )
+
+
+def test_a_co_handler_landing_on_the_lead_office_is_not_added_twice(ruleset: RuleSet) -> None:
+    exclude = [
+        OfficeKey(department=d, region=r) for d in ("hrss", "union") for r in ("440106", "440100")
+    ]
+    decision = ruleset.route(facts("wage_arrears"), exclude=exclude)
+    assert decision.lead.office.id == "social_work.tianhe"
+    assert decision.co == []
+    assert "  中共广州市天河区委社会工作部 already has this case; not added twice" in (
+        decision.explanation
+    )
+
+
+def test_sla_plan_override(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("housing"), sla_plan_override="urgent")
+    assert decision.sla_plan == "urgent"
+    assert "SLA plan urgent 紧急: override of the rule's plan standard 标准" in (
+        decision.explanation
+    )
+    with pytest.raises(ValueError, match="unknown SLA plan 'fast'; known plans: standard, urgent"):
+        ruleset.route(facts("housing"), sla_plan_override="fast")
+
+
+def test_unknown_category(ruleset: RuleSet) -> None:
+    expected = r"unknown category 'wages': .* has 16 categories, listed with their codes in "
+    with pytest.raises(ValueError, match=expected):
+        ruleset.route(facts("wages"))
+
+
+def test_without_a_catch_all_a_case_still_goes_to_social_work(rules_dir: Path) -> None:
+    edit_yaml(
+        rules_dir / "rules.yaml",
+        lambda data: data.update(rules=[r for r in data["rules"] if r["id"] != "fallback"]),
+    )
+    decision = load_ruleset(rules_dir).route(facts("other"))
+    assert (decision.rule_id, decision.lead.office.id, decision.sla_plan) == (
+        "(none)",
+        "social_work.baiyun",
+        "standard",
+    )
+
+
+def test_decision_to_dict(ruleset: RuleSet) -> None:
+    decision = ruleset.route(facts("platform_penalty", platform="meituan"))
+    data = decision_to_dict(decision, ruleset)
+    assert data["rule"] == "platform_conduct"
+    assert data["rules_version"] == ruleset.version
+    assert data["sla_plan"] == "standard"
+    assert data["explanation"] == decision.explanation
+    lead = data["lead"]
+    assert {k: lead[k] for k in ("department", "region", "office", "basis", "external")} == {
+        "department": "social_work",
+        "region": "440100",
+        "office": "social_work.city",
+        "basis": "platform_domicile",
+        "external": True,
+    }
+    assert lead["office_name"] == "中共广州市委社会工作部"
+    assert lead["basis_region_name"] == "北京市朝阳区"
+    assert lead["fallback_reason"].startswith("region 110105 北京市朝阳区 is outside")
+    assert [(c["department"], c["region"], c["office"]) for c in data["co"]] == [
+        ("hrss", "440106", "hrss.tianhe"),
+        ("union", "440106", "union.tianhe"),
+    ]
+    plain = decision_to_dict(decision)
+    assert "department_name" not in plain["lead"]
