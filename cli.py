@@ -15,7 +15,7 @@ from commands.common import UserError
 
 app = typer.Typer(
     name="appeals",
-    help="Grievance routing for gig workers (新就业群体诉求): open, route, handle, call back, close.",
+    help="Grievance routing for gig workers (新就业群体诉求): open, route, handle, close.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -25,6 +25,7 @@ app.add_typer(reads.sla_app, name="sla")
 
 for module in (cases, tasks, reads, stack):
     module.register(app)
+
 
 def _one_line(e: ValidationError) -> str:
     parts = []

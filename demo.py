@@ -105,18 +105,23 @@ class Desk:
     async def act(self, task: Any, name: str, arg_factory: Callable[[str], Any]) -> ActionResult:
         handler = self.rules.handlers_of(task.office_id)[0]
         c = await client(self.s)
-        result: ActionResult = await update(c, task.task_id, "task", name, arg_factory(handler),
-                                            ActionResult)
-        console.print(f"  {handler} {name} {task.task_id} ({task.office_name}) → "
-                      f"{result.status.value}")
+        result: ActionResult = await update(
+            c, task.task_id, "task", name, arg_factory(handler), ActionResult
+        )
+        console.print(
+            f"  {handler} {name} {task.task_id} ({task.office_name}) → {result.status.value}"
+        )
         return result
 
-    async def handle(self, task: Any, outcome: Outcome, reply: str, note: str | None = None) -> None:
+    async def handle(
+        self, task: Any, outcome: Outcome, reply: str, note: str | None = None
+    ) -> None:
         await self.act(task, "accept", lambda h: AcceptInput(actor=h))
         if note:
             await self.act(task, "note", lambda h: NoteInput(actor=h, text=note))
-        await self.act(task, "complete",
-                       lambda h: CompleteInput(actor=h, outcome=outcome, reply=reply))
+        await self.act(
+            task, "complete", lambda h: CompleteInput(actor=h, outcome=outcome, reply=reply)
+        )
 
     async def callback(self, case_id: str, result: CallbackResult) -> None:
         def replied(session: Any) -> Any:
@@ -125,8 +130,14 @@ class Desk:
 
         await self.wait_for(f"the reply of {case_id}", replied)
         c = await client(self.s)
-        state = await update(c, case_id, "case", "callback",
-                             CallbackInput(actor="clerk.li", result=result), CaseState)
+        state = await update(
+            c,
+            case_id,
+            "case",
+            "callback",
+            CallbackInput(actor="clerk.li", result=result),
+            CaseState,
+        )
         console.print(f"  clerk.li callback {case_id}: {result.value} → {state.status.value}")
 
 
@@ -134,36 +145,55 @@ async def scenario(s: Settings) -> list[str]:
     desk = Desk(s, load_rules(s))
     console.print(Rule("1. a rider's wage arrears (拖欠劳动报酬)"))
     wage = await desk.open(
-        "wage", name="王小明", phone="13800138001", occupation=Occupation.rider,
-        platform="meituan", category="wage_arrears",
+        "wage",
+        name="王小明",
+        phone="13800138001",
+        occupation=Occupation.rider,
+        platform="meituan",
+        category="wage_arrears",
         summary="在天河区配送站工作三个月，站点拖欠两个月工资共8400元，多次催要未果。",
-        residence="440111", workplace="440106", channel=Channel.hotline,
+        residence="440111",
+        workplace="440106",
+        channel=Channel.hotline,
     )
     lead = await desk.open_task(wage, "lead")
     co = await desk.open_task(wage, "co")
     # A handler of another office cannot touch this task: the validator says so.
     try:
         c = await client(s)
-        await update(c, lead.task_id, "task", "accept", AcceptInput(actor="samr.city.jiang"),
-                     ActionResult)
+        await update(
+            c, lead.task_id, "task", "accept", AcceptInput(actor="samr.city.jiang"), ActionResult
+        )
     except UserError as e:
         console.print(f"  [yellow]rejected as expected:[/] {e}")
-    await desk.handle(lead, Outcome.resolved, "经劳动监察约谈，配送站已于三日内足额支付拖欠工资8400元。",
-                      note="已联系配送站负责人，约定周三到劳动监察大队接受询问。")
+    await desk.handle(
+        lead,
+        Outcome.resolved,
+        "经劳动监察约谈，配送站已于三日内足额支付拖欠工资8400元。",
+        note="已联系配送站负责人，约定周三到劳动监察大队接受询问。",
+    )
     await desk.handle(co, Outcome.resolved, "工会已指导当事人留存工资凭证，并跟进支付情况。")
     await desk.callback(wage, CallbackResult.satisfied)
 
     console.print(Rule("2. a ride-hailing driver's platform-penalty appeal (平台罚款与封号)"))
     penalty = await desk.open(
-        "penalty", name="李建国", phone="13900139002", occupation=Occupation.ride_hailing,
-        platform="didi", category="platform_penalty",
+        "penalty",
+        name="李建国",
+        phone="13900139002",
+        occupation=Occupation.ride_hailing,
+        platform="didi",
+        category="platform_penalty",
         summary="因乘客投诉被平台罚款200元并封号7天，申诉无人处理，认为处罚规则不透明。",
-        residence="440105", workplace="440105", channel=Channel.online,
+        residence="440105",
+        workplace="440105",
+        channel=Channel.online,
     )
     lead = await desk.open_task(penalty, "lead")
     cos = [await desk.open_task(penalty, "co")]
     cos.append(await desk.open_task(penalty, "co", after={cos[0].task_id}))
-    await desk.handle(lead, Outcome.partially_resolved, "已督促平台复核，罚款撤销，封号期缩短为1天。")
+    await desk.handle(
+        lead, Outcome.partially_resolved, "已督促平台复核，罚款撤销，封号期缩短为1天。"
+    )
     for t in cos:
         await desk.handle(t, Outcome.resolved, "已就平台规则向驾驶员作出解释并提供法律咨询。")
     await desk.callback(penalty, CallbackResult.unsatisfied)
@@ -173,25 +203,42 @@ async def scenario(s: Settings) -> list[str]:
 
     console.print(Rule("3. a courier's parking problem (停车与通行)"))
     parking = await desk.open(
-        "parking", name="张伟", phone="020-87654321", occupation=Occupation.courier,
-        platform="sf_express", category="parking_access",
+        "parking",
+        name="张伟",
+        phone="020-87654321",
+        occupation=Occupation.courier,
+        platform="sf_express",
+        category="parking_access",
         summary="猎德片区小区禁止快递三轮车进入，路边临时停靠也被贴罚单，无法完成派件。",
-        residence="440106", workplace="440106", incident="440106012", channel=Channel.walk_in,
+        residence="440106",
+        workplace="440106",
+        incident="440106012",
+        channel=Channel.walk_in,
     )
     lead = await desk.open_task(parking, "lead")
     co = await desk.open_task(parking, "co")
-    await desk.act(lead, "return",
-                   lambda h: ReturnInput(actor=h, reason="涉事路段不在本街道辖区，请改派。"))
+    await desk.act(
+        lead, "return", lambda h: ReturnInput(actor=h, reason="涉事路段不在本街道辖区，请改派。")
+    )
     relead = await desk.open_task(parking, "lead", after={lead.task_id})
-    await desk.handle(relead, Outcome.resolved, "已协调物业设置快递临时停靠点，并与交警沟通规范停靠。")
+    await desk.handle(
+        relead, Outcome.resolved, "已协调物业设置快递临时停靠点，并与交警沟通规范停靠。"
+    )
     await desk.handle(co, Outcome.resolved, "住建部门已督促物业落实快递员通行登记。")
     await desk.callback(parking, CallbackResult.unreachable)
 
     console.print(Rule("4. a grievance no rule claims (兜底: 社会工作部)"))
     other = await desk.open(
-        "other", name="赵六", phone="13700137004", occupation=Occupation.truck_driver,
-        category="other", summary="长途货运途中车辆故障滞留，需要临时救助和信息咨询。",
-        residence="440113", workplace="440113", channel=Channel.union_station, urgent=True,
+        "other",
+        name="赵六",
+        phone="13700137004",
+        occupation=Occupation.truck_driver,
+        category="other",
+        summary="长途货运途中车辆故障滞留，需要临时救助和信息咨询。",
+        residence="440113",
+        workplace="440113",
+        channel=Channel.union_station,
+        urgent=True,
     )
     await desk.open_task(other, "lead")
     return [wage, penalty, parking, other]

@@ -93,11 +93,23 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
     log = (data / "temporal.log").open("ab")
     server = subprocess.Popen(
         [
-            str(temporal_binary()), "server", "start-dev",
-            "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(port + 1000),
-            "--db-filename", str(data / "temporal.db"), "--log-level", "warn",
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ui-port",
+            str(port + 1000),
+            "--db-filename",
+            str(data / "temporal.db"),
+            "--log-level",
+            "warn",
         ],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
     )
     sink = Controller(MailSink(data / "mail"), hostname="127.0.0.1", port=sink_port)

@@ -34,8 +34,14 @@ def build_activities(settings: Settings, engine: Engine) -> list[Any]:
     return [store.project, routing.route_case, routing.resolve_office, clocks.compute_deadlines]
 
 
-def build_worker(client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None,
-                 executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    *,
+    task_queue: str | None = None,
+    executor: ThreadPoolExecutor,
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -62,7 +68,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(run_worker(load_settings()))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.routing import Assignment, ResolveOfficeRequest, RouteRequest, RoutedCase
+from models.routing import Assignment, ResolveOfficeRequest, RoutedCase, RouteRequest
 from routing_rules import RuleSet, load_ruleset
 
 URGENT_PLAN = "urgent"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 from temporalio import activity
 
 from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
@@ -59,21 +59,23 @@ def _upsert_task(session: Session, task: TaskProjection) -> None:
         return  # an older projection arriving late must not touch the clocks either
     open_task = task.status in ("dispatched", "accepted")
     for d in task.deadlines:
-        running = open_task and d.stopped_at is None
+        # Only a running clock of an open task has running_due_at: the overdue
+        # query is then one range scan on its index.
+        running_due = d.due_at if open_task and d.stopped_at is None else None
         existing = session.get(DeadlineRow, (task.task_id, d.clock))
-        values = {
-            "case_id": task.case_id,
-            "label": d.label,
-            "period": d.period,
-            "due_at": d.due_at,
-            "stopped_at": d.stopped_at,
-            "running_due_at": d.due_at if running else None,
-        }
         if existing is None:
-            session.add(DeadlineRow(task_id=task.task_id, clock=d.clock, **values))
-        else:
-            for field, value in values.items():
-                setattr(existing, field, value)
+            existing = DeadlineRow(
+                task_id=task.task_id,
+                clock=d.clock,
+                case_id=task.case_id,
+                label=d.label,
+                period=d.period,
+                due_at=d.due_at,
+            )
+            session.add(existing)
+        existing.label, existing.period, existing.due_at = d.label, d.period, d.due_at
+        existing.stopped_at = d.stopped_at
+        existing.running_due_at = running_due
 
 
 def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
@@ -91,12 +93,10 @@ def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
         for e in events
     ]
     dialect = session.get_bind().dialect.name
-    table = EventRow.__table__
+    table = SQLModel.metadata.tables[EventRow.__tablename__]
     if dialect == "postgresql":
         session.execute(postgresql.insert(table).values(rows).on_conflict_do_nothing())
     elif dialect == "sqlite":
         session.execute(sqlite.insert(table).values(rows).on_conflict_do_nothing())
-    else:  # pragma: no cover - other backends: check first, insert the rest
-        keys = {e.key for e in events}
-        seen = set(session.scalars(select(EventRow.key).where(EventRow.key.in_(keys))))  # type: ignore[attr-defined]
-        session.add_all(EventRow(**r) for r in rows if r["key"] not in seen)
+    else:
+        raise RuntimeError(f"the read model supports SQLite and PostgreSQL, not {dialect}")

@@ -23,7 +23,7 @@ from models.case import (
 )
 from models.common import Channel, Occupation
 from models.intake import IntakeForm
-from routing_rules import RuleSet, RulesError, load_ruleset
+from routing_rules import RulesError, RuleSet, load_ruleset
 from settings import Settings
 from workflows.grievance import GrievanceWorkflow
 
@@ -104,10 +104,19 @@ def register(app: typer.Typer) -> None:
             if not isinstance(fields, dict):
                 raise UserError(f"{file} must hold one JSON object with the intake fields")
         given = {
-            "name": name, "phone": phone, "id_number": id_number, "occupation": occupation,
-            "platform": platform, "category": category, "summary": summary,
-            "residence": residence, "workplace": workplace, "incident": incident,
-            "channel": channel, "request_id": request_id, "sla_plan": sla_plan,
+            "name": name,
+            "phone": phone,
+            "id_number": id_number,
+            "occupation": occupation,
+            "platform": platform,
+            "category": category,
+            "summary": summary,
+            "residence": residence,
+            "workplace": workplace,
+            "incident": incident,
+            "channel": channel,
+            "request_id": request_id,
+            "sla_plan": sla_plan,
         }
         fields.update({k: v for k, v in given.items() if v is not None})
         if urgent:
@@ -126,8 +135,9 @@ def register(app: typer.Typer) -> None:
         remark: Annotated[str | None, typer.Option()] = None,
     ) -> None:
         """Record the worker's callback (回访): satisfied, unsatisfied or unreachable."""
-        state = run(_case_update(case, "callback", CallbackInput(actor=as_, result=result,
-                                                                 remark=remark)))
+        state = run(
+            _case_update(case, "callback", CallbackInput(actor=as_, result=result, remark=remark))
+        )
         console.print(f"{state.case_id}: {state.status.value}")
 
     @app.command()

@@ -40,7 +40,9 @@ def settings() -> Settings:
         return Settings()
     except ValidationError as e:
         first = e.errors()[0]
-        raise UserError(f"bad setting APPEALS_{str(first['loc'][0]).upper()}: {first['msg']}") from e
+        raise UserError(
+            f"bad setting APPEALS_{str(first['loc'][0]).upper()}: {first['msg']}"
+        ) from e
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -62,14 +64,16 @@ def _cause_message(e: BaseException) -> str:
     return cause.message if isinstance(cause, ApplicationError) else str(e)
 
 
-async def update(c: Client, workflow_id: str, kind: str, name: str, arg: BaseModel,
-                 result_type: type[T]) -> T:
+async def update(
+    c: Client, workflow_id: str, kind: str, name: str, arg: BaseModel, result_type: type[T]
+) -> T:
     """Run an Update and turn its failures into one line for the user."""
     handle = c.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(
+        result: T = await handle.execute_update(
             name, arg, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
         )
+        return result
     except WorkflowUpdateFailedError as e:
         raise UserError(_cause_message(e)) from e
     except WorkflowUpdateRPCTimeoutOrCancelledError as e:
@@ -80,7 +84,9 @@ async def update(c: Client, workflow_id: str, kind: str, name: str, arg: BaseMod
         if e.status == RPCStatusCode.NOT_FOUND:
             raise UserError(f"unknown {kind} {workflow_id}") from e
         if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
-            raise UserError(f"{kind} {workflow_id} is already finished; nothing can change it") from e
+            raise UserError(
+                f"{kind} {workflow_id} is already finished; nothing can change it"
+            ) from e
         raise UserError(f"Temporal refused the action on {workflow_id}: {e.message}") from e
 
 

@@ -9,15 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from commands.common import UserError, console, db_session, iso, local, print_json, settings
+from commands.common import UserError, console, db_session, iso, print_json, settings
 from db import queries
 from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
 from models.intake import mask_id, mask_name, mask_phone
 from settings import Settings
 from sla import Period, WorkCalendar, due_at, load_overrides
 
-sla_app = typer.Typer(help="Deadline arithmetic on China's working-day calendar.",
-                      no_args_is_help=True)
+sla_app = typer.Typer(
+    help="Deadline arithmetic on China's working-day calendar.", no_args_is_help=True
+)
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -42,7 +43,9 @@ def deadline_dict(d: DeadlineRow, s: Settings, now: datetime) -> dict[str, Any]:
     }
 
 
-def task_dict(t: TaskRow, deadlines: list[DeadlineRow], s: Settings, now: datetime) -> dict[str, Any]:
+def task_dict(
+    t: TaskRow, deadlines: list[DeadlineRow], s: Settings, now: datetime
+) -> dict[str, Any]:
     return {
         "id": t.task_id,
         "case_id": t.case_id,
@@ -121,10 +124,14 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
         print_json(data)
         return
     w = data["worker"]
-    console.print(f"[bold]{case_id}[/]  {data['status']}  {data['category']}"
-                  f"{'  [red]urgent[/]' if data['urgent'] else ''}")
-    console.print(f"worker {w['name']} {w['phone']} · {data['occupation']}"
-                  f"{' · ' + data['platform'] if data['platform'] else ''} · via {data['channel']}")
+    console.print(
+        f"[bold]{case_id}[/]  {data['status']}  {data['category']}"
+        f"{'  [red]urgent[/]' if data['urgent'] else ''}"
+    )
+    console.print(
+        f"worker {w['name']} {w['phone']} · {data['occupation']}"
+        f"{' · ' + data['platform'] if data['platform'] else ''} · via {data['channel']}"
+    )
     console.print(f"summary: {data['summary']}", markup=False)
     r = data["routing"]
     console.print(f"routing: rule {r['rule']} (rules {r['rules_version']}), plan {r['sla_plan']}")
@@ -136,12 +143,23 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
     for t in data["tasks"]:
         first = True
         for d in t["deadlines"].values() or [{}]:
-            state = ("[red]overdue[/]" if d.get("overdue") else "running" if d.get("running")
-                     else ("met" if d.get("met") else "missed") if d.get("stopped_at") else "")
+            state = (
+                "[red]overdue[/]"
+                if d.get("overdue")
+                else "running"
+                if d.get("running")
+                else ("met" if d.get("met") else "missed")
+                if d.get("stopped_at")
+                else ""
+            )
             table.add_row(
-                t["id"] if first else "", t["role"] if first else "",
-                f"{t['office_name']}" if first else "", t["status"] if first else "",
-                d.get("label", ""), (d.get("due_at") or "")[:16].replace("T", " "), state,
+                t["id"] if first else "",
+                t["role"] if first else "",
+                f"{t['office_name']}" if first else "",
+                t["status"] if first else "",
+                d.get("label", ""),
+                (d.get("due_at") or "")[:16].replace("T", " "),
+                state,
             )
             first = False
     console.print(table)
@@ -155,13 +173,19 @@ def print_timeline(*, events_data: list[dict[str, Any]], title: str = "timeline"
     for col in ("at", "task", "who", "what", "detail"):
         table.add_column(col, overflow="fold")
     for e in events_data:
-        table.add_row((e["at"] or "")[:19].replace("T", " "), (e["task"] or "").split("-")[-1],
-                      e["actor"] or "", e["action"], e["detail"] or "")
+        table.add_row(
+            (e["at"] or "")[:19].replace("T", " "),
+            (e["task"] or "").split("-")[-1],
+            e["actor"] or "",
+            e["action"],
+            e["detail"] or "",
+        )
     console.print(table)
 
 
-def overdue_rows(s: Settings, *, department: str | None, region: str | None,
-                 now: datetime | None = None) -> list[dict[str, Any]]:
+def overdue_rows(
+    s: Settings, *, department: str | None, region: str | None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     now = now or datetime.now(UTC)
     with db_session(s) as session:
         rows = queries.overdue_tasks(session=session, now=now, department=department, region=region)
@@ -191,8 +215,14 @@ def print_overdue(rows: list[dict[str, Any]]) -> None:
     for col in ("task", "office", "status", "clock", "due", "late by"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["task"], r["office_name"], r["status"], r["clock"],
-                      r["due_at"][:16].replace("T", " "), f"[red]{r['late']}[/]")
+        table.add_row(
+            r["task"],
+            r["office_name"],
+            r["status"],
+            r["clock"],
+            r["due_at"][:16].replace("T", " "),
+            f"[red]{r['late']}[/]",
+        )
     console.print(table)
 
 
@@ -201,7 +231,9 @@ def register(app: typer.Typer) -> None:
     def show(
         case: str,
         as_json: Json = False,
-        reveal: Annotated[bool, typer.Option("--reveal", help="show unmasked personal data")] = False,
+        reveal: Annotated[
+            bool, typer.Option("--reveal", help="show unmasked personal data")
+        ] = False,
     ) -> None:
         """A case: its worker (masked), routing, tasks with deadlines, and timeline."""
         _show(case, settings(), as_json=as_json, reveal=reveal)
@@ -217,12 +249,16 @@ def register(app: typer.Typer) -> None:
         s = settings()
         now = datetime.now(UTC)
         with db_session(s) as session:
-            rows = queries.list_tasks(session=session, department=department, region=region,
-                                      status=status)
-            deadlines = queries.task_deadlines(session=session,
-                                               task_ids=[t.task_id for t, _ in rows])
-            data = [task_dict(t, deadlines[t.task_id], s, now) | {"category": c.category}
-                    for t, c in rows]
+            rows = queries.list_tasks(
+                session=session, department=department, region=region, status=status
+            )
+            deadlines = queries.task_deadlines(
+                session=session, task_ids=[t.task_id for t, _ in rows]
+            )
+            data = [
+                task_dict(t, deadlines[t.task_id], s, now) | {"category": c.category}
+                for t, c in rows
+            ]
         if as_json:
             print_json(data)
             return
@@ -232,9 +268,15 @@ def register(app: typer.Typer) -> None:
         for t in data:
             running = [d for d in t["deadlines"].values() if d["running"]]
             nxt = min((d["due_at"] for d in running), default="")
-            table.add_row(t["id"], t["role"], t["office_name"], t["category"], t["status"],
-                          (t["dispatched_at"] or "")[:16].replace("T", " "),
-                          nxt[:16].replace("T", " "))
+            table.add_row(
+                t["id"],
+                t["role"],
+                t["office_name"],
+                t["category"],
+                t["status"],
+                (t["dispatched_at"] or "")[:16].replace("T", " "),
+                nxt[:16].replace("T", " "),
+            )
         console.print(table)
 
     @app.command()
@@ -262,13 +304,23 @@ def register(app: typer.Typer) -> None:
 
         rules = load_rules(settings())
         people = [
-            m for m in rules.staff.values()
+            m
+            for m in rules.staff.values()
             if (department is None or m.department == department)
             and (region is None or m.region == region)
             and (role is None or m.role.value == role)
         ]
-        data = [{"id": m.id, "name": m.name, "role": m.role.value, "department": m.department,
-                 "region": m.region, "office": m.office} for m in people]
+        data = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "role": m.role.value,
+                "department": m.department,
+                "region": m.region,
+                "office": m.office,
+            }
+            for m in people
+        ]
         if as_json:
             print_json(data)
             return
@@ -276,8 +328,14 @@ def register(app: typer.Typer) -> None:
         for col in ("id", "name", "role", "department", "region", "office"):
             table.add_column(col)
         for m in data:
-            table.add_row(m["id"], m["name"], m["role"], m["department"],
-                          f"{m['region']} {rules.region_name(m['region'])}", m["office"] or "")
+            table.add_row(
+                m["id"],
+                m["name"],
+                m["role"],
+                m["department"],
+                f"{m['region']} {rules.region_name(str(m['region']))}",
+                m["office"] or "",
+            )
         console.print(table)
 
     @sla_app.command("due")
@@ -290,7 +348,9 @@ def register(app: typer.Typer) -> None:
         try:
             moment = datetime.fromisoformat(start)
         except ValueError as e:
-            raise UserError(f"--start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)") from e
+            raise UserError(
+                f"--start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)"
+            ) from e
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=s.tz)  # a local time means the deployment's zone
         try:

@@ -29,8 +29,10 @@ def check(dir: Dir = None) -> None:
             console.print(f"[red]✗[/] {p}", markup=True, highlight=False)
         raise UserError(f"{len(problems)} problem(s) in {directory}")
     rules = load_ruleset(directory)
-    console.print(f"[green]✓[/] {directory}: {len(rules.rules)} rules, {len(rules.offices)} "
-                  f"offices, {len(rules.staff)} staff, rules version {rules.version}")
+    console.print(
+        f"[green]✓[/] {directory}: {len(rules.rules)} rules, {len(rules.offices)} "
+        f"offices, {len(rules.staff)} staff, rules version {rules.version}"
+    )
 
 
 @app.command()
@@ -51,9 +53,15 @@ def explain(
         rules = load_ruleset(dir or settings().rules_dir)
     except RulesError as e:
         raise UserError(f"the routing rules are invalid: {e}") from e
-    facts = RoutingFacts(category=category, occupation=occupation, platform=platform,
-                         summary=summary, residence=residence, workplace=workplace,
-                         incident=incident)
+    facts = RoutingFacts(
+        category=category,
+        occupation=occupation,
+        platform=platform,
+        summary=summary,
+        residence=residence,
+        workplace=workplace,
+        incident=incident,
+    )
     try:
         decision = rules.route(facts, sla_plan_override=sla_plan)
     except ValueError as e:
@@ -62,14 +70,21 @@ def explain(
     if as_json:
         print_json(data)
         return
-    table = Table(title=f"rule {decision.rule_id} · plan {decision.sla_plan} · "
-                        f"rules {decision.rules_version}")
+    table = Table(
+        title=f"rule {decision.rule_id} · plan {decision.sla_plan} · rules {decision.rules_version}"
+    )
     for col in ("role", "department", "region", "office", "basis", "note"):
         table.add_column(col)
     for a in [decision.lead, *decision.co]:
         note = ("external; " if a.external else "") + (a.fallback_reason or "")
-        table.add_row(a.role.value, a.office.department, a.office.region, a.office.name,
-                      f"{a.basis.value} {a.basis_region}", note)
+        table.add_row(
+            a.role.value,
+            a.office.department,
+            a.office.region,
+            a.office.name,
+            f"{a.basis.value} {a.basis_region}",
+            note,
+        )
     console.print(table)
     for line in decision.explanation:
         console.print(f"· {line}", markup=False)

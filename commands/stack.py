@@ -22,8 +22,10 @@ async def _dev(s: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if not s.embedded:
-        console.print(f"worker connected to {s.address} (namespace {s.temporal_namespace}); "
-                      "no server started. Ctrl-C stops it.")
+        console.print(
+            f"worker connected to {s.address} (namespace {s.temporal_namespace}); "
+            "no server started. Ctrl-C stops it."
+        )
         await run_worker(s, stop)
         return
     try:

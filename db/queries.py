@@ -34,7 +34,7 @@ def overdue_tasks(
     set while a clock runs, so this is a range scan on ``ix_deadlines_running_due``.
     """
     worst = (
-        select(DeadlineRow.task_id, func.min(DeadlineRow.running_due_at).label("due"))
+        select(col(DeadlineRow.task_id), func.min(DeadlineRow.running_due_at).label("due"))
         .where(col(DeadlineRow.running_due_at) < now)
         .group_by(col(DeadlineRow.task_id))
         .subquery()
@@ -52,9 +52,9 @@ def overdue_tasks(
         .order_by(worst.c.due, col(TaskRow.task_id))
     )
     if department:
-        stmt = stmt.where(TaskRow.department == department)
+        stmt = stmt.where(col(TaskRow.department) == department)
     if region:
-        stmt = stmt.where(TaskRow.region == region)
+        stmt = stmt.where(col(TaskRow.region) == region)
     if limit:
         stmt = stmt.limit(limit)
     return [OverdueRow(t, d, c) for t, d, c in session.execute(stmt).all()]
@@ -70,11 +70,11 @@ def list_tasks(
 ) -> list[tuple[TaskRow, CaseRow]]:
     stmt = select(TaskRow, CaseRow).join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
     if department:
-        stmt = stmt.where(TaskRow.department == department)
+        stmt = stmt.where(col(TaskRow.department) == department)
     if region:
-        stmt = stmt.where(TaskRow.region == region)
+        stmt = stmt.where(col(TaskRow.region) == region)
     if status:
-        stmt = stmt.where(TaskRow.status == status)
+        stmt = stmt.where(col(TaskRow.status) == status)
     stmt = stmt.order_by(col(TaskRow.dispatched_at).desc(), col(TaskRow.task_id)).limit(limit)
     return [(t, c) for t, c in session.execute(stmt).all()]
 
@@ -84,7 +84,7 @@ def get_case(*, session: Session, case_id: str) -> CaseRow | None:
 
 
 def case_tasks(*, session: Session, case_id: str) -> list[TaskRow]:
-    stmt = select(TaskRow).where(TaskRow.case_id == case_id).order_by(col(TaskRow.seq))
+    stmt = select(TaskRow).where(col(TaskRow.case_id) == case_id).order_by(col(TaskRow.seq))
     return list(session.scalars(stmt).all())
 
 
@@ -99,7 +99,11 @@ def task_deadlines(*, session: Session, task_ids: list[str]) -> dict[str, list[D
 
 
 def case_events(*, session: Session, case_id: str) -> list[EventRow]:
-    stmt = select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.at), col(EventRow.id))
+    stmt = (
+        select(EventRow)
+        .where(col(EventRow.case_id) == case_id)
+        .order_by(col(EventRow.at), col(EventRow.id))
+    )
     return list(session.scalars(stmt).all())
 
 

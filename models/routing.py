@@ -99,7 +99,7 @@ class RoutedCase(BaseModel):
     """What the routing activity records in history: the decision and all it implies."""
 
     decision: RoutingDecision
-    plan: "SlaPlan"
+    plan: SlaPlan
     roster: Roster
 
 

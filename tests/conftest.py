@@ -60,8 +60,9 @@ async def stack(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[S
     engine = make_engine(settings.db_url)
     task_queue = f"tq-{uuid.uuid4()}"
     with ThreadPoolExecutor(max_workers=8) as executor:
-        worker = build_worker(env.client, settings, engine, task_queue=task_queue,
-                              executor=executor)
+        worker = build_worker(
+            env.client, settings, engine, task_queue=task_queue, executor=executor
+        )
         async with worker:
             yield Stack(env.client, settings, engine, task_queue, worker, env)
     engine.dispose()
@@ -73,8 +74,9 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
+        value = await check()
+        if value:
+            return value
+        last = value
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition not reached in {timeout}s (last: {last!r})")

@@ -72,9 +72,7 @@ class DepartmentTaskWorkflow:
             retry_policy=COMPUTE_RETRY,
         )
         self._deadlines = [
-            Deadline(
-                clock=c.name, label=c.label, period=c.period, stops_on=c.stops_on, due_at=due
-            )
+            Deadline(clock=c.name, label=c.label, period=c.period, stops_on=c.stops_on, due_at=due)
             for c, due in zip(inp.plan.clocks, result.due, strict=True)
         ]
         self._ready = True
@@ -197,11 +195,15 @@ class DepartmentTaskWorkflow:
         region = inp.region or self._office.region
         self._close(TaskStatus.transferred, "transferred")
         self._result = self._make_result(
-            inp.actor, reason=inp.reason, transfer_department=inp.department,
+            inp.actor,
+            reason=inp.reason,
+            transfer_department=inp.department,
             transfer_region=region,
         )
         await self._record(
-            "transferred", inp.actor, f"→ {inp.department}@{region}: {inp.reason}",
+            "transferred",
+            inp.actor,
+            f"→ {inp.department}@{region}: {inp.reason}",
             {"department": inp.department, "region": region},
         )
         return self._action_result()
@@ -212,8 +214,7 @@ class DepartmentTaskWorkflow:
         self._check_status("transfer", TaskStatus.dispatched, TaskStatus.accepted)
         if inp.department not in self._inp.departments:
             raise _reject(
-                f"unknown department {inp.department!r}; "
-                f"known: {', '.join(self._inp.departments)}"
+                f"unknown department {inp.department!r}; known: {', '.join(self._inp.departments)}"
             )
         if inp.region is not None and inp.region not in self._inp.regions:
             raise _reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
@@ -253,7 +254,7 @@ class DepartmentTaskWorkflow:
             department=self._office.department,
             region=self._office.region,
             actor=actor,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
 
     def _action_result(self) -> ActionResult:
@@ -281,7 +282,11 @@ class DepartmentTaskWorkflow:
         )
 
     async def _record(
-        self, action: str, actor: str | None, detail: str | None, data: dict[str, object] | None = None
+        self,
+        action: str,
+        actor: str | None,
+        detail: str | None,
+        data: dict[str, object] | None = None,
     ) -> None:
         """Write the audit event and the task's new state, then tell the case."""
         event: AuditEvent = self._projector.event(

@@ -9,6 +9,7 @@ The worker may withdraw an open case at any point.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
@@ -29,8 +30,8 @@ with workflow.unsafe.imports_passed_through():
         Assignment,
         OfficeKey,
         ResolveOfficeRequest,
-        RouteRequest,
         RoutedCase,
+        RouteRequest,
         RoutingDecision,
         RoutingFacts,
         TaskRole,
@@ -55,7 +56,7 @@ class GrievanceWorkflow:
         self._case_id = inp.case_id
         self._status = CaseStatus.open
         self._opened_at = workflow.now()
-        self._closed_at = None
+        self._closed_at: datetime | None = None
         self._routed: RoutedCase | None = None
         self._decisions: list[RoutingDecision] = []
         self._tasks: dict[str, TaskState] = {}
@@ -136,8 +137,12 @@ class GrievanceWorkflow:
         if inp.result is CallbackResult.unsatisfied and not self._reopened and self._lead:
             self._reopened = True
             self._status = CaseStatus.open
-            await self._record("callback", inp.actor, f"{label}: reopening the lead task",
-                               {"result": inp.result.value})
+            await self._record(
+                "callback",
+                inp.actor,
+                f"{label}: reopening the lead task",
+                {"result": inp.result.value},
+            )
             await self._start_task(self._assignments[self._lead.task_id], reopened=True)
         else:
             self._status = CaseStatus.closed
@@ -191,7 +196,8 @@ class GrievanceWorkflow:
             )
             assignment = assignment.model_copy(update={"role": result.role})
             await self._record(
-                "rerouted", result.actor,
+                "rerouted",
+                result.actor,
                 f"transfer from {result.department}@{result.region} → {assignment.office.name}",
             )
             await self._start_task(assignment)
@@ -237,7 +243,9 @@ class GrievanceWorkflow:
         return await workflow.execute_activity_method(
             RoutingActivities.route_case,
             RouteRequest(
-                facts=facts, exclude=list(exclude), sla_plan_override=form.sla_plan,
+                facts=facts,
+                exclude=list(exclude),
+                sla_plan_override=form.sla_plan,
                 urgent=form.urgent,
             ),
             start_to_close_timeout=COMPUTE_TIMEOUT,
@@ -283,8 +291,11 @@ class GrievanceWorkflow:
             a = self._assignments[task_id]
             workflow.logger.error("task %s failed: %s", task_id, e)
             result = TaskResult(
-                task_id=task_id, role=a.role, status=TaskStatus.cancelled,
-                department=a.office.department, region=a.office.region,
+                task_id=task_id,
+                role=a.role,
+                status=TaskStatus.cancelled,
+                department=a.office.department,
+                region=a.office.region,
                 reason=f"task workflow failed: {e.cause or e}",
             )
         del self._open[task_id]
@@ -334,7 +345,11 @@ class GrievanceWorkflow:
         )
 
     async def _record(
-        self, action: str, actor: str | None, detail: str | None, data: dict[str, object] | None = None
+        self,
+        action: str,
+        actor: str | None,
+        detail: str | None,
+        data: dict[str, object] | None = None,
     ) -> None:
         event = self._projector.event(action, actor=actor, detail=detail, data=data)
         await self._projector.write(ProjectionBatch(case=self._projection(), events=[event]))

@@ -23,27 +23,54 @@ T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
 def case(version: int, status: str) -> CaseProjection:
     return CaseProjection(
-        case_id="AP-TEST", version=version, status=status, request_id="r1",
-        category="wage_arrears", occupation="rider", platform=None, channel="hotline",
-        urgent=False, name="王小明", phone="13800138001", id_number=None, summary="欠薪",
-        residence="440111", workplace="440106", incident=None, opened_at=T0,
+        case_id="AP-TEST",
+        version=version,
+        status=status,
+        request_id="r1",
+        category="wage_arrears",
+        occupation="rider",
+        platform=None,
+        channel="hotline",
+        urgent=False,
+        name="王小明",
+        phone="13800138001",
+        id_number=None,
+        summary="欠薪",
+        residence="440111",
+        workplace="440106",
+        incident=None,
+        opened_at=T0,
     )
 
 
 def task(version: int, status: str, stopped: datetime | None = None) -> TaskProjection:
     return TaskProjection(
-        task_id="AP-TEST-T1", case_id="AP-TEST", version=version, seq=1, role="lead",
-        status=status, department="hrss", region="440106", office_id="hrss.tianhe",
-        office_name="天河区人社局", category="wage_arrears", dispatched_at=T0,
-        deadlines=[DeadlineProjection(clock="sign_for", label="签收", period="1wd",
-                                      due_at=T0 + timedelta(days=1, hours=7, minutes=30),
-                                      stopped_at=stopped)],
+        task_id="AP-TEST-T1",
+        case_id="AP-TEST",
+        version=version,
+        seq=1,
+        role="lead",
+        status=status,
+        department="hrss",
+        region="440106",
+        office_id="hrss.tianhe",
+        office_name="天河区人社局",
+        category="wage_arrears",
+        dispatched_at=T0,
+        deadlines=[
+            DeadlineProjection(
+                clock="sign_for",
+                label="签收",
+                period="1wd",
+                due_at=T0 + timedelta(days=1, hours=7, minutes=30),
+                stopped_at=stopped,
+            )
+        ],
     )
 
 
 def event(n: int, action: str) -> AuditEvent:
-    return AuditEvent(key=f"AP-TEST#{n}", case_id="AP-TEST", at=T0, action=action,
-                      actor="clerk.li")
+    return AuditEvent(key=f"AP-TEST#{n}", case_id="AP-TEST", at=T0, action=action, actor="clerk.li")
 
 
 def test_retried_and_late_projections(tmp_path: object) -> None:
@@ -51,16 +78,25 @@ def test_retried_and_late_projections(tmp_path: object) -> None:
     migrate(url)
     engine = make_engine(url)
     store = StoreActivities(engine)
-    first = ProjectionBatch(case=case(1, "open"), task=task(1, "dispatched"),
-                            events=[event(1, "opened")])
+    first = ProjectionBatch(
+        case=case(1, "open"), task=task(1, "dispatched"), events=[event(1, "opened")]
+    )
     store.project(first)
     store.project(first)  # an activity retry after a lost acknowledgement
-    store.project(ProjectionBatch(case=case(3, "closed"), task=task(3, "accepted", T0),
-                                  events=[event(3, "closed")]))
+    store.project(
+        ProjectionBatch(
+            case=case(3, "closed"), task=task(3, "accepted", T0), events=[event(3, "closed")]
+        )
+    )
     # Version 2 arrives last (a slow retry): the rows must stay at version 3,
     # while its event is still new and is kept.
-    store.project(ProjectionBatch(case=case(2, "awaiting_callback"), task=task(2, "dispatched"),
-                                  events=[event(2, "replied"), event(1, "opened")]))
+    store.project(
+        ProjectionBatch(
+            case=case(2, "awaiting_callback"),
+            task=task(2, "dispatched"),
+            events=[event(2, "replied"), event(1, "opened")],
+        )
+    )
     with Session(engine) as session:
         row = queries.get_case(session=session, case_id="AP-TEST")
         assert row is not None and row.status == "closed" and row.version == 3
@@ -68,7 +104,10 @@ def test_retried_and_late_projections(tmp_path: object) -> None:
         t = queries.get_task(session=session, task_id="AP-TEST-T1")
         assert t is not None and t.status == "accepted"
         assert [e.action for e in queries.case_events(session=session, case_id="AP-TEST")] == [
-            "opened", "closed", "replied"]
+            "opened",
+            "closed",
+            "replied",
+        ]
         # The stopped sign-for clock no longer counts as overdue, years later.
         assert queries.overdue_tasks(session=session, now=T0 + timedelta(days=400)) == []
     engine.dispose()
@@ -85,6 +124,8 @@ def test_overdue_lists_running_clocks_most_late_first(tmp_path: object) -> None:
         assert queries.overdue_tasks(session=session, now=due) == []  # due, not yet late
         (row,) = queries.overdue_tasks(session=session, now=due + timedelta(minutes=1))
         assert (row.task.task_id, row.deadline.clock) == ("AP-TEST-T1", "sign_for")
-        assert queries.overdue_tasks(session=session, now=due + timedelta(hours=1),
-                                     department="samr") == []
+        assert (
+            queries.overdue_tasks(session=session, now=due + timedelta(hours=1), department="samr")
+            == []
+        )
     engine.dispose()

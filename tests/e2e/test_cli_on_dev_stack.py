@@ -39,8 +39,9 @@ class Cli:
         self.env["COLUMNS"] = "200"
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([APPEALS, *args], env=self.env, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [APPEALS, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
         if ok:
             assert proc.returncode == 0, f"appeals {' '.join(args)}: {proc.stderr}"
         return proc
@@ -75,7 +76,10 @@ class DevStack:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [APPEALS, "dev", "--data-dir", str(self.data_dir), "--port", str(self.port)],
-            env=self.cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self.cli.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert self.proc.stdout is not None
         lines: list[str] = []
@@ -116,16 +120,33 @@ def tasks_of(cli: Cli, case_id: str, n: int) -> list[dict[str, Any]]:
 def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     cli = dev.cli
     assert "✓" in cli("rules", "check").stdout
-    explained = cli.json("rules", "explain", "--category", "wage_arrears", "--occupation",
-                         "rider", "--residence", "440111", "--workplace", "440106")
+    explained = cli.json(
+        "rules",
+        "explain",
+        "--category",
+        "wage_arrears",
+        "--occupation",
+        "rider",
+        "--residence",
+        "440111",
+        "--workplace",
+        "440106",
+    )
     assert explained["lead"]["department"] == "hrss" and explained["lead"]["region"] == "440106"
     assert [c["department"] for c in explained["co"]] == ["union"]
     assert explained["sla_plan"] == "standard" and explained["rule"] == "labour"
 
-    intake = {"name": "王小明", "phone": "13800138001", "occupation": "rider",
-              "platform": "meituan", "category": "wage_arrears",
-              "summary": "配送站拖欠两个月工资", "residence": "440111", "workplace": "440106",
-              "request_id": "e2e-wage-1"}
+    intake = {
+        "name": "王小明",
+        "phone": "13800138001",
+        "occupation": "rider",
+        "platform": "meituan",
+        "category": "wage_arrears",
+        "summary": "配送站拖欠两个月工资",
+        "residence": "440111",
+        "workplace": "440106",
+        "request_id": "e2e-wage-1",
+    }
     (tmp_path / "intake.json").write_text(json.dumps(intake, ensure_ascii=False))
     case_id = cli("open", "--file", str(tmp_path / "intake.json")).stdout.strip()
     assert case_id.startswith("AP-") and "\n" not in case_id
@@ -144,18 +165,43 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     assert "王小明" not in cli("tasks").stdout
 
     assert "not a handler" in cli.fails("accept", lead["id"], "--as", "samr.city.jiang")
-    assert "not accepted" in cli.fails("complete", lead["id"], "--as", "hrss.tianhe.wang",
-                                       "--outcome", "resolved", "--reply", "已支付")
+    assert "not accepted" in cli.fails(
+        "complete",
+        lead["id"],
+        "--as",
+        "hrss.tianhe.wang",
+        "--outcome",
+        "resolved",
+        "--reply",
+        "已支付",
+    )
     cli("accept", lead["id"], "--as", "hrss.tianhe.wang")
     cli("note", lead["id"], "--as", "hrss.tianhe.wang", "--text", "已约谈站点")
-    cli("complete", lead["id"], "--as", "hrss.tianhe.wang", "--outcome", "resolved",
-        "--reply", "站点已足额支付拖欠工资")
+    cli(
+        "complete",
+        lead["id"],
+        "--as",
+        "hrss.tianhe.wang",
+        "--outcome",
+        "resolved",
+        "--reply",
+        "站点已足额支付拖欠工资",
+    )
     cli("accept", co["id"], "--as", "union.tianhe.jin")
-    cli("complete", co["id"], "--as", "union.tianhe.jin", "--outcome", "resolved",
-        "--reply", "工会持续跟进")
+    cli(
+        "complete",
+        co["id"],
+        "--as",
+        "union.tianhe.jin",
+        "--outcome",
+        "resolved",
+        "--reply",
+        "工会持续跟进",
+    )
     until(lambda: cli.json("show", case_id)["status"] == "awaiting_callback", "the reply")
-    assert "not an intake clerk" in cli.fails("callback", case_id, "--as", "hrss.tianhe.wang",
-                                               "--result", "satisfied")
+    assert "not an intake clerk" in cli.fails(
+        "callback", case_id, "--as", "hrss.tianhe.wang", "--result", "satisfied"
+    )
     cli("callback", case_id, "--as", "clerk.li", "--result", "satisfied")
     final = cli.json("show", case_id)
     assert final["status"] == "closed" and final["reply"] == "站点已足额支付拖欠工资"
@@ -165,34 +211,80 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     # Mistakes get one line and exit 1.
     assert "unknown case" in cli.fails("show", "AP-NOSUCHCASE")
     assert "unknown task" in cli.fails("accept", "AP-NOSUCHCASE-T1", "--as", "hrss.tianhe.wang")
-    assert "category" in cli.fails("open", "--name", "李四", "--phone", "13900000000",
-                                   "--occupation", "rider", "--category", "wages",
-                                   "--summary", "拖欠工资两个月", "--residence", "440106",
-                                   "--workplace", "440106")
-    assert "phone" in cli.fails("open", "--name", "李四", "--phone", "12", "--occupation",
-                                "rider", "--category", "wage_arrears", "--summary",
-                                "拖欠工资两个月", "--residence", "440106", "--workplace", "440106")
-    assert cli("sla", "due", "--start", "2026-11-23T10:00+08:00", "--period", "1wd"
-               ).stdout.strip() == "2026-11-24T17:30:00+08:00"
-    assert "period" in cli.fails("sla", "due", "--start", "2026-11-23T10:00+08:00",
-                                 "--period", "5x")
+    assert "category" in cli.fails(
+        "open",
+        "--name",
+        "李四",
+        "--phone",
+        "13900000000",
+        "--occupation",
+        "rider",
+        "--category",
+        "wages",
+        "--summary",
+        "拖欠工资两个月",
+        "--residence",
+        "440106",
+        "--workplace",
+        "440106",
+    )
+    assert "phone" in cli.fails(
+        "open",
+        "--name",
+        "李四",
+        "--phone",
+        "12",
+        "--occupation",
+        "rider",
+        "--category",
+        "wage_arrears",
+        "--summary",
+        "拖欠工资两个月",
+        "--residence",
+        "440106",
+        "--workplace",
+        "440106",
+    )
+    assert (
+        cli("sla", "due", "--start", "2026-11-23T10:00+08:00", "--period", "1wd").stdout.strip()
+        == "2026-11-24T17:30:00+08:00"
+    )
+    assert "period" in cli.fails(
+        "sla", "due", "--start", "2026-11-23T10:00+08:00", "--period", "5x"
+    )
     assert cli.json("overdue") == []
     assert any(s["id"] == "clerk.li" for s in cli.json("staff", "--role", "clerk"))
 
 
 def test_restart_resumes_open_cases(dev: DevStack) -> None:
     cli = dev.cli
-    case_id = cli("open", "--name", "张伟", "--phone", "020-87654321", "--occupation",
-                  "courier", "--category", "parking_access", "--summary",
-                  "小区禁止快递三轮车进入", "--residence", "440106", "--workplace", "440106",
-                  "--incident", "440106012").stdout.strip()
+    case_id = cli(
+        "open",
+        "--name",
+        "张伟",
+        "--phone",
+        "020-87654321",
+        "--occupation",
+        "courier",
+        "--category",
+        "parking_access",
+        "--summary",
+        "小区禁止快递三轮车进入",
+        "--residence",
+        "440106",
+        "--workplace",
+        "440106",
+        "--incident",
+        "440106012",
+    ).stdout.strip()
     lead = next(t for t in tasks_of(cli, case_id, 2) if t["role"] == "lead")
     assert dev.stop() == 0
     assert "cannot reach Temporal" in cli.fails("accept", lead["id"], "--as", "x")
 
     dev.start()  # same data directory: the dev server's SQLite file keeps the case
-    handler = next(s["id"] for s in cli.json("staff", "--role", "handler")
-                   if s["office"] == lead["office"])
+    handler = next(
+        s["id"] for s in cli.json("staff", "--role", "handler") if s["office"] == lead["office"]
+    )
     cli("accept", lead["id"], "--as", handler)
     assert cli.json("show", case_id)["tasks"][0]["status"] == "accepted"
     assert dev.stop() == 0

@@ -9,15 +9,21 @@ from models.case import case_id_for
 from models.intake import IntakeForm, id_number_is_valid, mask_id, mask_name, mask_phone
 
 BASE = {
-    "name": "王小明", "phone": "13800138001", "occupation": "rider", "category": "wage_arrears",
-    "summary": "拖欠工资两个月", "residence": "440111", "workplace": "440106",
+    "name": "王小明",
+    "phone": "13800138001",
+    "occupation": "rider",
+    "category": "wage_arrears",
+    "summary": "拖欠工资两个月",
+    "residence": "440111",
+    "workplace": "440106",
     "request_id": "r-1",
 }
 
 
 def test_a_complete_intake_is_accepted() -> None:
-    form = IntakeForm.model_validate({**BASE, "id_number": "11010519491231002x",
-                                      "incident": "440106012", "channel": "walk_in"})
+    form = IntakeForm.model_validate(
+        {**BASE, "id_number": "11010519491231002x", "incident": "440106012", "channel": "walk_in"}
+    )
     assert form.id_number == "11010519491231002X"  # normalised to the upper-case check
     assert form.channel.value == "walk_in" and form.urgent is False
 

@@ -90,4 +90,8 @@ def events(stack: Stack, case_id: str) -> list[EventRow]:
 async def accepted_updates(stack: Stack, workflow_id: str) -> int:
     """How many updates a workflow's history holds: rejected ones must leave none."""
     history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
-    return sum(1 for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes"))
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    )

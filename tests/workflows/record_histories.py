@@ -44,29 +44,47 @@ async def main() -> None:
             stack = Stack(env.client, settings, engine, tq, w, env)
             handle = await open_case(stack, intake(request_id="replay-lifecycle-v1"))
             lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-            await act(stack, co.task_id, "return", ReturnInput(actor="union.tianhe.jin",
-                                                               reason="请市总工会协办"))
+            await act(
+                stack,
+                co.task_id,
+                "return",
+                ReturnInput(actor="union.tianhe.jin", reason="请市总工会协办"),
+            )
             await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
             await act(stack, lead.task_id, "note", NoteInput(actor="hrss.tianhe.wang", text="约谈"))
-            await act(stack, lead.task_id, "complete", CompleteInput(
-                actor="hrss.tianhe.wang", outcome="resolved", reply="已支付"))
+            await act(
+                stack,
+                lead.task_id,
+                "complete",
+                CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已支付"),
+            )
             state = await wait_tasks(handle, 1)
             for t in state:
                 if t.role.value == "co":
                     h = t.handlers[0]
                     await act(stack, t.task_id, "accept", AcceptInput(actor=h))
-                    await act(stack, t.task_id, "complete", CompleteInput(
-                        actor=h, outcome="resolved", reply="已跟进"))
+                    await act(
+                        stack,
+                        t.task_id,
+                        "complete",
+                        CompleteInput(actor=h, outcome="resolved", reply="已跟进"),
+                    )
             await wait_status(handle, "awaiting_callback")
-            await handle.execute_update("callback", CallbackInput(actor="clerk.li",
-                                                                  result="unsatisfied"))
+            await handle.execute_update(
+                "callback", CallbackInput(actor="clerk.li", result="unsatisfied")
+            )
             (reopened,) = await wait_tasks(handle, 1)
             await act(stack, reopened.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
-            await act(stack, reopened.task_id, "complete", CompleteInput(
-                actor="hrss.tianhe.wang", outcome="resolved", reply="已全部支付"))
+            await act(
+                stack,
+                reopened.task_id,
+                "complete",
+                CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已全部支付"),
+            )
             await wait_status(handle, "awaiting_callback")
-            await handle.execute_update("callback", CallbackInput(actor="clerk.li",
-                                                                  result="satisfied"))
+            await handle.execute_update(
+                "callback", CallbackInput(actor="clerk.li", result="satisfied")
+            )
             final = await handle.result()
             ids = [handle.id] + [t.task_id for t in final.tasks]
             for wid in ids:

@@ -9,7 +9,14 @@ from sqlmodel import Session
 
 from db import queries
 from models.case import CallbackInput, WithdrawInput
-from models.tasks import TaskState, AcceptInput, CompleteInput, NoteInput, ReturnInput, TransferInput
+from models.tasks import (
+    AcceptInput,
+    CompleteInput,
+    NoteInput,
+    ReturnInput,
+    TaskState,
+    TransferInput,
+)
 from sla import WorkCalendar
 from tests.conftest import Stack, eventually
 from tests.workflows.helpers import (
@@ -43,26 +50,39 @@ async def test_wage_arrears_from_intake_to_close(stack: Stack) -> None:
     calendar = WorkCalendar()
     sign, reply = lead.deadlines
     assert (sign.clock, sign.period, reply.clock, reply.period) == (
-        "sign_for", "1wd", "reply", "5wd")
+        "sign_for",
+        "1wd",
+        "reply",
+        "5wd",
+    )
     for d in (sign, reply):
         local = d.due_at.astimezone(SHANGHAI)
         assert local.time() == SHANGHAI_CLOSE
         assert calendar.is_workday(local.date())
-    assert calendar.nth_workday_after(
-        lead.dispatched_at.astimezone(SHANGHAI).date(), 1
-    ) == sign.due_at.astimezone(SHANGHAI).date()
+    assert (
+        calendar.nth_workday_after(lead.dispatched_at.astimezone(SHANGHAI).date(), 1)
+        == sign.due_at.astimezone(SHANGHAI).date()
+    )
 
     await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
     await act(stack, lead.task_id, "note", NoteInput(actor="hrss.tianhe.li", text="约谈站点负责人"))
     assert (await task_query(stack, lead.task_id)).notes == ["约谈站点负责人"]
-    await act(stack, lead.task_id, "complete", CompleteInput(
-        actor="hrss.tianhe.wang", outcome="resolved", reply="已足额支付"))
+    await act(
+        stack,
+        lead.task_id,
+        "complete",
+        CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已足额支付"),
+    )
     # The lead is done but the co-handler is not: the case has not replied yet.
     assert (await case_state(handle)).status.value == "open"
 
     await act(stack, co.task_id, "accept", AcceptInput(actor="union.tianhe.jin"))
-    await act(stack, co.task_id, "complete", CompleteInput(
-        actor="union.tianhe.jin", outcome="resolved", reply="工会跟进"))
+    await act(
+        stack,
+        co.task_id,
+        "complete",
+        CompleteInput(actor="union.tianhe.jin", outcome="resolved", reply="工会跟进"),
+    )
     state = await wait_status(handle, "awaiting_callback")
     assert state.reply == "已足额支付"
 
@@ -103,8 +123,12 @@ async def test_unsatisfied_reopens_the_lead_task_once(stack: Stack) -> None:
 
     async def finish(task_id: str) -> None:
         await act(stack, task_id, "accept", AcceptInput(actor=handler))
-        await act(stack, task_id, "complete", CompleteInput(
-            actor=handler, outcome="partially_resolved", reply="已登记公租房轮候"))
+        await act(
+            stack,
+            task_id,
+            "complete",
+            CompleteInput(actor=handler, outcome="partially_resolved", reply="已登记公租房轮候"),
+        )
 
     await finish(lead.task_id)
     await wait_status(handle, "awaiting_callback")
@@ -114,7 +138,8 @@ async def test_unsatisfied_reopens_the_lead_task_once(stack: Stack) -> None:
 
     reopened = [t for t in await wait_tasks(handle, 1) if t.task_id != lead.task_id]
     assert [(t.department, t.region, t.role.value) for t in reopened] == [
-        ("housing", "440106", "lead")]
+        ("housing", "440106", "lead")
+    ]
     await finish(reopened[0].task_id)
     await wait_status(handle, "awaiting_callback")
     # The second unsatisfied callback closes the case: a lead task reopens only once.
@@ -127,8 +152,12 @@ async def test_unsatisfied_reopens_the_lead_task_once(stack: Stack) -> None:
 async def test_return_reroutes_without_the_returning_office(stack: Stack) -> None:
     handle = await open_case(stack, intake())
     lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
-    await act(stack, lead.task_id, "return", ReturnInput(
-        actor="hrss.tianhe.wang", reason="用工主体注册在白云区，请改派"))
+    await act(
+        stack,
+        lead.task_id,
+        "return",
+        ReturnInput(actor="hrss.tianhe.wang", reason="用工主体注册在白云区，请改派"),
+    )
 
     # T1 returned, T2 (co) open, T3 the new lead.
     (relead,) = [t for t in await wait_tasks(handle, 2) if t.role.value == "lead"]
@@ -144,9 +173,17 @@ async def test_transfer_starts_a_task_at_the_target_office(stack: Stack) -> None
     handle = await open_case(stack, intake())
     lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
     await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
-    await act(stack, lead.task_id, "transfer", TransferInput(
-        actor="hrss.tianhe.wang", department="samr", region="440106",
-        reason="实为平台抽成规则争议"))
+    await act(
+        stack,
+        lead.task_id,
+        "transfer",
+        TransferInput(
+            actor="hrss.tianhe.wang",
+            department="samr",
+            region="440106",
+            reason="实为平台抽成规则争议",
+        ),
+    )
 
     async def transferred() -> list[TaskState] | None:
         state = await case_state(handle)
@@ -155,14 +192,20 @@ async def test_transfer_starts_a_task_at_the_target_office(stack: Stack) -> None
 
     (target,) = await eventually(transferred)
     assert (target.department, target.region, target.role.value, target.status.value) == (
-        "samr", "440106", "lead", "dispatched")
+        "samr",
+        "440106",
+        "lead",
+        "dispatched",
+    )
     assert (await task_query(stack, lead.task_id)).status.value == "transferred"
 
 
 async def test_withdraw_cancels_every_open_task(stack: Stack) -> None:
     handle = await open_case(stack, intake())
     tasks = await wait_tasks(handle, 2)
-    await handle.execute_update("withdraw", WithdrawInput(actor="clerk.li", reason="劳动者已自行和解"))
+    await handle.execute_update(
+        "withdraw", WithdrawInput(actor="clerk.li", reason="劳动者已自行和解")
+    )
     final = await handle.result()
     assert final.status.value == "withdrawn"
     for t in tasks:

@@ -44,25 +44,44 @@ async def test_task_actions_are_refused_for_wrong_actor_state_or_input(stack: St
     assert "samr.city.jiang is not a handler of" in msg
     msg = await rejected(stack, tid, "accept", AcceptInput(actor="clerk.li"))
     assert "not a handler" in msg
-    msg = await rejected(stack, tid, "complete", CompleteInput(
-        actor="hrss.tianhe.wang", outcome="resolved", reply="已解决"))
+    msg = await rejected(
+        stack,
+        tid,
+        "complete",
+        CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已解决"),
+    )
     assert "it is dispatched, not accepted" in msg
 
     # Input that skips the client-side model (an old or hostile client): the
     # workflow's own model refuses a missing reason before any validator runs.
     with pytest.raises(WorkflowUpdateFailedError):
         await stack.client.get_workflow_handle(tid).execute_update(
-            "return", {"actor": "hrss.tianhe.wang", "reason": ""})
+            "return", {"actor": "hrss.tianhe.wang", "reason": ""}
+        )
     assert await accepted_updates(stack, tid) == 0
 
-    msg = await rejected(stack, tid, "transfer", TransferInput(
-        actor="hrss.tianhe.wang", department="tax", reason="应由税务处理"))
+    msg = await rejected(
+        stack,
+        tid,
+        "transfer",
+        TransferInput(actor="hrss.tianhe.wang", department="tax", reason="应由税务处理"),
+    )
     assert "unknown department 'tax'" in msg
-    msg = await rejected(stack, tid, "transfer", TransferInput(
-        actor="hrss.tianhe.wang", department="hrss", reason="本办转本办"))
+    msg = await rejected(
+        stack,
+        tid,
+        "transfer",
+        TransferInput(actor="hrss.tianhe.wang", department="hrss", reason="本办转本办"),
+    )
     assert "another department or region" in msg
-    msg = await rejected(stack, tid, "transfer", TransferInput(
-        actor="hrss.tianhe.wang", department="samr", region="999999", reason="转到外省"))
+    msg = await rejected(
+        stack,
+        tid,
+        "transfer",
+        TransferInput(
+            actor="hrss.tianhe.wang", department="samr", region="999999", reason="转到外省"
+        ),
+    )
     assert "unknown region '999999'" in msg
 
     await act(stack, tid, "accept", AcceptInput(actor="hrss.tianhe.wang"))
@@ -72,17 +91,20 @@ async def test_task_actions_are_refused_for_wrong_actor_state_or_input(stack: St
     # A returned task is finished: the workflow is closed and takes no more updates.
     with pytest.raises(Exception):  # noqa: B017 - RPC error or update failure, both refuse
         await stack.client.get_workflow_handle(tid).execute_update(
-            "accept", AcceptInput(actor="hrss.tianhe.wang"))
+            "accept", AcceptInput(actor="hrss.tianhe.wang")
+        )
 
 
 async def test_case_actions_are_refused_for_wrong_actor_or_state(stack: Stack) -> None:
     handle = await open_case(stack, intake())
     await wait_tasks(handle, 2)
-    msg = await rejected(stack, handle.id, "callback",
-                         CallbackInput(actor="clerk.li", result="satisfied"))
+    msg = await rejected(
+        stack, handle.id, "callback", CallbackInput(actor="clerk.li", result="satisfied")
+    )
     assert "awaiting_callback" in msg
-    msg = await rejected(stack, handle.id, "withdraw",
-                         WithdrawInput(actor="hrss.tianhe.wang", reason="撤回"))
+    msg = await rejected(
+        stack, handle.id, "withdraw", WithdrawInput(actor="hrss.tianhe.wang", reason="撤回")
+    )
     assert "hrss.tianhe.wang is not an intake clerk" in msg
     await handle.execute_update("withdraw", WithdrawInput(actor="clerk.li", reason="已和解"))
     assert (await handle.result()).status.value == "withdrawn"
