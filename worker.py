@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.clocks import ClockActivities
+from activities.notify import EmailSender, NotifyActivities, SmtpSender
 from activities.routing import RoutingActivities
 from activities.store import StoreActivities
 from client import connect
@@ -21,17 +22,33 @@ from settings import Settings, load_settings
 from sla import WorkCalendar, load_overrides
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.grievance import GrievanceWorkflow
+from workflows.notification import NotificationWorkflow
 
-WORKFLOWS: Sequence[type] = (GrievanceWorkflow, DepartmentTaskWorkflow)
+WORKFLOWS: Sequence[type] = (GrievanceWorkflow, DepartmentTaskWorkflow, NotificationWorkflow)
 
 
-def build_activities(settings: Settings, engine: Engine) -> list[Any]:
+def build_activities(
+    settings: Settings, engine: Engine, sender: EmailSender | None = None
+) -> list[Any]:
     """Every activity, bound to its dependencies. Tests call this too."""
     calendar = WorkCalendar(load_overrides(settings.rules_dir / "calendar.yaml"))
     store = StoreActivities(engine)
     routing = RoutingActivities(settings.rules_dir)
     clocks = ClockActivities(calendar, settings.tz)
-    return [store.project, routing.route_case, routing.resolve_office, clocks.compute_deadlines]
+    notify = NotifyActivities(
+        engine, sender or SmtpSender.from_settings(settings), settings.mail_from
+    )
+    return [
+        notify.queue,
+        notify.send,
+        notify.mark_failed,
+        store.project,
+        routing.route_case,
+        routing.resolve_office,
+        routing.get_plan,
+        clocks.compute_deadlines,
+        clocks.clock_op,
+    ]
 
 
 def build_worker(
@@ -41,6 +58,7 @@ def build_worker(
     *,
     task_queue: str | None = None,
     executor: ThreadPoolExecutor,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     return Worker(
         client,
@@ -51,6 +69,7 @@ def build_worker(
         # reads): they run in threads so they never block the workflow event loop.
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        max_cached_workflows=max_cached_workflows,
     )
 
 

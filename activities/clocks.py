@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 from temporalio import activity
 
-from models.sla import DeadlineRequest, DeadlineResult
+from models.sla import ClockRequest, ClockState, DeadlineRequest, DeadlineResult
 from sla import OfficeHours, Period, WorkCalendar, due_at
+from sla.ledger import ClockMath
 
 
 class ClockActivities:
@@ -25,3 +26,9 @@ class ClockActivities:
             for p in req.periods
         ]
         return DeadlineResult(due=due)
+
+    @activity.defn(name="clock_op")
+    def clock_op(self, req: ClockRequest) -> ClockState:
+        """One operation on a clock's ledger (start, pause, resume, extend, replan)."""
+        hours = OfficeHours.model_validate(req.office_hours) if req.office_hours else self._hours
+        return ClockMath(self._calendar, self._tz, hours).apply(req)

@@ -8,7 +8,15 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.routing import Assignment, ResolveOfficeRequest, RoutedCase, RouteRequest
+from models.routing import (
+    Assignment,
+    EscalationContacts,
+    PlanRequest,
+    ResolveOfficeRequest,
+    RoutedCase,
+    RouteRequest,
+)
+from models.sla import SlaPlan
 from routing_rules import RuleSet, load_ruleset
 
 URGENT_PLAN = "urgent"
@@ -42,13 +50,47 @@ class RoutingActivities:
             decision = rules.route(req.facts, exclude=req.exclude, sla_plan_override=override)
         except ValueError as e:  # a business error: retrying cannot help
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
-        return RoutedCase(
-            decision=decision, plan=rules.plans[decision.sla_plan], roster=rules.roster()
+        decision = decision.model_copy(
+            update={
+                "lead": with_contacts(rules, decision.lead),
+                "co": [with_contacts(rules, a) for a in decision.co],
+            }
         )
+        category = rules.categories.get(req.facts.category)
+        return RoutedCase(
+            decision=decision,
+            plan=rules.plans[decision.sla_plan],
+            roster=rules.roster().model_copy(update={"plans": sorted(rules.plans)}),
+            category_label=category.label if category else "",
+        )
+
+    @activity.defn(name="get_plan")
+    def get_plan(self, req: PlanRequest) -> SlaPlan:
+        plan = self.rules().plans.get(req.name)
+        if plan is None:
+            raise ApplicationError(
+                f"unknown SLA plan {req.name!r}", type="RoutingError", non_retryable=True
+            )
+        return plan
 
     @activity.defn(name="resolve_office")
     def resolve_office(self, req: ResolveOfficeRequest) -> Assignment:
         try:
-            return self.rules().resolve(req.department, req.region)
+            rules = self.rules()
+            return with_contacts(rules, rules.resolve(req.department, req.region))
         except ValueError as e:
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
+
+
+def with_contacts(rules: RuleSet, a: Assignment) -> Assignment:
+    """Attach who hears about the task's clocks, from the directory at routing time."""
+    city = rules.root_office(a.office.department)
+    supervision = rules.root_office(rules.deployment.fallback_department)
+    contacts = EscalationContacts(
+        office=a.office.mailbox,
+        head=a.office.head_mailbox,
+        city_department=city.mailbox if city else None,
+        supervision=supervision.mailbox if supervision else None,
+        leadership=rules.deployment.leadership_mailbox,
+    )
+    return a.model_copy(update={"contacts": contacts})

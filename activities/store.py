@@ -20,6 +20,8 @@ from temporalio import activity
 from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 
+OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
+
 
 class StoreActivities:
     def __init__(self, engine: Engine) -> None:
@@ -57,25 +59,27 @@ def _upsert_task(session: Session, task: TaskProjection) -> None:
             setattr(row, field, value)
     else:
         return  # an older projection arriving late must not touch the clocks either
-    open_task = task.status in ("dispatched", "accepted")
+    open_task = task.status in OPEN_TASK
     for d in task.deadlines:
         # Only a running clock of an open task has running_due_at: the overdue
         # query is then one range scan on its index.
-        running_due = d.due_at if open_task and d.stopped_at is None else None
-        existing = session.get(DeadlineRow, (task.task_id, d.clock))
-        if existing is None:
-            existing = DeadlineRow(
+        running_due = d.due_at if open_task and d.status == "running" else None
+        clock = session.get(DeadlineRow, (task.task_id, d.clock))
+        if clock is None:
+            clock = DeadlineRow(
                 task_id=task.task_id,
                 clock=d.clock,
                 case_id=task.case_id,
                 label=d.label,
                 period=d.period,
-                due_at=d.due_at,
             )
-            session.add(existing)
-        existing.label, existing.period, existing.due_at = d.label, d.period, d.due_at
-        existing.stopped_at = d.stopped_at
-        existing.running_due_at = running_due
+            session.add(clock)
+        clock.label, clock.period, clock.status, clock.mode = d.label, d.period, d.status, d.mode
+        clock.due_at, clock.stopped_at, clock.started_at = d.due_at, d.stopped_at, d.started_at
+        clock.running_since, clock.running_due_at = d.running_since, running_due
+        clock.budget_seconds, clock.spent_seconds = d.budget_seconds, d.spent_seconds
+        clock.breached = d.breached
+        clock.detail = json.dumps(d.detail, ensure_ascii=False) if d.detail else None
 
 
 def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:

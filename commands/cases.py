@@ -18,6 +18,8 @@ from models.case import (
     CallbackResult,
     CaseInput,
     CaseState,
+    SetPlanInput,
+    UrgeInput,
     WithdrawInput,
     case_id_for,
 )
@@ -75,6 +77,8 @@ async def open_case(s: Settings, form: IntakeForm, opened_by: str | None = None)
 
 
 def register(app: typer.Typer) -> None:
+    register_supervision(app)
+
     @app.command("open")
     def open_(
         name: Annotated[str | None, typer.Option("--name", help="worker's name")] = None,
@@ -149,6 +153,31 @@ def register(app: typer.Typer) -> None:
         """Withdraw an open case at the worker's request (撤回)."""
         state = run(_case_update(case, "withdraw", WithdrawInput(actor=as_, reason=reason)))
         console.print(f"{state.case_id}: {state.status.value}")
+
+
+def register_supervision(app: typer.Typer) -> None:
+    @app.command()
+    def urge(
+        case: str,
+        as_: Annotated[str, typer.Option("--as", help="supervisor")],
+        text: Annotated[str, typer.Option()],
+    ) -> None:
+        """督办: recorded, e-mailed to every open task's office, raises the case's priority."""
+        state = run(_case_update(case, "urge", UrgeInput(actor=as_, text=text)))
+        console.print(f"{state.case_id}: priority {state.priority}")
+
+    @app.command("set-plan")
+    def set_plan(
+        case: str,
+        as_: Annotated[str, typer.Option("--as", help="clerk or supervisor")],
+        plan: Annotated[str, typer.Option(help="e.g. urgent")],
+        reason: Annotated[str, typer.Option()],
+    ) -> None:
+        """Change the case's SLA plan mid-way; open tasks keep the time already spent."""
+        state = run(
+            _case_update(case, "set_plan", SetPlanInput(actor=as_, plan=plan, reason=reason))
+        )
+        console.print(f"{state.case_id}: plan {state.sla_plan}")
 
 
 async def _case_update(case_id: str, name: str, arg: Any) -> CaseState:

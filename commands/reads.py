@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +18,17 @@ from db import queries
 from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
 from models.intake import mask_id, mask_name, mask_phone
 from settings import Settings
-from sla import Period, WorkCalendar, due_at, load_overrides
+from sla import (
+    OfficeHours,
+    Period,
+    Unit,
+    WorkCalendar,
+    add_working_time,
+    due_at,
+    format_working_duration,
+    load_overrides,
+    working_time_between,
+)
 
 sla_app = typer.Typer(
     help="Deadline arithmetic on China's working-day calendar.", no_args_is_help=True
@@ -29,18 +43,54 @@ def _late(delta: timedelta) -> str:
     return (f"{days}d " if days else "") + f"{hours}h{mins:02d}m"
 
 
+@lru_cache(maxsize=4)
+def calendar_for(rules_dir: Path) -> WorkCalendar:
+    return WorkCalendar(load_overrides(rules_dir / "calendar.yaml"))
+
+
+def time_left(due: datetime, now: datetime, mode: str, s: Settings) -> tuple[timedelta, str]:
+    """Remaining (positive) or overdue (negative) time in the clock's own terms:
+    office time for working-day clocks, wall time for the others."""
+    if mode == "working":
+        left = working_time_between(now, due, calendar=calendar_for(s.rules_dir), tz=s.tz)
+        text = format_working_duration(abs(left))
+    else:
+        left = due - now
+        text = _late(abs(left))
+    return left, ("剩余 " if left >= timedelta(0) else "超期 ") + text
+
+
 def deadline_dict(d: DeadlineRow, s: Settings, now: datetime) -> dict[str, Any]:
     running = d.running_due_at is not None
-    return {
+    detail = json.loads(d.detail) if d.detail else {}
+    events = detail.get("events", [])
+    out: dict[str, Any] = {
         "clock": d.clock,
         "label": d.label,
         "period": d.period,
+        "status": d.status if (running or d.status != "running") else "stopped",
         "due_at": iso(d.due_at, s),
         "stopped_at": iso(d.stopped_at, s),
         "running": running,
-        "overdue": running and d.due_at < now,
-        "met": d.stopped_at is not None and d.stopped_at <= d.due_at,
+        "paused": d.status == "paused",
+        "overdue": running and d.due_at is not None and d.due_at < now,
+        "met": d.stopped_at is not None and d.due_at is not None and d.stopped_at <= d.due_at,
+        "remaining": None,
+        "pauses": detail.get("pauses", []),
+        "extensions": detail.get("extensions", []),
+        "warnings_fired": [
+            e["key"] for e in events if e.get("kind") == "warning" and e.get("fired_at")
+        ],
+        "rungs_fired": [
+            e["key"] for e in events if e.get("kind") == "breach" and e.get("fired_at")
+        ],
+        "plan": detail.get("plan"),
     }
+    if running and d.due_at is not None:
+        left, text = time_left(d.due_at, now, d.mode, s)
+        out["remaining_seconds"] = int(left.total_seconds())
+        out["remaining"] = text
+    return out
 
 
 def task_dict(
@@ -137,35 +187,53 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
     console.print(f"routing: rule {r['rule']} (rules {r['rules_version']}), plan {r['sla_plan']}")
     for line in r["explanation"]:
         console.print(f"  · {line}", markup=False)
-    table = Table(title="tasks", show_lines=False)
-    for col in ("task", "role", "office", "status", "clock", "due", "state"):
-        table.add_column(col)
-    for t in data["tasks"]:
-        first = True
-        for d in t["deadlines"].values() or [{}]:
-            state = (
-                "[red]overdue[/]"
-                if d.get("overdue")
-                else "running"
-                if d.get("running")
-                else ("met" if d.get("met") else "missed")
-                if d.get("stopped_at")
-                else ""
-            )
-            table.add_row(
-                t["id"] if first else "",
-                t["role"] if first else "",
-                f"{t['office_name']}" if first else "",
-                t["status"] if first else "",
-                d.get("label", ""),
-                (d.get("due_at") or "")[:16].replace("T", " "),
-                state,
-            )
-            first = False
-    console.print(table)
+    console.print(tasks_table(data["tasks"]))
     print_timeline(events_data=data["timeline"])
     if data["reply"]:
         console.print(f"reply to the worker: {data['reply']}", markup=False)
+
+
+def _clock_state(d: dict[str, Any]) -> str:
+    if d.get("overdue"):
+        return "[red]overdue[/]"
+    if d.get("paused"):
+        return "[yellow]paused[/]"
+    if d.get("running"):
+        return "running"
+    if d.get("status") == "pending":
+        return "pending"
+    if d.get("stopped_at"):
+        return "met" if d.get("met") else "[red]missed[/]"
+    return str(d.get("status", ""))
+
+
+def tasks_table(tasks: list[dict[str, Any]]) -> Table:
+    """Every clock of every task: due, time left or overdue, state, extensions, alerts."""
+    table = Table(title="tasks and clocks", show_lines=True)
+    for col in ("task", "office", "status", "clock", "due", "left", "state", "ext.", "fired"):
+        table.add_column(col, overflow="fold")
+    for t in tasks:
+        first = True
+        for d in t["deadlines"].values() or [{}]:
+            ext = [f"+{e['period']} {e['status']}" for e in d.get("extensions", [])]
+            pauses = len(d.get("pauses", []))
+            fired = [
+                k.replace("warning-", "w").replace("rung-", "r")
+                for k in d.get("warnings_fired", []) + d.get("rungs_fired", [])
+            ]
+            table.add_row(
+                f"{t['id']}\n{t['role']}" if first else "",
+                t["office_name"] if first else "",
+                t["status"] if first else "",
+                f"{d.get('label', '')} {d.get('period', '')}",
+                (d.get("due_at") or "")[:16].replace("T", " "),
+                d.get("remaining") or "",
+                _clock_state(d) + (f" ({pauses} pause)" if pauses else ""),
+                ", ".join(ext),
+                " ".join(fired),
+            )
+            first = False
+    return table
 
 
 def print_timeline(*, events_data: list[dict[str, Any]], title: str = "timeline") -> None:
@@ -183,45 +251,106 @@ def print_timeline(*, events_data: list[dict[str, Any]], title: str = "timeline"
     console.print(table)
 
 
+def horizon(now: datetime, within: str, s: Settings) -> datetime:
+    """The end of a "due within" window: office time for wd/wh, wall time otherwise."""
+    try:
+        period = Period.parse(within)
+    except ValueError as e:
+        raise UserError(f"--within: {e}") from e
+    if period.unit is Unit.wd:
+        amount = OfficeHours().daily_total() * period.value
+        return add_working_time(now, amount, calendar=calendar_for(s.rules_dir), tz=s.tz)
+    if period.unit is Unit.wh:
+        return add_working_time(now, period.exact(), calendar=calendar_for(s.rules_dir), tz=s.tz)
+    return due_at(now, period, calendar=calendar_for(s.rules_dir), tz=s.tz)
+
+
 def overdue_rows(
-    s: Settings, *, department: str | None, region: str | None, now: datetime | None = None
+    s: Settings,
+    *,
+    department: str | None = None,
+    region: str | None = None,
+    clock: str | None = None,
+    category: str | None = None,
+    within: str | None = None,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Overdue tasks, or with ``within`` the tasks due soon and not yet late."""
     now = now or datetime.now(UTC)
+    window: dict[str, Any] = {"now": now}
+    if within:
+        window = {"now": horizon(now, within, s), "due_from": now}
     with db_session(s) as session:
-        rows = queries.overdue_tasks(session=session, now=now, department=department, region=region)
-        return [
-            {
-                "task": r.task.task_id,
-                "case": r.case.case_id,
-                "category": r.case.category,
-                "department": r.task.department,
-                "region": r.task.region,
-                "office_name": r.task.office_name,
-                "status": r.task.status,
-                "clock": r.deadline.clock,
-                "due_at": iso(r.deadline.due_at, s),
-                "late_seconds": int((now - r.deadline.due_at).total_seconds()),
-                "late": _late(now - r.deadline.due_at),
-            }
-            for r in rows
-        ]
+        rows = queries.overdue_tasks(
+            session=session,
+            department=department,
+            region=region,
+            clock=clock,
+            category=category,
+            **window,
+        )
+        out = []
+        for r in rows:
+            due = r.deadline.due_at
+            assert due is not None  # running clocks always have a due time
+            left, text = time_left(due, now, r.deadline.mode, s)
+            out.append(
+                {
+                    "task": r.task.task_id,
+                    "case": r.case.case_id,
+                    "category": r.case.category,
+                    "department": r.task.department,
+                    "region": r.task.region,
+                    "office_name": r.task.office_name,
+                    "status": r.task.status,
+                    "clock": r.deadline.clock,
+                    "clock_label": r.deadline.label,
+                    "due_at": iso(due, s),
+                    "late_seconds": int((now - due).total_seconds()),
+                    "late": _late(now - due) if now > due else "",
+                    "working_time": text,
+                    "rungs_fired": [
+                        e["key"]
+                        for e in json.loads(r.deadline.detail or "{}").get("events", [])
+                        if e.get("kind") == "breach" and e.get("fired_at")
+                    ],
+                }
+            )
+        return out
 
 
-def print_overdue(rows: list[dict[str, Any]]) -> None:
+CSV_FIELDS = (
+    "task",
+    "case",
+    "category",
+    "department",
+    "region",
+    "office_name",
+    "status",
+    "clock",
+    "due_at",
+    "late_seconds",
+    "working_time",
+)
+
+
+def print_overdue(rows: list[dict[str, Any]], *, soon: bool = False) -> None:
     if not rows:
-        console.print("no overdue tasks")
+        console.print("no tasks due soon" if soon else "no overdue tasks")
         return
-    table = Table(title=f"overdue tasks ({len(rows)})")
-    for col in ("task", "office", "status", "clock", "due", "late by"):
+    title = f"due soon ({len(rows)})" if soon else f"overdue tasks ({len(rows)})"
+    table = Table(title=title)
+    for col in ("task", "office", "status", "clock", "due", "time", "rungs"):
         table.add_column(col)
     for r in rows:
         table.add_row(
             r["task"],
             r["office_name"],
             r["status"],
-            r["clock"],
+            r["clock_label"],
             r["due_at"][:16].replace("T", " "),
-            f"[red]{r['late']}[/]",
+            r["working_time"] if soon else f"[red]{r['working_time']}[/]",
+            " ".join(r["rungs_fired"]),
         )
     console.print(table)
 
@@ -283,14 +412,33 @@ def register(app: typer.Typer) -> None:
     def overdue(
         department: Annotated[str | None, typer.Option()] = None,
         region: Annotated[str | None, typer.Option()] = None,
+        clock: Annotated[str | None, typer.Option(help="sign_for, reply, statutory …")] = None,
+        category: Annotated[str | None, typer.Option()] = None,
+        within: Annotated[
+            str | None, typer.Option(help="due within this period, not yet late: e.g. 1wd")
+        ] = None,
+        as_csv: Annotated[bool, typer.Option("--csv", help="CSV for spreadsheets")] = False,
         as_json: Json = False,
     ) -> None:
-        """Open tasks past a deadline, most overdue first, with how late."""
-        rows = overdue_rows(settings(), department=department, region=region)
+        """Open tasks past a deadline, most overdue first; or, with --within, due soon."""
+        rows = overdue_rows(
+            settings(),
+            department=department,
+            region=region,
+            clock=clock,
+            category=category,
+            within=within,
+        )
         if as_json:
             print_json(rows)
+        elif as_csv:
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            print(buf.getvalue(), end="")
         else:
-            print_overdue(rows)
+            print_overdue(rows, soon=within is not None)
 
     @app.command()
     def staff(

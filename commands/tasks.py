@@ -12,8 +12,12 @@ from models.tasks import (
     AcceptInput,
     ActionResult,
     CompleteInput,
+    DecideExtensionInput,
+    ExtendInput,
     NoteInput,
     Outcome,
+    ProvideInfoInput,
+    RequestInfoInput,
     ReturnInput,
     TransferInput,
 )
@@ -29,6 +33,7 @@ def _done(result: ActionResult) -> None:
 
 
 As = Annotated[str, typer.Option("--as", help="the acting handler's staff id")]
+Clock = Annotated[str, typer.Option("--clock", help="which clock: reply, statutory, ...")]
 
 
 def register(app: typer.Typer) -> None:
@@ -70,3 +75,51 @@ def register(app: typer.Typer) -> None:
             raise UserError("--to must be DEPT or DEPT@REGION, e.g. samr@440106")
         arg = TransferInput(actor=as_, department=department, region=region or None, reason=reason)
         _done(run(act(task, "transfer", arg)))
+
+    @app.command("request-info")
+    def request_info(task: str, as_: As, question: Annotated[str, typer.Option()]) -> None:
+        """Ask the worker for material; pauses the task's pausable clocks (补充材料)."""
+        _done(run(act(task, "request_info", RequestInfoInput(actor=as_, question=question))))
+
+    @app.command("provide-info")
+    def provide_info(
+        task: str,
+        as_: Annotated[str, typer.Option("--as", help="the clerk recording it")],
+        text: Annotated[str, typer.Option()],
+    ) -> None:
+        """Record the worker's material (by a clerk); the paused clocks resume."""
+        _done(run(act(task, "provide_info", ProvideInfoInput(actor=as_, text=text))))
+
+    @app.command()
+    def extend(
+        task: str,
+        as_: As,
+        period: Annotated[str, typer.Option(help="e.g. 5wd")],
+        reason: Annotated[str, typer.Option()],
+        clock: Clock = "reply",
+    ) -> None:
+        """Ask a supervisor for more time on a clock (延期申请)."""
+        arg = ExtendInput(actor=as_, period=period, reason=reason, clock=clock)
+        _done(run(act(task, "extend", arg)))
+
+    @app.command("approve-extension")
+    def approve_extension(
+        task: str,
+        as_: Annotated[str, typer.Option("--as", help="the supervisor")],
+        clock: Clock = "reply",
+        reason: Annotated[str | None, typer.Option()] = None,
+    ) -> None:
+        """Approve the pending extension; the clock moves and the change is recorded."""
+        arg = DecideExtensionInput(actor=as_, clock=clock, reason=reason)
+        _done(run(act(task, "approve_extension", arg)))
+
+    @app.command("deny-extension")
+    def deny_extension(
+        task: str,
+        as_: Annotated[str, typer.Option("--as", help="the supervisor")],
+        reason: Annotated[str, typer.Option()],
+        clock: Clock = "reply",
+    ) -> None:
+        """Deny the pending extension, with a reason."""
+        arg = DecideExtensionInput(actor=as_, clock=clock, reason=reason)
+        _done(run(act(task, "deny_extension", arg)))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
+from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
 
-OPEN_TASK = ("dispatched", "accepted")
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,27 @@ def overdue_tasks(
     now: datetime,
     department: str | None = None,
     region: str | None = None,
+    clock: str | None = None,
+    category: str | None = None,
+    due_from: datetime | None = None,
     limit: int | None = None,
 ) -> list[OverdueRow]:
-    """Open tasks with a running clock past its due time, most overdue first.
+    """Open tasks with a running clock due before ``now``, most overdue first.
 
-    One row per task: the clock that is most overdue. ``running_due_at`` is only
-    set while a clock runs, so this is a range scan on ``ix_deadlines_running_due``.
+    One row per task: its earliest-due running clock (only ``clock``, if given).
+    With ``due_from``, the window is [due_from, now) instead: soon-due lists pass
+    the present as ``due_from`` and the horizon as ``now``. ``running_due_at`` is
+    only set while a clock runs on an open task, so this is a range scan on
+    ``ix_deadlines_running_due``.
     """
+    window = col(DeadlineRow.running_due_at) < now
+    if due_from is not None:
+        window = window & (col(DeadlineRow.running_due_at) >= due_from)
+    if clock:
+        window = window & (col(DeadlineRow.clock) == clock)
     worst = (
         select(col(DeadlineRow.task_id), func.min(DeadlineRow.running_due_at).label("due"))
-        .where(col(DeadlineRow.running_due_at) < now)
+        .where(window)
         .group_by(col(DeadlineRow.task_id))
         .subquery()
     )
@@ -49,15 +61,23 @@ def overdue_tasks(
         )
         .join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
         .where(col(TaskRow.status).in_(OPEN_TASK))
-        .order_by(worst.c.due, col(TaskRow.task_id))
+        .order_by(worst.c.due, col(TaskRow.task_id), col(DeadlineRow.clock))
     )
     if department:
         stmt = stmt.where(col(TaskRow.department) == department)
     if region:
         stmt = stmt.where(col(TaskRow.region) == region)
+    if category:
+        stmt = stmt.where(col(TaskRow.category) == category)
     if limit:
         stmt = stmt.limit(limit)
-    return [OverdueRow(t, d, c) for t, d, c in session.execute(stmt).all()]
+    seen: set[str] = set()
+    rows = []
+    for t, d, c in session.execute(stmt).all():
+        if t.task_id not in seen:  # two clocks due at the same instant: report one
+            seen.add(t.task_id)
+            rows.append(OverdueRow(t, d, c))
+    return rows
 
 
 def list_tasks(
@@ -94,7 +114,7 @@ def task_deadlines(*, session: Session, task_ids: list[str]) -> dict[str, list[D
     for d in session.scalars(stmt).all():
         out[d.task_id].append(d)
     for rows in out.values():
-        rows.sort(key=lambda d: d.due_at)
+        rows.sort(key=lambda d: d.due_at or FAR_FUTURE)  # paused clocks last
     return out
 
 
@@ -109,3 +129,22 @@ def case_events(*, session: Session, case_id: str) -> list[EventRow]:
 
 def get_task(*, session: Session, task_id: str) -> TaskRow | None:
     return session.get(TaskRow, task_id)
+
+
+def outbox_for_case(*, session: Session, case_id: str) -> list[OutboxRow]:
+    """A case's e-mails in the order they were decided (the case's timeline order)."""
+    stmt = (
+        select(OutboxRow)
+        .where(col(OutboxRow.case_id) == case_id)
+        .order_by(col(OutboxRow.created_at), col(OutboxRow.id))
+    )
+    return list(session.scalars(stmt).all())
+
+
+def outbox(*, session: Session, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    """The newest e-mails first, optionally of one status (e.g. ``retrying``, ``failed``)."""
+    stmt = select(OutboxRow)
+    if status:
+        stmt = stmt.where(col(OutboxRow.status) == status)
+    stmt = stmt.order_by(col(OutboxRow.created_at).desc(), col(OutboxRow.id)).limit(limit)
+    return list(session.scalars(stmt).all())

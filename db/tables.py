@@ -42,6 +42,7 @@ class CaseRow(SQLModel, table=True):
     lead_region: str | None = Field(default=None, max_length=12)
     reply: str | None = None
     callback: str | None = Field(default=None, max_length=24)
+    priority: int = 0  # raised by each 督办
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
@@ -65,11 +66,12 @@ class TaskRow(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     outcome: str | None = Field(default=None, max_length=24)
     reply: str | None = None
+    priority: int = 0
 
 
 class DeadlineRow(SQLModel, table=True):
-    """One clock of one task. ``running_due_at`` is set only while the clock runs,
-    so "what is overdue now" is a range scan on one index."""
+    """One clock of one task. ``running_due_at`` is set only while the clock runs on
+    an open task, so "what is overdue now" is a range scan on one index."""
 
     __tablename__ = "deadlines"
     __table_args__ = (Index("ix_deadlines_running_due", "running_due_at"),)
@@ -79,9 +81,17 @@ class DeadlineRow(SQLModel, table=True):
     case_id: str = Field(index=True, max_length=40)
     label: str = Field(max_length=40)
     period: str = Field(max_length=16)
-    due_at: datetime = Field(sa_column=_ts(nullable=False))
+    status: str = Field(default="running", max_length=16)
+    mode: str = Field(default="working", max_length=16)
+    due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     stopped_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    running_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     running_due_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    budget_seconds: int = 0
+    spent_seconds: int = 0
+    breached: bool = False
+    detail: str | None = None  # JSON: pauses, extensions, warnings and rungs fired
 
 
 class EventRow(SQLModel, table=True):
@@ -99,3 +109,32 @@ class EventRow(SQLModel, table=True):
     action: str = Field(max_length=40)
     detail: str | None = None
     data: str | None = None  # JSON text: portable across SQLite and PostgreSQL
+
+
+class OutboxRow(SQLModel, table=True):
+    """One e-mail notification and what became of it. ``id`` is the notification's
+    id, so a retried queue or send activity finds the row instead of adding one, and a
+    ``sent`` row tells a retried send that the mail already left.
+
+    Statuses: ``queued`` → ``sent``, or ``queued`` → ``retrying`` (each failed
+    attempt, with ``attempts`` and ``last_error``) → ``sent`` or ``failed`` (the
+    caller gave up, or the notification cannot be rendered). ``sent`` is final;
+    a later explicit send of a ``failed`` notification may still deliver it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: str = Field(primary_key=True, max_length=120)
+    case_id: str = Field(index=True, max_length=40)
+    task_id: str | None = Field(default=None, max_length=48)
+    clock: str | None = Field(default=None, max_length=40)
+    event: str = Field(max_length=40)
+    kind: str = Field(max_length=16)
+    recipients: str  # comma-separated addresses, for lists and audits
+    subject: str
+    status: str = Field(index=True, max_length=16)
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

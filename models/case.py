@@ -49,6 +49,22 @@ class WithdrawInput(BaseModel):
     reason: Reason
 
 
+class UrgeInput(BaseModel):
+    actor: Actor
+    text: Reason
+
+
+class SetPlanInput(BaseModel):
+    actor: Actor
+    plan: str
+    reason: Reason
+
+
+class ProceedInput(BaseModel):
+    actor: Actor
+    reason: Reason
+
+
 class CaseState(BaseModel):
     """What the case's query returns: its full state."""
 
@@ -62,6 +78,8 @@ class CaseState(BaseModel):
     reply: str | None = None
     callback: CallbackResult | None = None
     reopened: bool = False
+    priority: int = 0
+    sla_plan: str | None = None
     closed_at: datetime | None = None
 
 

@@ -51,15 +51,27 @@ class CaseProjection(BaseModel):
     lead_region: str | None = None
     reply: str | None = None
     callback: str | None = None
+    priority: int = 0
     closed_at: datetime | None = None
 
 
 class DeadlineProjection(BaseModel):
+    """One clock as the read model keeps it; ``detail`` holds the ledger (pauses,
+    extensions, warnings and rungs) for `show`."""
+
     clock: str
     label: str
     period: str
-    due_at: datetime
+    status: str = "running"
+    mode: str = "working"
+    due_at: datetime | None = None
     stopped_at: datetime | None = None
+    started_at: datetime | None = None
+    budget_seconds: int = 0
+    spent_seconds: int = 0
+    running_since: datetime | None = None
+    breached: bool = False
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class TaskProjection(BaseModel):
@@ -79,6 +91,7 @@ class TaskProjection(BaseModel):
     closed_at: datetime | None = None
     outcome: str | None = None
     reply: str | None = None
+    priority: int = 0
     deadlines: list[DeadlineProjection] = Field(default_factory=list)
 
 

@@ -44,10 +44,30 @@ class Office(BaseModel):
     mailbox: str
     head_mailbox: str | None = None
     handlers: list[str] = Field(default_factory=list)
+    office_hours: list[str] = Field(default_factory=list)  # empty: the default hours
 
     @property
     def key(self) -> OfficeKey:
         return OfficeKey(department=self.department, region=self.region)
+
+
+class EscalationContacts(BaseModel):
+    """Who hears about a task's clocks: its office, the office head, the city-level
+    department, 社会工作部 (督办) and city leadership (挂牌督办)."""
+
+    office: str
+    head: str | None = None
+    city_department: str | None = None
+    supervision: str | None = None
+    leadership: str | None = None
+
+    def addresses(self, roles: list[str]) -> list[str]:
+        found: list[str] = []
+        for role in roles:
+            address = getattr(self, role, None) or (self.office if role == "head" else None)
+            if address and address not in found:
+                found.append(address)
+        return found
 
 
 class Assignment(BaseModel):
@@ -59,6 +79,7 @@ class Assignment(BaseModel):
     basis_region: str
     external: bool = False
     fallback_reason: str | None = None
+    contacts: EscalationContacts | None = None
 
 
 class RoutingDecision(BaseModel):
@@ -93,6 +114,11 @@ class Roster(BaseModel):
     supervisors: list[str] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
+    plans: list[str] = Field(default_factory=list)
+
+
+class PlanRequest(BaseModel):
+    name: str
 
 
 class RoutedCase(BaseModel):
@@ -101,6 +127,7 @@ class RoutedCase(BaseModel):
     decision: RoutingDecision
     plan: SlaPlan
     roster: Roster
+    category_label: str = ""
 
 
 from models.sla import SlaPlan  # noqa: E402  (models.sla imports nothing from here)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from models.common import Code
 from models.routing import Assignment, TaskRole
-from models.sla import Deadline, SlaPlan
+from models.sla import ClockState, SlaPlan
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -19,6 +19,7 @@ Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 class TaskStatus(StrEnum):
     dispatched = "dispatched"
     accepted = "accepted"
+    waiting_on_worker = "waiting_on_worker"  # 待补充材料: the reply clock is paused
     completed = "completed"
     returned = "returned"
     transferred = "transferred"
@@ -26,7 +27,7 @@ class TaskStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (TaskStatus.dispatched, TaskStatus.accepted)
+        return self in (TaskStatus.dispatched, TaskStatus.accepted, TaskStatus.waiting_on_worker)
 
 
 class Outcome(StrEnum):
@@ -51,12 +52,16 @@ class TaskInput(BaseModel):
     role: TaskRole
     assignment: Assignment
     category: str
-    summary: str  # masked summary: offices see the matter, not the worker's identity
+    category_label: str = ""
+    summary: str  # the matter; offices see it, but never the worker's name or phone
     plan: SlaPlan
     urgent: bool = False
+    priority: int = 0
     reopened: bool = False
     departments: list[str] = Field(default_factory=list)  # valid transfer targets
     regions: list[str] = Field(default_factory=list)
+    clerks: list[str] = Field(default_factory=list)  # may record the worker's material
+    supervisors: list[str] = Field(default_factory=list)  # may decide extensions
 
 
 class AcceptInput(BaseModel):
@@ -84,6 +89,41 @@ class TransferInput(BaseModel):
     department: Code
     region: str | None = None
     reason: Reason
+
+
+class RequestInfoInput(BaseModel):
+    actor: Actor
+    question: Reason
+
+
+class ProvideInfoInput(BaseModel):
+    actor: Actor
+    text: Reason
+
+
+class ExtendInput(BaseModel):
+    actor: Actor
+    period: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=8)]
+    reason: Reason
+    clock: str = "reply"
+
+
+class DecideExtensionInput(BaseModel):
+    actor: Actor
+    clock: str = "reply"
+    reason: str | None = None
+
+
+class ChangePlanSignal(BaseModel):
+    plan: SlaPlan
+    actor: str
+    reason: str
+
+
+class UrgeSignal(BaseModel):
+    actor: str
+    text: str
+    priority: int
 
 
 class CancelInput(BaseModel):
@@ -124,7 +164,7 @@ class TaskState(BaseModel):
     region: str
     office_name: str
     handlers: list[str]
-    deadlines: list[Deadline]
+    clocks: list[ClockState]
     dispatched_at: datetime
     accepted_at: datetime | None = None
     closed_at: datetime | None = None

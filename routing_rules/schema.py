@@ -81,6 +81,8 @@ class Deployment(_Entry):
     label: Label
     root_region: RegionCode
     fallback_department: Code = "social_work"
+    # City leadership's mailbox: the last rung of the escalation ladder (挂牌督办).
+    leadership_mailbox: Mailbox | None = None
 
 
 class Region(_Entry):
@@ -137,11 +139,50 @@ class Category(_Entry):
     label: Label
 
 
+class RungEntry(_Entry):
+    rung: int = Field(ge=1, le=9)
+    # "0m": at once (rung 1 fires at the breach itself); otherwise a period after the
+    # previous rung.
+    after: Literal["0m"] | PeriodStr = "0m"
+    to: list[Literal["head", "office", "city_department", "supervision", "leadership"]] = Field(
+        min_length=1
+    )
+
+
 class ClockEntry(_Entry):
     name: Code
     label: Label
     period: PeriodStr  # checked and normalised by sla.periods.Period.parse
+    starts_on: Literal["dispatched", "accepted"] = "dispatched"
     stops_on: Literal["accepted", "completed"]
+    roles: list[Literal["lead", "co"]] = Field(default_factory=lambda: ["lead", "co"])  # type: ignore[arg-type]
+    warnings: list[float] = Field(default_factory=lambda: [0.5, 0.75])
+    ladder: list[RungEntry] | None = None  # None: the default three-rung ladder
+    pausable: bool = False
+    max_pause: PeriodStr | None = None
+    max_extension: PeriodStr | None = None
+    max_extensions: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _sane(self) -> ClockEntry:
+        if any(not 0 < w < 1 for w in self.warnings):
+            raise ValueError("warnings are fractions strictly between 0 and 1, e.g. [0.5, 0.75]")
+        if self.ladder is not None:
+            if not self.ladder:
+                raise ValueError(
+                    "an empty ladder would escalate to nobody; leave it out for "
+                    "the default three rungs"
+                )
+            rungs = [r.rung for r in self.ladder]
+            if rungs != list(range(1, len(rungs) + 1)):
+                raise ValueError("ladder rungs must be numbered 1, 2, 3 … in order")
+        if self.pausable and self.max_pause is None:
+            raise ValueError("a pausable clock needs max_pause, so a case cannot be parked forever")
+        if not self.pausable and self.max_pause is not None:
+            raise ValueError("max_pause is given but the clock is not pausable")
+        if self.max_extensions is not None and self.max_extension is None:
+            raise ValueError("max_extensions needs max_extension (the total that may be granted)")
+        return self
 
 
 class PlanEntry(_Entry):
@@ -162,7 +203,10 @@ class PlanEntry(_Entry):
             name=self.name,
             label=self.label,
             clocks=[
-                ClockSpec(name=c.name, label=c.label, period=c.period, stops_on=c.stops_on)
+                ClockSpec.model_validate(
+                    c.model_dump(exclude_none=True, exclude={"ladder"})
+                    | ({"ladder": [r.model_dump() for r in c.ladder]} if c.ladder else {})
+                )
                 for c in self.clocks
             ],
         )

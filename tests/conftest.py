@@ -4,10 +4,11 @@ read model and a fresh task queue per test, with the real activities."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
+from tests.smtp import SmtpServer
 from worker import build_worker
 
 T = TypeVar("T")
@@ -50,22 +52,71 @@ class Stack:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'appeals.db'}")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
-@pytest_asyncio.fixture
-async def stack(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+@pytest.fixture
+def settings(tmp_path: Path, smtp: SmtpServer) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'appeals.db'}",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    task_queue: str | None = None,
+    max_cached_workflows: int = 1000,
+) -> AsyncIterator[Stack]:
+    """A worker with the real activities on a fresh task queue (or the given one, to
+    stand for a restarted worker process) and read model."""
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
-    task_queue = f"tq-{uuid.uuid4()}"
+    task_queue = task_queue or f"tq-{uuid.uuid4()}"
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = build_worker(
-            env.client, settings, engine, task_queue=task_queue, executor=executor
+            env.client,
+            settings,
+            engine,
+            task_queue=task_queue,
+            executor=executor,
+            max_cached_workflows=max_cached_workflows,
         )
         async with worker:
             yield Stack(env.client, settings, engine, task_queue, worker, env)
     engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def stack(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    async with running_stack(env, settings) as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: its clock only moves forward, so a
+    test that travels to a fixed date must not share it."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest_asyncio.fixture
+async def clock_stack(own_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    async with running_stack(own_env, settings) as s:
+        yield s
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 20) -> T:

@@ -23,12 +23,15 @@ with workflow.unsafe.imports_passed_through():
         CaseInput,
         CaseState,
         CaseStatus,
+        SetPlanInput,
+        UrgeInput,
         WithdrawInput,
     )
     from models.events import CaseProjection, ProjectionBatch
     from models.routing import (
         Assignment,
         OfficeKey,
+        PlanRequest,
         ResolveOfficeRequest,
         RoutedCase,
         RouteRequest,
@@ -36,7 +39,16 @@ with workflow.unsafe.imports_passed_through():
         RoutingFacts,
         TaskRole,
     )
-    from models.tasks import CancelInput, TaskInput, TaskResult, TaskState, TaskStatus
+    from models.sla import SlaPlan
+    from models.tasks import (
+        CancelInput,
+        ChangePlanSignal,
+        TaskInput,
+        TaskResult,
+        TaskState,
+        TaskStatus,
+        UrgeSignal,
+    )
     from workflows.department_task import TASK_CHANGED_SIGNAL, DepartmentTaskWorkflow
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
     from workflows.projection import Projector
@@ -69,6 +81,8 @@ class GrievanceWorkflow:
         self._reply: str | None = None
         self._callback: CallbackResult | None = None
         self._reopened = False
+        self._priority = 0
+        self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
         self._seq = 0
         self._projector = Projector(workflow_id=inp.case_id, case_id=inp.case_id)
 
@@ -115,8 +129,14 @@ class GrievanceWorkflow:
             reply=self._reply,
             callback=self._callback,
             reopened=self._reopened,
+            priority=self._priority,
+            sla_plan=self._current_plan().name if self._routed else None,
             closed_at=self._closed_at,
         )
+
+    def _current_plan(self) -> SlaPlan:
+        assert self._routed is not None
+        return self._plan or self._routed.plan
 
     @workflow.signal(name=TASK_CHANGED_SIGNAL)
     def task_changed(self, task: TaskState) -> None:
@@ -175,6 +195,66 @@ class GrievanceWorkflow:
         self._check_clerk(inp.actor)
         if self._status in TERMINAL:
             raise _reject(f"case {self._case_id} is already {self._status.value}")
+
+    def _check_supervisor(self, actor: str) -> None:
+        supervisors = self._routed.roster.supervisors if self._routed else []
+        if actor not in supervisors:
+            raise _reject(f"{actor} is not a supervisor; see `appeals staff --role supervisor`")
+
+    @workflow.update
+    async def urge(self, inp: UrgeInput) -> CaseState:
+        """督办: recorded, e-mailed to every open task's office, raises the priority."""
+        self._validate_urge(inp)
+        self._priority += 1
+        await self._record("urged", inp.actor, inp.text, {"priority": self._priority})
+        for handle in list(self._open.values()):
+            await handle.signal(
+                DepartmentTaskWorkflow.urge,
+                UrgeSignal(actor=inp.actor, text=inp.text, priority=self._priority),
+            )
+        return self.state()
+
+    @urge.validator
+    def _validate_urge(self, inp: UrgeInput) -> None:
+        self._check_supervisor(inp.actor)
+        if self._status in TERMINAL:
+            raise _reject(f"case {self._case_id} is already {self._status.value}")
+
+    @workflow.update
+    async def set_plan(self, inp: SetPlanInput) -> CaseState:
+        """Change the case's SLA plan mid-way (e.g. it turned out urgent); every open
+        task keeps the time it has already spent."""
+        self._validate_set_plan(inp)
+        plan = await workflow.execute_activity_method(
+            RoutingActivities.get_plan,
+            PlanRequest(name=inp.plan),
+            start_to_close_timeout=COMPUTE_TIMEOUT,
+            retry_policy=COMPUTE_RETRY,
+        )
+        self._plan = plan
+        await self._record(
+            "plan_changed", inp.actor, f"→ {plan.name}: {inp.reason}", {"plan": plan.name}
+        )
+        for handle in list(self._open.values()):
+            await handle.signal(
+                DepartmentTaskWorkflow.change_plan,
+                ChangePlanSignal(plan=plan, actor=inp.actor, reason=inp.reason),
+            )
+        return self.state()
+
+    @set_plan.validator
+    def _validate_set_plan(self, inp: SetPlanInput) -> None:
+        roster = self._routed.roster if self._routed else None
+        if roster is None or (
+            inp.actor not in roster.supervisors and inp.actor not in roster.clerks
+        ):
+            raise _reject(f"{inp.actor} is neither a clerk nor a supervisor")
+        if inp.plan not in roster.plans:
+            raise _reject(f"unknown SLA plan {inp.plan!r}; plans: {', '.join(roster.plans)}")
+        if self._status in TERMINAL:
+            raise _reject(f"case {self._case_id} is already {self._status.value}")
+        if inp.plan == self._current_plan().name:
+            raise _reject(f"case {self._case_id} already runs on plan {inp.plan}")
 
     # ---- what happens when a task ends ---------------------------------------
 
@@ -257,7 +337,8 @@ class GrievanceWorkflow:
         self._seq += 1
         task_id = f"{self._case_id}-T{self._seq}"
         form = self._inp.intake
-        plan = self._routed.plan
+        plan = self._current_plan()
+        roster = self._routed.roster
         handle = await workflow.start_child_workflow(
             DepartmentTaskWorkflow.run,
             TaskInput(
@@ -267,12 +348,16 @@ class GrievanceWorkflow:
                 role=assignment.role,
                 assignment=assignment,
                 category=form.category,
+                category_label=self._routed.category_label,
                 summary=form.summary,
                 plan=plan,
-                urgent=form.urgent,
+                urgent=form.urgent or plan.name == "urgent",
+                priority=self._priority,
                 reopened=reopened,
-                departments=self._routed.roster.departments,
-                regions=self._routed.roster.regions,
+                departments=roster.departments,
+                regions=roster.regions,
+                clerks=roster.clerks,
+                supervisors=roster.supervisors,
             ),
             id=task_id,
         )
@@ -333,7 +418,7 @@ class GrievanceWorkflow:
             workplace=form.workplace,
             incident=form.incident,
             opened_at=self._opened_at,
-            sla_plan=d.sla_plan if d else None,
+            sla_plan=(self._plan.name if self._plan else d.sla_plan) if d else None,
             rule_id=d.rule_id if d else None,
             rules_version=d.rules_version if d else None,
             routing_explanation="\n".join(d.explanation) if d else None,
@@ -341,6 +426,7 @@ class GrievanceWorkflow:
             lead_region=d.lead.office.region if d else None,
             reply=self._reply,
             callback=self._callback.value if self._callback else None,
+            priority=self._priority,
             closed_at=self._closed_at,
         )
 

@@ -62,6 +62,7 @@ def task(version: int, status: str, stopped: datetime | None = None) -> TaskProj
                 clock="sign_for",
                 label="签收",
                 period="1wd",
+                status="stopped" if stopped else "running",
                 due_at=T0 + timedelta(days=1, hours=7, minutes=30),
                 stopped_at=stopped,
             )

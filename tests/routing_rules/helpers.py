@@ -30,6 +30,11 @@ def rule_named(data: Any, rule_id: str) -> dict[str, Any]:
     return rule
 
 
+def plan_named(data: Any, name: str) -> dict[str, Any]:
+    plan: dict[str, Any] = next(p for p in data["plans"] if p["name"] == name)
+    return plan
+
+
 def facts(category: str, **fields: Any) -> RoutingFacts:
     """Facts of a rider living in 白云区 440111 and working in 天河区 440106, unless told."""
     values: dict[str, Any] = {

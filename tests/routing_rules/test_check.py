@@ -97,11 +97,23 @@ def test_a_catch_all_above_other_rules_shadows_them(rules_dir: Path) -> None:
         lambda data: rule_named(data, "fallback").update(priority=150),
     )
     problems = check_directory(rules_dir)
-    assert len(problems) == 8  # every rule but injury_urgent (200) and fallback itself
+    assert len(problems) == 10  # every rule but injury_urgent (200) and fallback itself
     assert problems[0] == (
         "rules.yaml: rule 'labour': can never match: rule 'fallback' (priority 150) is tried "
         "first and matches every case this one matches"
     )
+    assert [problem.split("'")[1] for problem in problems] == [
+        "labour",
+        "labour_relation",
+        "injury",
+        "platform_conduct",
+        "fraud",
+        "transport_operation",
+        "traffic_violation",
+        "community_access",
+        "housing",
+        "union_services",
+    ]
 
 
 def test_missing_catch_all(rules_dir: Path) -> None:

@@ -16,7 +16,7 @@ from routing_rules import (
     check_ruleset,
     load_ruleset,
 )
-from tests.routing_rules.helpers import edit_yaml, replace_text, rule_named
+from tests.routing_rules.helpers import edit_yaml, plan_named, replace_text, rule_named
 
 
 def problems_of(directory: Path) -> list[str]:
@@ -31,9 +31,18 @@ def test_sample_loads_without_problems(ruleset: RuleSet) -> None:
     assert check_directory(DEFAULT_RULES_DIR) == []
     assert ruleset.deployment.name == "guangzhou"
     assert ruleset.deployment.root_region == "440100"
+    assert ruleset.deployment.leadership_mailbox == "leadership@appeals.example"
     assert len(ruleset.departments) == 8
     assert len(ruleset.categories) == 16
-    assert set(ruleset.plans) == {"standard", "urgent"}
+    assert len(ruleset.rules) == 12
+    assert list(ruleset.plans) == [
+        "standard",
+        "urgent",
+        "labour_inspection",
+        "samr_complaint",
+        "labour_arbitration",
+        "drill",
+    ]
 
 
 def test_sample_is_package_data() -> None:
@@ -75,8 +84,8 @@ def test_bad_yaml_names_file_and_line(rules_dir: Path) -> None:
         "    lead: {department: transport, basis: incident\n",
     )
     assert problems_of(rules_dir) == [
-        "rules.yaml: line 72, column 13: YAML syntax error: expected ',' or '}', but got ':' "
-        "(while parsing a flow mapping at line 71)"
+        "rules.yaml: line 95, column 13: YAML syntax error: expected ',' or '}', but got ':' "
+        "(while parsing a flow mapping at line 94)"
     ]
 
 
@@ -105,7 +114,8 @@ def test_unknown_plan(rules_dir: Path) -> None:
         lambda data: rule_named(data, "housing").update(sla_plan="fast"),
     )
     assert problems_of(rules_dir) == [
-        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: standard, urgent)"
+        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, labour_arbitration, "
+        "labour_inspection, samr_complaint, standard, urgent)"
     ]
 
 
@@ -116,7 +126,7 @@ def test_duplicate_rule_ids(rules_dir: Path) -> None:
 
     edit_yaml(rules_dir / "rules.yaml", duplicate)
     assert problems_of(rules_dir) == [
-        "rules.yaml: rule 'labour': duplicate id (entries #2 and #11); each rule id must be unique"
+        "rules.yaml: rule 'labour': duplicate id (entries #2 and #13); each rule id must be unique"
     ]
 
 
@@ -129,7 +139,10 @@ def test_all_problems_are_collected(rules_dir: Path) -> None:
         rule_named(data, "union_services")["lead"]["basis"] = "hometown"
 
     edit_yaml(rules_dir / "rules.yaml", break_rules)
-    replace_text(rules_dir / "sla_plans.yaml", "period: 5wd", "period: 5 wd")
+    edit_yaml(
+        rules_dir / "sla_plans.yaml",
+        lambda data: plan_named(data, "standard")["clocks"][1].update(period="5 wd"),
+    )
     replace_text(
         rules_dir / "offices.yaml",
         "  - id: hrss.liwan\n    department: hrss",
@@ -146,7 +159,8 @@ def test_all_problems_are_collected(rules_dir: Path) -> None:
         "rules.yaml: rule 'labour': unknown department 'hrs'",
         "rules.yaml: rule 'labour': unknown department 'unoin'",
         "rules.yaml: rule 'fraud': unknown category 'fraud_loan'",
-        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: standard, urgent)",
+        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, labour_arbitration, "
+        "labour_inspection, samr_complaint, standard, urgent)",
     ]
 
 

@@ -26,18 +26,34 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         pytest.param(
             category,
             {"workplace": "440106"},
-            ("labour", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
+            (
+                "labour",
+                (("hrss", "440106"), ("union", "440106")),
+                "labour_inspection",
+                "hrss.tianhe",
+            ),
             id=category,
         )
-        for category in (
-            "wage_arrears",
-            "labor_relation",
-            "social_insurance",
-            "occupational_injury",
-            "rest_rights",
-        )
+        for category in ("wage_arrears", "social_insurance", "rest_rights")
     ]
     + [
+        pytest.param(
+            "labor_relation",
+            {"workplace": "440106"},
+            (
+                "labour_relation",
+                (("hrss", "440106"), ("union", "440106")),
+                "labour_arbitration",
+                "hrss.tianhe",
+            ),
+            id="labor_relation",
+        ),
+        pytest.param(
+            "occupational_injury",
+            {"workplace": "440106"},
+            ("injury", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
+            id="occupational_injury",
+        ),
         pytest.param(
             "occupational_injury",
             {"workplace": "440113", "summary": "送餐途中摔倒受伤，平台不认工伤"},
@@ -53,7 +69,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         pytest.param(
             "occupational_injury",
             {"occupation": "ride_hailing", "summary": "载客途中受伤"},
-            ("labour", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
+            ("injury", (("hrss", "440106"), ("union", "440106")), "standard", "hrss.tianhe"),
             id="injury-ride_hailing-is-not-urgent",
         ),
         pytest.param(
@@ -62,7 +78,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
             (
                 "platform_conduct",
                 (("samr", "440106"), ("hrss", "440111"), ("union", "440111")),
-                "standard",
+                "samr_complaint",
                 "samr.tianhe",
             ),
             id="platform_penalty-internal-platform",
@@ -73,7 +89,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
             (
                 "platform_conduct",
                 (("social_work", "440100"), ("hrss", "440104"), ("union", "440104")),
-                "standard",
+                "samr_complaint",
                 "social_work.city",
             ),
             id="algorithm_rules-external-platform",
@@ -165,8 +181,8 @@ def test_wage_arrears_explained(ruleset: RuleSet) -> None:
     assert decision.lead.office.handlers == ["hrss.tianhe.wang", "hrss.tianhe.li"]
     assert decision.explanation == [
         "category wage_arrears 拖欠劳动报酬",
-        "rule 'labour' (劳动权益保障, priority 100) matched: category wage_arrears",
-        "SLA plan standard 标准 (from the rule)",
+        "rule 'labour' (劳动权益保障（劳动保障监察）, priority 100) matched: category wage_arrears",
+        "SLA plan labour_inspection 劳动保障监察 (from the rule)",
         "主办 lead hrss 人力资源和社会保障局: basis 工作地 workplace → 440106 天河区",
         "  → 天河区人力资源和社会保障局 (hrss.tianhe, 区级 district level)",
         "协办 co union 总工会: basis 工作地 workplace → 440106 天河区",
@@ -322,7 +338,16 @@ def test_sla_plan_override(ruleset: RuleSet) -> None:
     assert "SLA plan urgent 紧急: override of the rule's plan standard 标准" in (
         decision.explanation
     )
-    with pytest.raises(ValueError, match="unknown SLA plan 'fast'; known plans: standard, urgent"):
+    drill = ruleset.route(facts("wage_arrears"), sla_plan_override="drill")
+    assert drill.sla_plan == "drill"
+    assert "SLA plan drill 演练: override of the rule's plan labour_inspection 劳动保障监察" in (
+        drill.explanation
+    )
+    expected = (
+        r"^unknown SLA plan 'fast'; known plans: standard, urgent, labour_inspection, "
+        r"samr_complaint, labour_arbitration, drill$"
+    )
+    with pytest.raises(ValueError, match=expected):
         ruleset.route(facts("housing"), sla_plan_override="fast")
 
 
@@ -350,7 +375,7 @@ def test_decision_to_dict(ruleset: RuleSet) -> None:
     data = decision_to_dict(decision, ruleset)
     assert data["rule"] == "platform_conduct"
     assert data["rules_version"] == ruleset.version
-    assert data["sla_plan"] == "standard"
+    assert data["sla_plan"] == "samr_complaint"
     assert data["explanation"] == decision.explanation
     lead = data["lead"]
     assert {k: lead[k] for k in ("department", "region", "office", "basis", "external")} == {

@@ -78,8 +78,9 @@ async def act(stack: Stack, task_id: str, name: str, arg: Any) -> ActionResult:
 
 
 async def task_query(stack: Stack, task_id: str) -> TaskState:
-    handle = stack.client.get_workflow_handle_for(DepartmentTaskWorkflow.run, task_id)
-    return await handle.query(DepartmentTaskWorkflow.state)
+    handle = stack.client.get_workflow_handle(task_id)
+    state: TaskState = await handle.query(DepartmentTaskWorkflow.state)
+    return state
 
 
 def events(stack: Stack, case_id: str) -> list[EventRow]:

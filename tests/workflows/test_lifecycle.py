@@ -43,22 +43,25 @@ async def test_wage_arrears_from_intake_to_close(stack: Stack) -> None:
     assert (co.role.value, co.department, co.region) == ("co", "union", "440106")
     state = await case_state(handle)
     assert state.routing[0].rule_id == "labour"
-    assert state.routing[0].sla_plan == "standard"
+    assert state.routing[0].sla_plan == "labour_inspection"
 
-    # Standard plan: sign-for within 1wd, reply within 5wd, both at the close of
-    # office hours (17:30 Shanghai) on a working day, the reply after the sign-for.
+    # Sign-for within 1wd, reply within 5wd, both at the close of office hours
+    # (17:30 Shanghai) on a working day; the statutory 60wd clock waits for 签收
+    # and runs on the lead task only.
     calendar = WorkCalendar()
-    sign, reply = lead.deadlines
-    assert (sign.clock, sign.period, reply.clock, reply.period) == (
-        "sign_for",
-        "1wd",
-        "reply",
-        "5wd",
-    )
+    sign, reply, statutory = lead.clocks
+    assert [(c.name, c.spec.period, c.status.value) for c in lead.clocks] == [
+        ("sign_for", "1wd", "running"),
+        ("reply", "5wd", "running"),
+        ("statutory", "60wd", "pending"),
+    ]
+    assert [c.name for c in co.clocks] == ["sign_for", "reply"]
     for d in (sign, reply):
+        assert d.due_at is not None
         local = d.due_at.astimezone(SHANGHAI)
         assert local.time() == SHANGHAI_CLOSE
         assert calendar.is_workday(local.date())
+    assert sign.due_at is not None
     assert (
         calendar.nth_workday_after(lead.dispatched_at.astimezone(SHANGHAI).date(), 1)
         == sign.due_at.astimezone(SHANGHAI).date()

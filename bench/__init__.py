@@ -1,0 +1,1 @@
+"""Benchmarks: throughput and latency figures of the engine on the embedded stack."""

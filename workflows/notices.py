@@ -1,0 +1,103 @@
+"""Turning clock events and 督办 into notifications, each delivered by its own
+NotificationWorkflow (abandoned by the task, so mail never holds up the case)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from models.notify import Notification, NotificationKind, Recipient
+    from models.routing import EscalationContacts
+    from models.sla import ClockEvent, ClockState
+    from models.tasks import TaskInput, UrgeSignal
+    from workflows.notification import NotificationWorkflow
+
+
+class Notices:
+    def __init__(self, inp: TaskInput) -> None:
+        self._inp = inp
+        office = inp.assignment.office
+        self._contacts = inp.assignment.contacts or EscalationContacts(
+            office=office.mailbox, head=office.head_mailbox
+        )
+
+    def _recipients(self, roles: list[str]) -> list[Recipient]:
+        names = {"office": self._inp.assignment.office.name}
+        out: list[Recipient] = []
+        for role in roles:
+            for address in self._contacts.addresses([role]):
+                if all(r.address != address for r in out):
+                    out.append(Recipient(address=address, name=names.get(role), role=role))
+        return out
+
+    def _context(self, **extra: str) -> dict[str, str]:
+        office = self._inp.assignment.office
+        return {
+            "case_id": self._inp.case_id,
+            "task_id": self._inp.task_id,
+            "category": self._inp.category,
+            "category_label": self._inp.category_label or self._inp.category,
+            "office_name": office.name,
+            "role": "主办" if self._inp.role.value == "lead" else "协办",
+            **extra,
+        }
+
+    async def send_clock_event(self, clock: ClockState, event: ClockEvent, priority: int) -> None:
+        due = f"{clock.due_at:%Y-%m-%d %H:%M}" if clock.due_at else ""
+        extra = {
+            "clock_label": clock.label,
+            "period": clock.spec.period,
+            "due_at": due,
+            "event": event.key,
+        }
+        if event.kind == "warning":
+            kind = NotificationKind.warning
+            extra["fraction"] = f"{round((event.fraction or 0) * 100)}%"
+        else:
+            kind = NotificationKind.breach
+            extra["rung"] = str(event.rung)
+        await self._start(
+            Notification(
+                id=f"{self._inp.task_id}:{clock.name}:{event.key}",
+                kind=kind,
+                event=event.key,
+                case_id=self._inp.case_id,
+                task_id=self._inp.task_id,
+                clock=clock.name,
+                to=self._recipients(event.recipients),
+                urgent=clock.urgent or priority > 0,
+                context=self._context(**extra),
+                created_at=workflow.now(),
+            )
+        )
+
+    async def send_urge(self, urge: UrgeSignal, priority: int) -> None:
+        await self._start(
+            Notification(
+                id=f"{self._inp.task_id}:urge:{priority}",
+                kind=NotificationKind.urge,
+                event="urge",
+                case_id=self._inp.case_id,
+                task_id=self._inp.task_id,
+                to=self._recipients(["office", "head"]),
+                urgent=True,
+                context=self._context(text=urge.text, urged_by=urge.actor, priority=str(priority)),
+                created_at=workflow.now(),
+            )
+        )
+
+    async def _start(self, n: Notification) -> None:
+        if not n.to:
+            workflow.logger.warning("notification %s has no recipient; not sent", n.id)
+            return
+        try:
+            await workflow.start_child_workflow(
+                NotificationWorkflow.run,
+                n,
+                id=f"mail-{n.id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same notification was already handed over: once is enough

@@ -1,0 +1,157 @@
+"""The clocks of one task, inside its workflow: deterministic state plus a driver
+that sleeps until the next warning or rung and fires it exactly once.
+
+Every change to a clock's ledger goes through the ``clock_op`` activity (calendar
+arithmetic recorded in history) under one lock, so a firing rung and a handler's
+pause can never overwrite each other's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.clocks import ClockActivities
+    from models.sla import (
+        ClockEvent,
+        ClockOp,
+        ClockRequest,
+        ClockSpec,
+        ClockState,
+        ClockStatus,
+    )
+    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
+
+FireHandler = Callable[[ClockState, ClockEvent], Awaitable[None]]
+
+
+class TaskClocks:
+    def __init__(
+        self, specs: list[ClockSpec], *, role: str, plan: str, office_hours: list[str], urgent: bool
+    ) -> None:
+        self.clocks: dict[str, ClockState] = {
+            s.name: ClockState(spec=s, plan=plan) for s in specs if role in s.roles
+        }
+        self.office_hours = office_hours
+        self.urgent = urgent
+        self.lock = asyncio.Lock()
+        self.version = 0  # bumped on every change: the driver re-plans its sleep
+
+    # ---- ledger operations (call with the lock held) ---------------------------------
+
+    async def op(
+        self,
+        name: str,
+        op: ClockOp,
+        *,
+        period: str | None = None,
+        spec: ClockSpec | None = None,
+        plan: str | None = None,
+    ) -> ClockState:
+        clock = await workflow.execute_activity_method(
+            ClockActivities.clock_op,
+            ClockRequest(
+                op=op,
+                clock=self.clocks[name],
+                at=workflow.now(),
+                period=period,
+                spec=spec,
+                plan=plan,
+                office_hours=self.office_hours,
+                urgent=self.urgent,
+            ),
+            start_to_close_timeout=COMPUTE_TIMEOUT,
+            retry_policy=COMPUTE_RETRY,
+        )
+        self.clocks[name] = clock
+        self.version += 1
+        return clock
+
+    async def start_on(self, event: str) -> list[str]:
+        started = []
+        for name, clock in self.clocks.items():
+            if clock.status is ClockStatus.pending and clock.spec.starts_on == event:
+                await self.op(name, ClockOp.start)
+                started.append(name)
+        return started
+
+    def stop_on(self, event: str, at: datetime) -> list[str]:
+        """Stop the clocks this event ends (``*``: all of them). Nothing of theirs fires again."""
+        stopped = []
+        for name, clock in self.clocks.items():
+            if clock.status is ClockStatus.stopped:
+                continue
+            if event == "*" or clock.spec.stops_on == event:
+                clock.status = ClockStatus.stopped
+                clock.stopped_at = at
+                for e in clock.events:
+                    if e.fired_at is None:
+                        e.notify_at = None
+                stopped.append(name)
+        if stopped:
+            self.version += 1
+        return stopped
+
+    def running(self, *, pausable: bool | None = None) -> list[str]:
+        return [
+            n
+            for n, c in self.clocks.items()
+            if c.status is ClockStatus.running and (pausable is None or c.spec.pausable == pausable)
+        ]
+
+    def paused(self) -> list[str]:
+        return [n for n, c in self.clocks.items() if c.status is ClockStatus.paused]
+
+    # ---- the driver -----------------------------------------------------------------
+
+    def next_event(self) -> tuple[str, ClockEvent] | None:
+        best: tuple[str, ClockEvent] | None = None
+        for name, clock in self.clocks.items():
+            if clock.status not in (ClockStatus.running, ClockStatus.paused):
+                continue
+            for e in clock.events:
+                if e.fired_at is not None or e.notify_at is None:
+                    continue
+                if (e.kind == "auto_resume") != (clock.status is ClockStatus.paused):
+                    continue
+                if best is None or e.notify_at < best[1].notify_at:  # type: ignore[operator]
+                    best = (name, e)
+        return best
+
+    async def drive(self, is_open: Callable[[], bool], fire: FireHandler) -> None:
+        """Sleep until the next event is due, fire it, repeat; re-plan on any change."""
+        while is_open():
+            version = self.version
+            nxt = self.next_event()
+
+            def changed(v: int = version) -> bool:
+                return self.version != v or not is_open()
+
+            if nxt is None:
+                await workflow.wait_condition(changed)
+                continue
+            name, event = nxt
+            assert event.notify_at is not None
+            delay = (event.notify_at - workflow.now()).total_seconds()
+            if delay > 0:
+                try:
+                    await workflow.wait_condition(changed, timeout=delay)
+                    continue
+                except TimeoutError:
+                    pass
+            async with self.lock:
+                # Re-check under the lock: a handler may have stopped, paused or
+                # extended this clock while we were waking up.
+                if not is_open() or self.version != version:
+                    continue
+                clock = self.clocks[name]
+                current = next((e for e in clock.events if e.key == event.key), None)
+                if current is None or current.fired_at is not None:
+                    continue
+                current.fired_at = workflow.now()
+                self.version += 1
+                await fire(clock, current)
