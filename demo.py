@@ -21,15 +21,19 @@ from commands.common import UserError, client, console, db_session, update
 from commands.reads import _show, overdue_rows, print_overdue
 from db import queries
 from devstack import embedded_stack, port_open
-from models.case import CallbackInput, CallbackResult, CaseState
+from models.case import CallbackInput, CallbackResult, CaseState, UrgeInput
 from models.common import Channel, Occupation
 from models.intake import IntakeForm
 from models.tasks import (
     AcceptInput,
     ActionResult,
     CompleteInput,
+    DecideExtensionInput,
+    ExtendInput,
     NoteInput,
     Outcome,
+    ProvideInfoInput,
+    RequestInfoInput,
     ReturnInput,
 )
 from routing_rules import RuleSet
@@ -114,14 +118,55 @@ class Desk:
         return result
 
     async def handle(
-        self, task: Any, outcome: Outcome, reply: str, note: str | None = None
+        self,
+        task: Any,
+        outcome: Outcome,
+        reply: str,
+        note: str | None = None,
+        *,
+        clocks: bool = False,
     ) -> None:
         await self.act(task, "accept", lambda h: AcceptInput(actor=h))
         if note:
             await self.act(task, "note", lambda h: NoteInput(actor=h, text=note))
+        if clocks:
+            await self.pause_and_extend(task)
         await self.act(
             task, "complete", lambda h: CompleteInput(actor=h, outcome=outcome, reply=reply)
         )
+
+    async def pause_and_extend(self, task: Any) -> None:
+        """Ask the worker for material (the reply clock pauses), record it (resumes),
+        then ask for and get five more working days."""
+        await self.act(
+            task,
+            "request_info",
+            lambda h: RequestInfoInput(actor=h, question="请补充工资流水和考勤截图"),
+        )
+        c = await client(self.s)
+        await update(
+            c,
+            task.task_id,
+            "task",
+            "provide_info",
+            ProvideInfoInput(actor="clerk.li", text="劳动者已提交工资流水3页"),
+            ActionResult,
+        )
+        console.print(f"  clerk.li provide_info {task.task_id} → clocks resume")
+        await self.act(
+            task,
+            "extend",
+            lambda h: ExtendInput(actor=h, period="5wd", reason="需向平台调取派单与结算数据"),
+        )
+        await update(
+            c,
+            task.task_id,
+            "task",
+            "approve_extension",
+            DecideExtensionInput(actor="sup.liu", reason="同意延期"),
+            ActionResult,
+        )
+        console.print(f"  sup.liu approve_extension {task.task_id} → reply clock +5wd")
 
     async def callback(self, case_id: str, result: CallbackResult) -> None:
         def replied(session: Any) -> Any:
@@ -171,6 +216,7 @@ async def scenario(s: Settings) -> list[str]:
         Outcome.resolved,
         "经劳动监察约谈，配送站已于三日内足额支付拖欠工资8400元。",
         note="已联系配送站负责人，约定周三到劳动监察大队接受询问。",
+        clocks=True,
     )
     await desk.handle(co, Outcome.resolved, "工会已指导当事人留存工资凭证，并跟进支付情况。")
     await desk.callback(wage, CallbackResult.satisfied)
@@ -241,6 +287,27 @@ async def scenario(s: Settings) -> list[str]:
         urgent=True,
     )
     await desk.open_task(other, "lead")
+    c = await client(s)
+    state = await update(
+        c,
+        other,
+        "case",
+        "urge",
+        UrgeInput(actor="sup.zhang", text="滞留司机生活困难，请今日内联系并反馈"),
+        CaseState,
+    )
+    console.print(f"  sup.zhang urge {other} → priority {state.priority}")
+
+    def urge_mailed(session: Any) -> Any:
+        sent = [
+            r
+            for r in queries.outbox_for_case(session=session, case_id=other)
+            if r.event == "urge" and r.status == "sent"
+        ]
+        return sent[0] if sent else None
+
+    row = await desk.wait_for("the 督办 e-mail", urge_mailed)
+    console.print(f"  督办 e-mail sent to {row.recipients}: {row.subject}", markup=False)
     return [wage, penalty, parking, other]
 
 
@@ -251,4 +318,8 @@ async def run_demo(s: Settings) -> None:
             console.print(Rule(f"case {case_id}"))
             _show(case_id, live, as_json=False, reveal=False)
         console.print(Rule("overdue"))
-        print_overdue(overdue_rows(live, department=None, region=None))
+        print_overdue(overdue_rows(live))
+        console.print(Rule("due within 1 working day"))
+        print_overdue(overdue_rows(live, within="1wd"), soon=True)
+        mail = sorted((live.mail_dir).glob("*.eml"))
+        console.print(f"{len(mail)} e-mail(s) in the SMTP sink at {live.mail_dir}")

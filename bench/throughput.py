@@ -184,6 +184,18 @@ def process_cpu(pid: int | None) -> float:
         return math.nan
 
 
+def machine_cpu() -> tuple[float, float, float]:
+    """Seconds of all cores since boot: (busy, iowait, total), from /proc/stat (Linux)."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    except (OSError, ValueError, IndexError):
+        return math.nan, math.nan, math.nan
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq + steal
+    return busy / tick, iowait / tick, (busy + idle + iowait) / tick
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -191,25 +203,33 @@ def own_cpu() -> float:
 
 @dataclass
 class CpuWindow:
-    """Wall time and CPU time of this process and of the server over one phase."""
+    """Wall time and CPU time of this process, of the server and of the whole machine
+    (every process, ours or not) over one phase."""
 
     name: str
     server: int | None
     wall0: float = 0.0
     py0: float = 0.0
     srv0: float = 0.0
+    machine0: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wall: float = 0.0
     py: float = 0.0
     srv: float = 0.0
+    busy: float = math.nan  # share of all cores busy (any process)
+    iowait: float = math.nan  # share of all cores idle waiting for I/O
 
     def __enter__(self) -> CpuWindow:
         self.wall0, self.py0, self.srv0 = time.perf_counter(), own_cpu(), process_cpu(self.server)
+        self.machine0 = machine_cpu()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
         self.py = own_cpu() - self.py0
         self.srv = process_cpu(self.server) - self.srv0
+        busy, iowait, total = (b - a for a, b in zip(self.machine0, machine_cpu(), strict=True))
+        if total > 0:
+            self.busy, self.iowait = busy / total, iowait / total
 
 
 def free_base_port(rng: random.Random) -> int:
@@ -1064,10 +1084,15 @@ async def run(args: Args) -> int:
     return 0
 
 
+def share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0%}"
+
+
 def cpu_cells(cpu: CpuWindow | None) -> list[str]:
+    """Python and server CPU as % of one core; machine busy and iowait as % of all cores."""
     if cpu is None or cpu.wall <= 0:
-        return ["-", "-"]
-    return [f"{cpu.py / cpu.wall:.0%}", "-" if math.isnan(cpu.srv) else f"{cpu.srv / cpu.wall:.0%}"]
+        return ["-", "-", "-", "-"]
+    return [share(cpu.py / cpu.wall), share(cpu.srv / cpu.wall), share(cpu.busy), share(cpu.iowait)]
 
 
 def report_throughput(args: Args, total_tasks: int, engine: Throughput, bare: Throughput) -> None:
@@ -1111,8 +1136,10 @@ def report_throughput(args: Args, total_tasks: int, engine: Throughput, bare: Th
         "item p90 s",
         "py CPU",
         "server CPU",
+        "all busy",
+        "iowait",
     ]
-    print(table(headers, rows, right=range(1, 11)))
+    print(table(headers, rows, right=range(1, 13)))
     ratio = (bare.count / bare.wall) / (n / engine.wall)
     print(
         f"""
@@ -1134,8 +1161,8 @@ start calls
   warm-up excluded. start p50/p90: one start_workflow RPC. item p50/p90: one case's (one
   workflow's) start call until it is done. py CPU / server CPU: CPU time of this Python
   process (client + both workers + activity threads) and of the `temporal` dev server
-  (incl. its own SQLite), as % of ONE core over the phase; the machine has \
-{os.cpu_count()} cores."""
+  (incl. its own SQLite), as % of ONE core over the phase. all busy / iowait: the whole
+  machine ({os.cpu_count()} cores, any process, ours or not) as % of all cores."""
     )
 
 
@@ -1180,15 +1207,16 @@ def report_latency(accept: Latency, note: Latency, floor: Latency, cpu: CpuWindo
         )
     headers = ["action", "count", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms", "what"]
     print(table(headers, rows, right=range(1, 7)))
-    py, srv = cpu_cells(cpu)
+    py, srv, busy, iowait = cpu_cells(cpu)
     print(
         f"""
 Each figure is one execute_update through commands.common.update (as the CLI sends it; one
 shared client), from the call until the ActionResult is back: the validator, then the
 handler's work as counted above (its activities, the signal to the case), then completion.
 {len(accept.ms)} accepts and {len(note.ms)} notes on distinct dispatched tasks of the \
-measured cases, nothing
-else running. CPU during the accept/note run: Python {py}, server {srv} of one core."""
+measured cases, no other
+benchmark load. CPU during the accept/note run: Python {py}, server {srv} of one core;
+machine {busy} busy, {iowait} iowait of all cores."""
     )
 
 

@@ -134,7 +134,7 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     )
     assert explained["lead"]["department"] == "hrss" and explained["lead"]["region"] == "440106"
     assert [c["department"] for c in explained["co"]] == ["union"]
-    assert explained["sla_plan"] == "standard" and explained["rule"] == "labour"
+    assert explained["sla_plan"] == "labour_inspection" and explained["rule"] == "labour"
 
     intake = {
         "name": "王小明",
@@ -156,7 +156,8 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     lead = next(t for t in tasks if t["role"] == "lead")
     co = next(t for t in tasks if t["role"] == "co")
     assert (lead["department"], lead["region"], lead["status"]) == ("hrss", "440106", "dispatched")
-    assert set(lead["deadlines"]) == {"sign_for", "reply"}
+    assert set(lead["deadlines"]) == {"sign_for", "reply", "statutory"}
+    assert lead["deadlines"]["statutory"]["status"] == "pending"  # starts on 签收
     assert lead["deadlines"]["reply"]["due_at"].endswith("T17:30:00+08:00")
 
     shown = cli.json("show", case_id)
@@ -177,6 +178,7 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     )
     cli("accept", lead["id"], "--as", "hrss.tianhe.wang")
     cli("note", lead["id"], "--as", "hrss.tianhe.wang", "--text", "已约谈站点")
+    clocks_step(cli, case_id, lead["id"])
     cli(
         "complete",
         lead["id"],
@@ -288,3 +290,45 @@ def test_restart_resumes_open_cases(dev: DevStack) -> None:
     cli("accept", lead["id"], "--as", handler)
     assert cli.json("show", case_id)["tasks"][0]["status"] == "accepted"
     assert dev.stop() == 0
+
+
+def clocks_step(cli: Cli, case_id: str, task: str) -> None:
+    """Pause, extension, 督办 and the soon-due list, as handlers and supervisors use them."""
+    cli("request-info", task, "--as", "hrss.tianhe.wang", "--question", "请提供工资流水")
+    reply = cli.json("show", case_id)["tasks"][0]["deadlines"]["reply"]
+    assert reply["paused"] and reply["due_at"] is None and len(reply["pauses"]) == 1
+    assert "not an intake clerk" in cli.fails(
+        "provide-info", task, "--as", "hrss.tianhe.wang", "--text", "流水三页"
+    )
+    cli("provide-info", task, "--as", "clerk.li", "--text", "流水三页")
+    assert "caps extensions" in cli.fails(
+        "extend", task, "--as", "hrss.tianhe.wang", "--period", "11wd", "--reason", "调取数据"
+    )
+    cli("extend", task, "--as", "hrss.tianhe.wang", "--period", "5wd", "--reason", "调取数据")
+    before = cli.json("show", case_id)["tasks"][0]["deadlines"]["reply"]["due_at"]
+    assert "not a supervisor" in cli.fails("approve-extension", task, "--as", "clerk.li")
+    cli("approve-extension", task, "--as", "sup.liu")
+    reply = cli.json("show", case_id)["tasks"][0]["deadlines"]["reply"]
+    assert reply["running"] and reply["due_at"] > before
+    assert [e["status"] for e in reply["extensions"]] == ["approved"]
+    assert reply["remaining"].startswith("剩余")
+    assert "priority 1" in cli("urge", case_id, "--as", "sup.zhang", "--text", "请加快办理").stdout
+    assert "not a supervisor" in cli.fails("urge", case_id, "--as", "clerk.li", "--text", "请快办")
+    soon = cli.json("overdue", "--within", "30wd", "--clock", "reply")
+    assert task in [r["task"] for r in soon]
+    assert cli.json("overdue", "--within", "30wd", "--category", "housing") == []
+    csv_text = cli("overdue", "--within", "30wd", "--csv").stdout
+    assert csv_text.splitlines()[0].startswith("task,case,category")
+    assert task in csv_text
+    # 督办 mail goes to the office at once (urgent), through the stack's SMTP sink.
+    until(
+        lambda: any(
+            "X-Appeals-Event: urge" in m.read_text(errors="replace")
+            for m in (cli_data_dir(cli) / "mail").glob("*.eml")
+        ),
+        "the 督办 e-mail in the SMTP sink",
+    )
+
+
+def cli_data_dir(cli: Cli) -> Path:
+    return Path(cli.env["APPEALS_DATA_DIR"])

@@ -160,7 +160,7 @@ async def test_breach_climbs_all_three_rungs_by_email_each_once(
         ("reply", "rung-3", at("2027-01-15T09:00"), (LEADERSHIP,)),
     ]
     got = await wait_mails(smtp, lead, len(expected))
-    assert sorted(got) == sorted(expected)  # type: ignore[type-var]
+    assert sorted(got) == sorted(expected)
     ids = [m["Message-ID"] for m in smtp.inbox.messages() if m["X-Appeals-Task"] == lead]
     assert len(ids) == len(set(ids))
     with Session(clock_stack.engine) as session:
