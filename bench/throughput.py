@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import math
 import os
 import platform
@@ -1253,6 +1254,8 @@ async def guarded(args: Args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # each line as it comes, even to a file
     try:
         return asyncio.run(guarded(args))
     except BenchError as e:

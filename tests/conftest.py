@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
+from tests.postgres import postgres_server, unavailable_reason
 from tests.smtp import SmtpServer
 from worker import build_worker
 
@@ -49,6 +50,16 @@ class Stack:
     task_queue: str
     worker: Worker
     env: WorkflowEnvironment
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (skipped where none can run)."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
-"""The store activity against a real SQLite read model: retries never duplicate,
-late writes never go backwards."""
+"""The store activity against real read models — SQLite (embedded) and PostgreSQL
+(production), same code: retries never duplicate, late writes never go backwards."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from activities.store import StoreActivities
@@ -19,6 +23,20 @@ from models.events import (
 )
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/store.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+        with make_engine(url).begin() as conn:  # each test starts from an empty schema
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(url)
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
 
 
 def case(version: int, status: str) -> CaseProjection:
@@ -74,10 +92,7 @@ def event(n: int, action: str) -> AuditEvent:
     return AuditEvent(key=f"AP-TEST#{n}", case_id="AP-TEST", at=T0, action=action, actor="clerk.li")
 
 
-def test_retried_and_late_projections(tmp_path: object) -> None:
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    engine = make_engine(url)
+def test_retried_and_late_projections(engine: Engine) -> None:
     store = StoreActivities(engine)
     first = ProjectionBatch(
         case=case(1, "open"), task=task(1, "dispatched"), events=[event(1, "opened")]
@@ -111,13 +126,9 @@ def test_retried_and_late_projections(tmp_path: object) -> None:
         ]
         # The stopped sign-for clock no longer counts as overdue, years later.
         assert queries.overdue_tasks(session=session, now=T0 + timedelta(days=400)) == []
-    engine.dispose()
 
 
-def test_overdue_lists_running_clocks_most_late_first(tmp_path: object) -> None:
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    engine = make_engine(url)
+def test_overdue_lists_running_clocks_most_late_first(engine: Engine) -> None:
     store = StoreActivities(engine)
     store.project(ProjectionBatch(case=case(1, "open"), task=task(1, "dispatched")))
     due = T0 + timedelta(days=1, hours=7, minutes=30)
@@ -129,4 +140,3 @@ def test_overdue_lists_running_clocks_most_late_first(tmp_path: object) -> None:
             queries.overdue_tasks(session=session, now=due + timedelta(hours=1), department="samr")
             == []
         )
-    engine.dispose()
