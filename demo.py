@@ -264,7 +264,11 @@ async def scenario(s: Settings) -> list[str]:
     lead = await desk.open_task(parking, "lead")
     co = await desk.open_task(parking, "co")
     await desk.act(
-        lead, "return", lambda h: ReturnInput(actor=h, reason="涉事路段不在本街道辖区，请改派。")
+        lead,
+        "return",
+        lambda h: ReturnInput(
+            actor=h, reason="快递车路边停靠被贴罚单，属交警执法事项，请改派。", owner="police"
+        ),
     )
     relead = await desk.open_task(parking, "lead", after={lead.task_id})
     await desk.handle(

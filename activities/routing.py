@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from models.routing import (
     RouteRequest,
 )
 from models.sla import SlaPlan
-from routing_rules import RuleSet, load_ruleset
+from routing_rules import RulesError, RuleSet, load_ruleset
 
+log = logging.getLogger(__name__)
 URGENT_PLAN = "urgent"
+SPECIAL_PLANS = ("external_handoff", "platform_liaison")
 
 
 class RoutingActivities:
@@ -36,7 +39,23 @@ class RoutingActivities:
         stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in self._dir.glob("*.yaml")))
         with self._lock:
             if self._rules is None or stamp != self._stamp:
-                self._rules = load_ruleset(self._dir)
+                try:
+                    self._rules = load_ruleset(self._dir)
+                except RulesError as e:
+                    if self._rules is None:
+                        raise
+                    # A half-edited rules directory must not stop routing: keep the
+                    # last good version until the files check again.
+                    log.error(
+                        "rules in %s are invalid, keeping version %s: %s",
+                        self._dir,
+                        self._rules.version,
+                        e,
+                    )
+                else:
+                    log.info(
+                        "routing rules version %s loaded from %s", self._rules.version, self._dir
+                    )
                 self._stamp = stamp
             return self._rules
 
@@ -47,13 +66,24 @@ class RoutingActivities:
         if override is None and req.urgent and URGENT_PLAN in rules.plans:
             override = URGENT_PLAN
         try:
-            decision = rules.route(req.facts, exclude=req.exclude, sla_plan_override=override)
+            decision = rules.route(
+                req.facts,
+                exclude=req.exclude,
+                sla_plan_override=override,
+                prefer_department=req.prefer_department,
+                prefer_region=req.prefer_region,
+            )
         except ValueError as e:  # a business error: retrying cannot help
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
+        lead = with_contacts(rules, decision.lead)
+        liaison = decision.liaison
+        if liaison is not None:
+            liaison = with_contacts(rules, liaison, lead_office=lead.office.mailbox)
         decision = decision.model_copy(
             update={
-                "lead": with_contacts(rules, decision.lead),
+                "lead": lead,
                 "co": [with_contacts(rules, a) for a in decision.co],
+                "liaison": liaison,
             }
         )
         category = rules.categories.get(req.facts.category)
@@ -62,6 +92,7 @@ class RoutingActivities:
             plan=rules.plans[decision.sla_plan],
             roster=rules.roster().model_copy(update={"plans": sorted(rules.plans)}),
             category_label=category.label if category else "",
+            special_plans={n: rules.plans[n] for n in SPECIAL_PLANS if n in rules.plans},
         )
 
     @activity.defn(name="get_plan")
@@ -82,9 +113,11 @@ class RoutingActivities:
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
 
 
-def with_contacts(rules: RuleSet, a: Assignment) -> Assignment:
+def with_contacts(rules: RuleSet, a: Assignment, *, lead_office: str | None = None) -> Assignment:
     """Attach who hears about the task's clocks, from the directory at routing time."""
-    city = rules.root_office(a.office.department)
+    city = (
+        rules.root_office(a.office.department) if a.office.department in rules.departments else None
+    )
     supervision = rules.root_office(rules.deployment.fallback_department)
     contacts = EscalationContacts(
         office=a.office.mailbox,
@@ -92,5 +125,6 @@ def with_contacts(rules: RuleSet, a: Assignment) -> Assignment:
         city_department=city.mailbox if city else None,
         supervision=supervision.mailbox if supervision else None,
         leadership=rules.deployment.leadership_mailbox,
+        lead_office=lead_office,
     )
     return a.model_copy(update={"contacts": contacts})

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 from temporalio import activity
@@ -40,24 +41,32 @@ class StoreActivities:
             session.commit()
 
 
+def _newer(session: Session, table: Any, key: Any, version: int, values: dict[str, Any]) -> bool:
+    """Write ``values`` if the row is absent or older than ``version``; say if it wrote.
+
+    The version test is in the UPDATE itself, not read first: two projections of the
+    same workflow in flight at once (a firing clock and a handler) then cannot let
+    the older one land last. PostgreSQL re-checks the WHERE after a concurrent
+    writer commits; SQLite holds its write lock from the UPDATE to the commit. A
+    concurrent first INSERT fails on the primary key and the activity is retried.
+    """
+    updated = session.execute(update(table).where(key, table.version < version).values(**values))
+    if updated.rowcount:  # type: ignore[attr-defined]
+        return True
+    if session.execute(select(table).where(key)).first() is not None:
+        return False  # a newer or equal version is already there
+    session.add(table(**values))
+    session.flush()
+    return True
+
+
 def _upsert_case(session: Session, case: CaseProjection) -> None:
-    row = session.get(CaseRow, case.case_id)
-    if row is None:
-        session.add(CaseRow(**case.model_dump()))
-    elif row.version < case.version:
-        for field, value in case.model_dump().items():
-            setattr(row, field, value)
+    _newer(session, CaseRow, CaseRow.case_id == case.case_id, case.version, case.model_dump())
 
 
 def _upsert_task(session: Session, task: TaskProjection) -> None:
-    row = session.get(TaskRow, task.task_id)
     fields = task.model_dump(exclude={"deadlines"})
-    if row is None:
-        session.add(TaskRow(**fields))
-    elif row.version < task.version:
-        for field, value in fields.items():
-            setattr(row, field, value)
-    else:
+    if not _newer(session, TaskRow, TaskRow.task_id == task.task_id, task.version, fields):
         return  # an older projection arriving late must not touch the clocks either
     open_task = task.status in OPEN_TASK
     for d in task.deadlines:

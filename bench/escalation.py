@@ -52,7 +52,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email import message_from_bytes
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -60,6 +60,7 @@ from typing import Any
 
 import temporalio
 from sqlmodel import Session, col, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 import devstack
@@ -106,7 +107,7 @@ def med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
-def fmt(value: float, digits: int = 2) -> str:
+def fmt(value: float, digits: int = 3) -> str:
     return "-" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
@@ -499,6 +500,7 @@ class Observed:
     queried: dict[Key, datetime] = field(default_factory=dict)  # due instants per `state`
     eml: list[tuple[str, str, float]] = field(default_factory=list)  # notif, msg id, mtime
     deliveries: list[Delivery] = field(default_factory=list)
+    spans: dict[str, MailSpan] = field(default_factory=dict)
     timed_out: bool = False
     waited_s: float = 0.0
 
@@ -537,6 +539,7 @@ async def wait_sent(
     expected: set[str],
     last_due: datetime,
     worker_task: asyncio.Task[None],
+    tz: tzinfo,
 ) -> bool:
     """Until every expected rung e-mail is sent, or GRACE s after the last due instant.
     Prints a progress line every 30 s. Returns whether it timed out."""
@@ -554,7 +557,7 @@ async def wait_sent(
         if now >= next_report:
             left = last_due.timestamp() - now
             print(
-                f"  {time.strftime('%H:%M:%S')}  {sent}/{len(expected)} rung e-mails sent; "
+                f"  {datetime.now(tz):%H:%M:%S}  {sent}/{len(expected)} rung e-mails sent; "
                 f"last due in {max(left, 0):.0f} s"
             )
             next_report = now + 30
@@ -570,6 +573,43 @@ async def query_due(client: Client, task_ids: Sequence[str]) -> dict[Key, dateti
             for e in c.events:
                 if e.kind == "breach" and e.at is not None:
                     out[Key(task_id, c.spec.name, e.key)] = e.at
+    return out
+
+
+@dataclass
+class MailSpan:
+    """Instants from the history of one NotificationWorkflow (``mail-<notification id>``)."""
+
+    started: datetime | None = None  # WorkflowExecutionStarted
+    send_scheduled: datetime | None = None  # send_notification scheduled (queue done)
+    send_started: datetime | None = None  # a worker picked send_notification up
+    attempts: int = 0  # send_notification attempts (ActivityTaskStarted.attempt)
+
+
+async def mail_spans(client: Client, notification_ids: Sequence[str]) -> dict[str, MailSpan]:
+    gate = asyncio.Semaphore(8)
+    out: dict[str, MailSpan] = {}
+
+    async def one(nid: str) -> None:
+        async with gate:
+            history = await client.get_workflow_handle(f"mail-{nid}").fetch_history()
+        span = MailSpan()
+        send_id = None
+        for e in history.events:
+            at = e.event_time.ToDatetime(tzinfo=UTC)
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                span.started = at
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attrs = e.activity_task_scheduled_event_attributes
+                if attrs.activity_type.name == "send_notification":
+                    span.send_scheduled, send_id = at, e.event_id
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                started = e.activity_task_started_event_attributes
+                if started.scheduled_event_id == send_id:
+                    span.send_started, span.attempts = at, started.attempt
+        out[nid] = span
+
+    await asyncio.gather(*(one(n) for n in notification_ids))
     return out
 
 
@@ -614,7 +654,7 @@ async def observe(args: Args, live: Settings, worker_task: asyncio.Task[None]) -
             f"{(last_due - datetime.now(UTC)).total_seconds():.0f} s); waiting …"
         )
         w0 = time.perf_counter()
-        obs.timed_out = await wait_sent(db, case_ids, expected, last_due, worker_task)
+        obs.timed_out = await wait_sent(db, case_ids, expected, last_due, worker_task, live.tz)
         obs.waited_s = time.perf_counter() - w0
         await asyncio.sleep(SETTLE)  # anything sent twice shows up here
         check_worker(worker_task)
@@ -625,6 +665,9 @@ async def observe(args: Args, live: Settings, worker_task: asyncio.Task[None]) -
         obs.queried = await query_due(client, [t.task_id for t in obs.tasks])
         obs.eml = await asyncio.to_thread(read_eml, live.mail_dir)
         obs.deliveries = list(DELIVERIES)
+        obs.spans = await mail_spans(
+            client, [p.key.notification for p in obs.points.values() if p.kind == "breach"]
+        )
         return obs
     finally:
         db.close()
@@ -652,11 +695,8 @@ def report(obs: Observed) -> int:
     # -- 1. lateness of sending, per rung -----------------------------------------------
     late: dict[str, list[float]] = defaultdict(list)
     late_clock: dict[tuple[str, str], list[float]] = defaultdict(list)
-    timer: list[float] = []
-    to_sink: list[float] = []
-    sink_to_sent: list[float] = []
-    eml_late: list[float] = []
-    eml_vs_sent: list[float] = []
+    fired_clock: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seg: dict[str, list[float]] = defaultdict(list)
     warn_late: list[float] = []
     for k, p in sorted(rungs.items(), key=lambda kv: (kv[1].at, kv[0].notification)):
         row = outbox.get(k.notification)
@@ -666,57 +706,104 @@ def report(obs: Observed) -> int:
         late[k.event].append(lateness)
         late["all rungs"].append(lateness)
         late_clock[(k.clock, k.event)].append(lateness)
-        arrival = min(by_notif_sink.get(k.notification, []), default=math.nan)
+        arrivals = by_notif_sink.get(k.notification)
+        arrival = ts(min(arrivals), UTC) if arrivals else None
+        span = obs.spans.get(k.notification, MailSpan())
+        chain = [
+            ("a. due → fired (timer, task's workflow task)", p.at, p.fired_at),
+            ("b. fired → mail workflow started", p.fired_at, span.started),
+            ("c. mail started → send activity scheduled", span.started, span.send_scheduled),
+            ("d. send scheduled → picked up by the worker", span.send_scheduled, span.send_started),
+            ("e. picked up → at the SMTP sink", span.send_started, arrival),
+            ("f. at the sink → outbox.sent_at", arrival, row.sent_at),
+        ]
+        for name, start, end in chain:
+            if start is not None and end is not None:
+                seg[name].append(secs(end, start))
         if p.fired_at is not None:
-            timer.append(secs(p.fired_at, p.at))
-            if not math.isnan(arrival):
-                to_sink.append(secs(ts(arrival, UTC), p.fired_at))
-        if not math.isnan(arrival):
-            sink_to_sent.append(secs(row.sent_at, ts(arrival, UTC)))
+            fired_clock[(k.clock, k.event)].append(secs(p.fired_at, p.at))
         mtimes = by_notif_eml.get(k.notification)
         if mtimes:
-            eml_late.append(secs(ts(min(mtimes), UTC), p.at))
-            eml_vs_sent.append(secs(row.sent_at, ts(min(mtimes), UTC)))
+            written = ts(min(mtimes), UTC)
+            seg["due → .eml file written (mtime)"].append(secs(written, p.at))
+            seg["mtime → outbox.sent_at"].append(secs(row.sent_at, written))
+            if arrival is not None:
+                seg["sink handler called → mtime"].append(secs(written, arrival))
     for k, p in warnings.items():
         row = outbox.get(k.notification)
         if row is not None and row.sent_at is not None:
             warn_late.append(secs(row.sent_at, p.at))
 
-    section("1. Rung e-mails: sent (outbox.sent_at) minus due instant (rung's `at`)")
+    section("1. Rung e-mails: sent (outbox.sent_at) minus due instant (the rung's `at`)")
     names = ["rung-1", "rung-2", "rung-3", "all rungs"]
     print(table(STATS_HEADERS, [stats_row(n, late[n]) for n in names], right=range(1, 6)))
     print()
-    print("by clock (sign_for: due 1, 2, 3 min after dispatch; reply: 3, 4, 5 min):")
-    rows = [
-        stats_row(f"{c} {e}", late_clock[(c, e)])
-        for c in ("sign_for", "reply")
-        for e in ("rung-1", "rung-2", "rung-3")
-    ]
-    rows.append(stats_row("(warnings, for comparison)", warn_late))
-    print(table(STATS_HEADERS, rows, right=range(1, 6)))
-
-    section("2. Where the lateness comes from (all rung e-mails)")
+    print("by clock (sign_for rungs due 1, 2, 3 min after dispatch; reply rungs 3, 4, 5 min):")
+    rows = []
+    for c in ("sign_for", "reply"):
+        for e in ("rung-1", "rung-2", "rung-3"):
+            fired = fired_clock[(c, e)]
+            rows.append(
+                [
+                    *stats_row(f"{c} {e}", late_clock[(c, e)]),
+                    fmt(med(fired)),
+                    fmt(max(fired) if fired else math.nan),
+                ]
+            )
+    rows.append([*stats_row("(warnings, for comparison)", warn_late), "", ""])
+    headers = [*STATS_HEADERS, "due→fired med s", "due→fired max s"]
+    print(table(headers, rows, right=range(1, 8)))
+    due_gap, fired_gap, later = [], [], 0
+    for t in {k.task for k in rungs}:
+        a = rungs.get(Key(t, "sign_for", "rung-3"))
+        b = rungs.get(Key(t, "reply", "rung-1"))
+        if a and b and a.fired_at and b.fired_at:
+            due_gap.append(secs(b.at, a.at))
+            fired_gap.append(secs(b.fired_at, a.fired_at))
+            later += b.fired_at > a.fired_at
     print(
-        table(
-            STATS_HEADERS,
-            [
-                stats_row("due → fired (timer + workflow task)", timer),
-                stats_row("fired → at the SMTP sink", to_sink),
-                stats_row("at the sink → outbox.sent_at", sink_to_sent),
-                stats_row("due → .eml file written (mtime)", eml_late),
-                stats_row("mtime → outbox.sent_at", eml_vs_sent),
-            ],
-            right=range(1, 6),
-        )
+        f"\nsign_for rung-3 and reply rung-1 of the same task ({len(due_gap)} tasks): due "
+        f"{fmt(med(due_gap))} s apart (median), fired {fmt(med(fired_gap))} s apart (median; "
+        f"max {fmt(max(fired_gap) if fired_gap else math.nan)}); reply rung-1 fired second "
+        f"in {later} of them"
     )
+
+    section("2. Where the lateness comes from (every rung e-mail, in seconds)")
+    order = [
+        "a. due → fired (timer, task's workflow task)",
+        "b. fired → mail workflow started",
+        "c. mail started → send activity scheduled",
+        "d. send scheduled → picked up by the worker",
+        "e. picked up → at the SMTP sink",
+        "f. at the sink → outbox.sent_at",
+    ]
+    rows = [stats_row(n, seg[n]) for n in order]
+    rows.append(stats_row("a..f = sent minus due", late["all rungs"]))
+    print(table(STATS_HEADERS, rows, right=range(1, 6)))
+    print()
+    print("cross-check with the .eml files the sink wrote:")
+    rows = [
+        stats_row(n, seg[n])
+        for n in (
+            "due → .eml file written (mtime)",
+            "sink handler called → mtime",
+            "mtime → outbox.sent_at",
+        )
+    ]
+    print(table(STATS_HEADERS, rows, right=range(1, 6)))
     print(
         """
-due: the rung's crossing instant in deadlines.detail (urgent: notify_at = at).
-fired: the rung's fired_at (workflow.now() of the task's workflow task that woke up on
-its timer). Then the task starts a NotificationWorkflow child (mail-<id>) whose
-queue_notification and send_notification activities render and send over SMTP; the sink's
-handler time is noted in this process, the .eml mtime is when it wrote the file, and
-outbox.sent_at is written by the send activity after the server's 250."""
+a  due: the rung's crossing instant in deadlines.detail (urgent: notify_at = at); fired:
+   its fired_at, workflow.now() of the task workflow's task that woke on the timer (one
+   task drives both its clocks under one lock: sign_for rung-3 and reply rung-1 fall due
+   at the same instant, and the second waits for the first's mail start and projection).
+b  the task's workflow task completes with StartChildWorkflowExecution; the server starts
+   mail-<id> (NotificationWorkflow; history event time).
+c  the child's first workflow task, queue_notification (outbox row, subject rendered),
+   its second workflow task, which schedules send_notification.
+d  send_notification waits in the activity queue.
+e  it renders the mail and sends it over SMTP to the embedded sink (new connection).
+f  the sink's 250 back to aiosmtplib, then the outbox row is written as sent (sent_at)."""
     )
 
     # -- 3. exactly once ------------------------------------------------------------------------
@@ -756,7 +843,10 @@ outbox.sent_at is written by the send activity after the server's 250."""
         ["missing (expected, not sent)", str(len(missing))],
         ["outbox rows not sent (queued/retrying/failed)", str(len(not_sent))],
         ["outbox rows not expected", str(len(unexpected))],
-        ["rung sends that needed >1 attempt", str(len(retried))],
+        [
+            "rung sends that needed >1 attempt (outbox / histories)",
+            f"{len(retried)} / {sum(1 for sp in obs.spans.values() if sp.attempts > 1)}",
+        ],
         [
             "'escalated' audit events / duplicated keys",
             f"{sum(fired_events.values())} / {len(dup_fired)}",

@@ -575,6 +575,7 @@ def measure(
     dept, region = top
     category = "wage_arrears"
     soon = horizon(now, "1wd", s)
+    past = now - 29 * DAY  # as few rows as the 1wd window, through the main query's plan
 
     def overdue(**kw: Any) -> Callable[[], int]:
         def fn() -> int:
@@ -591,6 +592,7 @@ def measure(
         ("clock=reply", {"now": now, "clock": "reply"}),
         ("clock=sign_for", {"now": now, "clock": "sign_for"}),
         ("due within 1wd (due_from=now)", {"now": soon, "due_from": now}),
+        ("overdue as of now-29d (few rows)", {"now": past}),
         ("first page (limit 50)", {"now": now, "limit": 50}),
     ]
     section(f"1. db.queries.overdue_tasks, {args.runs} runs each (fresh session per run)")
@@ -602,8 +604,9 @@ def measure(
     with Capture(engine) as cap:
         overdue(now=now)()
         overdue(now=soon, due_from=now)()
-    main_sql, main_params = next(st for st in cap.statements if "JOIN" in st[0])
-    soon_sql, soon_params = [st for st in cap.statements if "JOIN" in st[0]][-1]
+        overdue(now=past)()
+    joined = [st for st in cap.statements if "JOIN" in st[0]]
+    (main_sql, main_params), (soon_sql, soon_params), (_, past_params) = joined
     raw = sqlite3.connect(str(path))
     try:
 
@@ -614,6 +617,7 @@ def measure(
         bare_t = [
             timed("all overdue: SQL + fetchall", args.runs, bare(main_sql, main_params)),
             timed("due within 1wd: SQL + fetchall", args.runs, bare(soon_sql, soon_params)),
+            timed("overdue as of now-29d: SQL + fetchall", args.runs, bare(main_sql, past_params)),
             timed(
                 "count(*) of running clocks past due",
                 args.runs,
@@ -627,12 +631,19 @@ def measure(
         print("(rows: result rows before the per-task de-duplication; count(*): one row)")
         print("\nEXPLAIN QUERY PLAN, all overdue (the main query):")
         print(plan_tree(raw, main_sql, main_params))
+        same = plan_tree(raw, main_sql, past_params) == plan_tree(raw, main_sql, main_params)
+        print(f"(overdue as of now-29d: {'the same plan' if same else 'a different plan'})")
         print("\nEXPLAIN QUERY PLAN, due within 1wd:")
         print(plan_tree(raw, soon_sql, soon_params))
         print("\nthe main statement as sent:")
         print("  " + " ".join(main_sql.split()))
     finally:
         raw.close()
+    print(
+        "\n'SCAN deadlines USING INDEX sqlite_autoindex_deadlines_1' is the primary key (task_id,\n"
+        "clock), walked in full for the GROUP BY; 'SEARCH ... ix_deadlines_running_due\n"
+        "(running_due_at>? AND running_due_at<?)' is the range scan on the due-time index."
+    )
 
     section(f"3. commands.reads.overdue_rows (the `appeals overdue` path), {args.runs} runs each")
 
@@ -651,7 +662,9 @@ def measure(
         "the clock's own terms (working_time_between on the calendar for wd clocks)."
     )
 
-    section("4. The CLI, once")
+    analysed = after_analyze(path, main_sql, main_params, min(3, args.runs))
+
+    section("5. The CLI, once")
     cmd = f"time APPEALS_DATABASE_URL={url} {appeals} overdue --json > /dev/null"
     print(f"$ {cmd}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPEALS_")}
@@ -666,6 +679,29 @@ def measure(
     if out.returncode != 0:
         print("FAILED: the CLI did not exit 0")
         return 1
+    return analysed
+
+
+def after_analyze(path: Path, sql: str, params: Any, runs: int) -> int:
+    """The app never runs ANALYZE; this shows what SQLite's statistics would change.
+    Run last: it writes sqlite_stat1 into the (temporary) database."""
+    section("4. The main query after ANALYZE (the app never runs it; for comparison)")
+    raw = sqlite3.connect(str(path))
+    try:
+        t0 = time.perf_counter()
+        raw.execute("ANALYZE")
+        raw.commit()
+        took = time.perf_counter() - t0
+        t = timed(
+            "all overdue: SQL + fetchall, after ANALYZE",
+            runs,
+            lambda: len(raw.execute(sql, params).fetchall()),
+        )
+        print(table(TIMING_HEADERS, timing_rows([t]), right=range(1, 6)))
+        print(f"(ANALYZE took {took:.1f} s)\n\nEXPLAIN QUERY PLAN after ANALYZE:")
+        print(plan_tree(raw, sql, params))
+    finally:
+        raw.close()
     return 0
 
 

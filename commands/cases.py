@@ -18,6 +18,8 @@ from models.case import (
     CallbackResult,
     CaseInput,
     CaseState,
+    DesignateInput,
+    ProceedInput,
     SetPlanInput,
     UrgeInput,
     WithdrawInput,
@@ -78,6 +80,7 @@ async def open_case(s: Settings, form: IntakeForm, opened_by: str | None = None)
 
 def register(app: typer.Typer) -> None:
     register_supervision(app)
+    register_dispatch(app)
 
     @app.command("open")
     def open_(
@@ -178,6 +181,31 @@ def register_supervision(app: typer.Typer) -> None:
             _case_update(case, "set_plan", SetPlanInput(actor=as_, plan=plan, reason=reason))
         )
         console.print(f"{state.case_id}: plan {state.sla_plan}")
+
+
+def register_dispatch(app: typer.Typer) -> None:
+    @app.command()
+    def proceed(
+        case: str,
+        as_: Annotated[str, typer.Option("--as", help="supervisor")],
+        reason: Annotated[str, typer.Option()],
+    ) -> None:
+        """Let the lead reply without the co-handlers that are late (recorded)."""
+        state = run(_case_update(case, "proceed", ProceedInput(actor=as_, reason=reason)))
+        console.print(f"{state.case_id}: {state.status.value}, lead may proceed")
+
+    @app.command()
+    def designate(
+        case: str,
+        as_: Annotated[str, typer.Option("--as", help="supervisor")],
+        department: Annotated[str, typer.Option()],
+        reason: Annotated[str, typer.Option()],
+        region: Annotated[str | None, typer.Option()] = None,
+    ) -> None:
+        """派单异议审核: designate the owner; the designated task cannot be returned."""
+        arg = DesignateInput(actor=as_, department=department, region=region, reason=reason)
+        state = run(_case_update(case, "designate", arg))
+        console.print(f"{state.case_id}: {state.status.value}")
 
 
 async def _case_update(case_id: str, name: str, arg: Any) -> CaseState:

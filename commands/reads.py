@@ -170,6 +170,12 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
         data = case_dict(case, s, reveal=reveal)
         data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
         data["timeline"] = [event_dict(e, s) for e in events]
+        data["case_clock"] = case_clock(case, s, now)
+        data["returns"] = [
+            {"task": e.task_id, "by": e.actor, "detail": e.detail}
+            for e in events
+            if e.action == "returned"
+        ]
     if as_json:
         print_json(data)
         return
@@ -187,7 +193,16 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
     console.print(f"routing: rule {r['rule']} (rules {r['rules_version']}), plan {r['sla_plan']}")
     for line in r["explanation"]:
         console.print(f"  · {line}", markup=False)
+    cc = data["case_clock"]
+    console.print(
+        f"case clock (the worker's view): open since {cc['opened_at'][:16]}, "
+        f"{cc['elapsed']} of working time" + (" — closed" if cc["closed"] else "")
+    )
     console.print(tasks_table(data["tasks"]))
+    for t in data["tasks"]:
+        if t["role"] != "lead" and t["reply"]:
+            kind = "platform answer" if t["role"] == "liaison" else "opinion (协办意见)"
+            console.print(f"  {kind} of {t['office_name']}: {t['reply']}", markup=False)
     print_timeline(events_data=data["timeline"])
     if data["reply"]:
         console.print(f"reply to the worker: {data['reply']}", markup=False)
@@ -234,6 +249,19 @@ def tasks_table(tasks: list[dict[str, Any]]) -> Table:
             )
             first = False
     return table
+
+
+def case_clock(case: CaseRow, s: Settings, now: datetime) -> dict[str, Any]:
+    """How long the case has taken in the worker's eyes: from intake, across every
+    return and transfer, in working time."""
+    end = case.closed_at or now
+    worked = working_time_between(case.opened_at, end, calendar=calendar_for(s.rules_dir), tz=s.tz)
+    return {
+        "opened_at": iso(case.opened_at, s),
+        "elapsed_seconds": int(worked.total_seconds()),
+        "elapsed": format_working_duration(worked),
+        "closed": case.closed_at is not None,
+    }
 
 
 def print_timeline(*, events_data: list[dict[str, Any]], title: str = "timeline") -> None:
@@ -439,6 +467,54 @@ def register(app: typer.Typer) -> None:
             print(buf.getvalue(), end="")
         else:
             print_overdue(rows, soon=within is not None)
+
+    @app.command()
+    def returns(
+        since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-11-01")] = None,
+        department: Annotated[str | None, typer.Option()] = None,
+        as_json: Json = False,
+    ) -> None:
+        """Returns (退单) per office and designations received; who returns most first."""
+        s = settings()
+        start = None
+        if since:
+            try:
+                start = datetime.fromisoformat(since)
+            except ValueError as e:
+                raise UserError(f"--since {since!r} is not an ISO date, e.g. 2026-11-01") from e
+            start = start if start.tzinfo else start.replace(tzinfo=s.tz)
+        with db_session(s) as session:
+            rows = queries.returns_by_office(session=session, since=start, department=department)
+        data: list[dict[str, Any]] = [
+            {
+                "department": r.department,
+                "region": r.region,
+                "office_name": r.office_name,
+                "returns": r.returns,
+                "designated_to": r.designated_to,
+                "last_at": iso(r.last_at, s),
+            }
+            for r in rows
+        ]
+        if as_json:
+            print_json(data)
+            return
+        if not data:
+            console.print("no returns or designations")
+            return
+        table = Table(title="returns (退单) and designations (指定承办) by office")
+        for col in ("office", "department", "region", "returns", "designated to", "last"):
+            table.add_column(col)
+        for r in data:
+            table.add_row(
+                r["office_name"],
+                r["department"],
+                r["region"],
+                str(r["returns"]),
+                str(r["designated_to"]),
+                (r["last_at"] or "")[:16].replace("T", " "),
+            )
+        console.print(table)
 
     @app.command()
     def staff(

@@ -66,7 +66,7 @@ def explain(
         decision = rules.route(facts, sla_plan_override=sla_plan)
     except ValueError as e:
         raise UserError(str(e)) from e
-    data = decision_to_dict(decision)
+    data = decision_to_dict(decision, rules)
     if as_json:
         print_json(data)
         return
@@ -88,3 +88,24 @@ def explain(
     console.print(table)
     for line in decision.explanation:
         console.print(f"· {line}", markup=False)
+
+
+@app.command()
+def reload(dir: Dir = None) -> None:
+    """Check edited rules; workers take a valid new version at their next routing.
+
+    Decisions already made keep the version they were made with (it is recorded with
+    each decision); new cases and re-routed ones use the new version.
+    """
+    directory = dir or settings().rules_dir
+    problems = check_directory(directory)
+    if problems:
+        for p in problems:
+            console.print(f"[red]✗[/] {p}", highlight=False)
+        raise UserError(f"{len(problems)} problem(s): workers keep the previous valid version")
+    rules = load_ruleset(directory)
+    console.print(
+        f"[green]✓[/] rules version {rules.version} from {directory}: workers use it "
+        "for new and re-routed cases from their next routing; decided cases keep "
+        "their version"
+    )

@@ -11,9 +11,12 @@ from commands.common import UserError, client, console, run, settings, update
 from models.tasks import (
     AcceptInput,
     ActionResult,
+    AddCohandlerInput,
     CompleteInput,
     DecideExtensionInput,
     ExtendInput,
+    ExternalReplyInput,
+    LiaisonReplyInput,
     NoteInput,
     Outcome,
     ProvideInfoInput,
@@ -58,9 +61,44 @@ def register(app: typer.Typer) -> None:
         _done(run(act(task, "complete", CompleteInput(actor=as_, outcome=outcome, reply=reply))))
 
     @app.command("return")
-    def return_(task: str, as_: As, reason: Annotated[str, typer.Option()]) -> None:
-        """Return a task that is not this office's (退单); the case is re-routed."""
-        _done(run(act(task, "return", ReturnInput(actor=as_, reason=reason))))
+    def return_(
+        task: str,
+        as_: As,
+        reason: Annotated[str, typer.Option()],
+        owner: Annotated[str, typer.Option(help="the department you believe owns it")],
+    ) -> None:
+        """Return a task that is not this office's (退单), within the return window."""
+        _done(run(act(task, "return", ReturnInput(actor=as_, reason=reason, owner=owner))))
+
+    @app.command("add-cohandler")
+    def add_cohandler(
+        task: str,
+        as_: As,
+        department: Annotated[str, typer.Option()],
+        reason: Annotated[str, typer.Option()],
+        region: Annotated[str | None, typer.Option()] = None,
+    ) -> None:
+        """The lead asks for another co-handling office (协办)."""
+        arg = AddCohandlerInput(actor=as_, department=department, region=region, reason=reason)
+        _done(run(act(task, "add_cohandler", arg)))
+
+    @app.command("external-reply")
+    def external_reply(
+        task: str,
+        as_: Annotated[str, typer.Option("--as", help="the clerk recording it")],
+        text: Annotated[str, typer.Option()],
+    ) -> None:
+        """Record another region's hotline's answer to an external hand-off."""
+        _done(run(act(task, "external_reply", ExternalReplyInput(actor=as_, text=text))))
+
+    @app.command("liaison-reply")
+    def liaison_reply(
+        task: str,
+        as_: Annotated[str, typer.Option("--as", help="the platform's liaison")],
+        text: Annotated[str, typer.Option()],
+    ) -> None:
+        """A platform's answer to its liaison task (政企协同)."""
+        _done(run(act(task, "liaison_reply", LiaisonReplyInput(actor=as_, text=text))))
 
     @app.command()
     def transfer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -148,3 +149,63 @@ def outbox(*, session: Session, status: str | None = None, limit: int = 200) -> 
         stmt = stmt.where(col(OutboxRow.status) == status)
     stmt = stmt.order_by(col(OutboxRow.created_at).desc(), col(OutboxRow.id)).limit(limit)
     return list(session.scalars(stmt).all())
+
+
+@dataclass(frozen=True)
+class ReturnsRow:
+    department: str
+    region: str
+    office_name: str
+    returns: int
+    designated_to: int
+    last_at: datetime | None
+
+
+def returns_by_office(
+    *, session: Session, since: datetime | None = None, department: str | None = None
+) -> list[ReturnsRow]:
+    """Returns (退单) made by each office and designations it received, most returns first."""
+    returned = (
+        select(
+            col(TaskRow.department),
+            col(TaskRow.region),
+            col(TaskRow.office_name),
+            func.count().label("n"),
+            func.max(EventRow.at).label("last"),
+        )
+        .join(EventRow, col(EventRow.task_id) == TaskRow.task_id)
+        .where(col(EventRow.action) == "returned")
+        .group_by(col(TaskRow.department), col(TaskRow.region), col(TaskRow.office_name))
+    )
+    # A designated task is dispatched with designated=true in its event data; count
+    # the tasks whose case was designated to that office.
+    designated = (
+        select(
+            col(TaskRow.department),
+            col(TaskRow.region),
+            col(TaskRow.office_name),
+            func.count().label("n"),
+            func.max(EventRow.at).label("last"),
+        )
+        .join(EventRow, col(EventRow.task_id) == TaskRow.task_id)
+        .where(
+            col(EventRow.action) == "dispatched", col(EventRow.data).like('%"designated": true%')
+        )
+        .group_by(col(TaskRow.department), col(TaskRow.region), col(TaskRow.office_name))
+    )
+    if since is not None:
+        returned = returned.where(col(EventRow.at) >= since)
+        designated = designated.where(col(EventRow.at) >= since)
+    if department:
+        returned = returned.where(col(TaskRow.department) == department)
+        designated = designated.where(col(TaskRow.department) == department)
+    rows: dict[tuple[str, str], list[Any]] = {}
+    for dept, region, name, n, last in session.execute(returned).all():
+        rows[(dept, region)] = [dept, region, name, n, 0, last]
+    for dept, region, name, n, last in session.execute(designated).all():
+        row = rows.setdefault((dept, region), [dept, region, name, 0, 0, last])
+        row[4] = n
+        row[5] = max(filter(None, (row[5], last)), default=None)
+    out = [ReturnsRow(*r) for r in rows.values()]
+    out.sort(key=lambda r: (-r.returns, -r.designated_to, r.department, r.region))
+    return out

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.common import Code
 from models.intake import IntakeForm
 from models.routing import RoutingDecision
 from models.tasks import Actor, Reason, TaskResult, TaskState
@@ -14,6 +15,7 @@ from models.tasks import Actor, Reason, TaskResult, TaskState
 
 class CaseStatus(StrEnum):
     open = "open"
+    in_review = "in_review"  # 派单异议审核: a supervisor designates the owner
     awaiting_callback = "awaiting_callback"
     closed = "closed"
     withdrawn = "withdrawn"
@@ -65,6 +67,22 @@ class ProceedInput(BaseModel):
     reason: Reason
 
 
+class DesignateInput(BaseModel):
+    actor: Actor
+    department: Code
+    region: str | None = None
+    reason: Reason
+
+
+class ReturnRecord(BaseModel):
+    task_id: str
+    department: str
+    region: str
+    owner: str | None
+    actor: str | None
+    reason: str | None
+
+
 class CaseState(BaseModel):
     """What the case's query returns: its full state."""
 
@@ -80,6 +98,9 @@ class CaseState(BaseModel):
     reopened: bool = False
     priority: int = 0
     sla_plan: str | None = None
+    returns: list[ReturnRecord] = Field(default_factory=list)
+    review_due: datetime | None = None
+    proceeded: bool = False
     closed_at: datetime | None = None
 
 

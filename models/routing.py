@@ -12,6 +12,7 @@ from models.common import JurisdictionBasis, Occupation
 class TaskRole(StrEnum):
     lead = "lead"  # 主办
     co = "co"  # 协办
+    liaison = "liaison"  # a platform's answer (政企协同)
 
 
 class RoutingFacts(BaseModel):
@@ -60,6 +61,7 @@ class EscalationContacts(BaseModel):
     city_department: str | None = None
     supervision: str | None = None
     leadership: str | None = None
+    lead_office: str | None = None  # a platform liaison task escalates to the lead office
 
     def addresses(self, roles: list[str]) -> list[str]:
         found: list[str] = []
@@ -88,6 +90,7 @@ class RoutingDecision(BaseModel):
     sla_plan: str
     lead: Assignment
     co: list[Assignment] = Field(default_factory=list)
+    liaison: Assignment | None = None  # the platform's liaison task, when the rule asks
     explanation: list[str] = Field(default_factory=list)
 
 
@@ -97,6 +100,9 @@ class RouteRequest(BaseModel):
     facts: RoutingFacts
     exclude: list[OfficeKey] = Field(default_factory=list)
     sla_plan_override: str | None = None
+    # A return names the department its office believes owns the case: try it first.
+    prefer_department: str | None = None
+    prefer_region: str | None = None
     urgent: bool = False  # an urgent case takes the deployment's `urgent` plan if it has one
 
 
@@ -128,6 +134,9 @@ class RoutedCase(BaseModel):
     plan: SlaPlan
     roster: Roster
     category_label: str = ""
+    # Plans for the special tasks, when the deployment has them: external_handoff,
+    # platform_liaison.
+    special_plans: dict[str, SlaPlan] = Field(default_factory=dict)
 
 
 from models.sla import SlaPlan  # noqa: E402  (models.sla imports nothing from here)

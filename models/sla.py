@@ -49,6 +49,8 @@ class SlaPlan(BaseModel):
     name: str
     label: str
     clocks: list[ClockSpec]
+    return_window: str = "2wd"  # a return (退单) is allowed this long after dispatch
+    review: str = "1wd"  # a supervisor designates the owner of a case in review within this
 
 
 class ClockStatus(StrEnum):

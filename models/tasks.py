@@ -58,6 +58,8 @@ class TaskInput(BaseModel):
     urgent: bool = False
     priority: int = 0
     reopened: bool = False
+    designated: bool = False  # a supervisor designated this owner: no return
+    awaiting: list[str] = Field(default_factory=list)  # co-handlers the lead waits for
     departments: list[str] = Field(default_factory=list)  # valid transfer targets
     regions: list[str] = Field(default_factory=list)
     clerks: list[str] = Field(default_factory=list)  # may record the worker's material
@@ -82,6 +84,54 @@ class CompleteInput(BaseModel):
 class ReturnInput(BaseModel):
     actor: Actor
     reason: Reason
+    owner: Code  # the department the returning office believes owns the case
+
+
+class AddCohandlerInput(BaseModel):
+    actor: Actor
+    department: Code
+    region: str | None = None
+    reason: Reason
+
+
+class ExternalReplyInput(BaseModel):
+    """A clerk records what another region's hotline answered (外地转办回复)."""
+
+    actor: Actor
+    text: Reason
+
+
+class LiaisonReplyInput(BaseModel):
+    """A platform's liaison answers its task (政企协同)."""
+
+    actor: Actor
+    text: Reason
+
+
+class Opinion(BaseModel):
+    task_id: str
+    role: TaskRole
+    office_name: str
+    outcome: Outcome | None = None
+    text: str | None = None
+
+
+class CoStatus(BaseModel):
+    """Sent by the case to its lead task: whose opinions are still awaited."""
+
+    pending: list[str] = Field(default_factory=list)  # office names
+    opinions: list[Opinion] = Field(default_factory=list)
+    proceed: bool = False
+
+
+class AddCohandlerSignal(BaseModel):
+    """Sent by a lead task to its case: please add this co-handler."""
+
+    task_id: str
+    actor: str
+    department: str
+    region: str
+    reason: str
 
 
 class TransferInput(BaseModel):
@@ -149,6 +199,7 @@ class TaskResult(BaseModel):
     outcome: Outcome | None = None
     reply: str | None = None
     reason: str | None = None
+    owner: str | None = None  # a return's suggested owner
     transfer_department: str | None = None
     transfer_region: str | None = None
 
@@ -171,3 +222,7 @@ class TaskState(BaseModel):
     outcome: Outcome | None = None
     reply: str | None = None
     notes: list[str] = Field(default_factory=list)
+    designated: bool = False
+    return_until: datetime | None = None
+    waiting_for: list[str] = Field(default_factory=list)  # co-handlers' opinions awaited
+    opinions: list[Opinion] = Field(default_factory=list)

@@ -3,7 +3,10 @@
 Besides the unknown codes ``load_ruleset`` already refuses, a rule set is wrong when a
 rule can never match, two rules of equal priority can match the same case (file order
 would decide silently), no rule catches what the others leave, a rule names a
-department that has no office anywhere, or an office has nobody to handle its tasks.
+department that has no office anywhere, an office has nobody to handle its tasks, a
+rule gives street offices a matter the dispatch catalogue assigns to a department (the
+2025 rules forbid pushing work down), or platform liaison tasks would reach a platform
+nobody answers for.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ def check_ruleset(ruleset: RuleSet) -> list[str]:
         *_overlap_problems(ruleset.rules),
         *_catch_all_problems(ruleset),
         *_office_coverage_problems(ruleset),
+        *_push_down_problems(ruleset),
+        *_liaison_problems(ruleset),
     ]
 
 
@@ -155,3 +160,39 @@ def _office_coverage_problems(ruleset: RuleSet) -> list[str]:
         if not office.handlers
     ]
     return problems
+
+
+def _push_down_problems(ruleset: RuleSet) -> list[str]:
+    """Rules giving the street department (lead or co) a category the catalogue assigns
+    to another department (2025 12345 rules: no pushing a department's work down)."""
+    street = ruleset.deployment.street_department
+    if street is None:
+        return []
+    street_name = ruleset.department_name(street)
+    problems: list[str] = []
+    for rule in ruleset.rules:
+        if street not in (rule.lead.department, *(co.department for co in rule.co)):
+            continue
+        codes = list(ruleset.categories) if rule.match.any_category else rule.match.categories
+        for code in codes:
+            category = ruleset.categories.get(code)
+            if category is None or category.owner in (None, street):
+                continue
+            problems.append(
+                f"rules.yaml: rule {rule.id!r}: gives {code} to {street_name} ({street}), but "
+                f"the catalogue assigns it to {category.owner}; the 2025 rules forbid pushing "
+                "a department's work down to streets"
+            )
+    return problems
+
+
+def _liaison_problems(ruleset: RuleSet) -> list[str]:
+    """Platforms whose liaison tasks nobody could answer, when a rule creates such tasks."""
+    if not any(rule.platform_liaison for rule in ruleset.rules):
+        return []
+    return [
+        f"platforms.yaml: platform {code!r}: no liaison in staff.yaml names it (role: "
+        f"liaison, platform: {code}); its liaison tasks would have nobody to answer"
+        for code in ruleset.platforms
+        if not ruleset.liaisons_of(code)
+    ]

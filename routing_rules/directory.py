@@ -1,8 +1,10 @@
-"""The routing directory: regions, departments, offices, platforms, staff, categories.
+"""The routing directory: regions, departments, offices, platforms, staff, categories
+and the hotlines of regions outside the deployment.
 
 Besides lookups, it answers the one question every routing step asks: which office of
 a department serves a region (``place``), going from the street up to the city and
-falling back to the deployment's fallback department (社会工作部) when it must.
+falling back to the deployment's fallback department (社会工作部) when it must; a
+region outside the deployment goes to that region's hotline (external hand-off).
 """
 
 from __future__ import annotations
@@ -14,14 +16,21 @@ from models.common import JurisdictionBasis, StaffRole
 from models.routing import Assignment, Office, OfficeKey, Roster, TaskRole
 from routing_rules.schema import (
     Category,
+    DefaultHotline,
     Department,
     Deployment,
+    Hotline,
     OfficeEntry,
     Platform,
     Region,
     RegionLevel,
     StaffMember,
 )
+
+EXTERNAL_HOTLINE = "external_hotline"
+"""The department code of a synthesized external hotline office (``hotline.<region>``)."""
+PLATFORM = "platform"
+"""The department code of a synthesized platform liaison office (``platform.<code>``)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class Directory:
         platforms: Iterable[Platform],
         staff: Iterable[StaffMember],
         categories: Iterable[Category],
+        hotlines: Iterable[Hotline] = (),
+        default_hotline: DefaultHotline | None = None,
     ) -> None:
         self.deployment = deployment
         self.regions: dict[str, Region] = {r.code: r for r in regions}
@@ -54,6 +65,8 @@ class Directory:
         self.platforms: dict[str, Platform] = {p.code: p for p in platforms}
         self.staff: dict[str, StaffMember] = {s.id: s for s in staff}
         self.categories: dict[str, Category] = {c.code: c for c in categories}
+        self.hotlines: dict[str, Hotline] = {h.prefix: h for h in hotlines}
+        self.default_hotline = default_hotline
         self.office_entries: list[OfficeEntry] = list(offices)
         handlers: dict[str, list[str]] = {}
         for member in self.staff.values():
@@ -143,6 +156,56 @@ class Directory:
             if (office := self._office_at.get(OfficeKey(department=department, region=r.code)))
         ]
 
+    def hotline_for(self, region: str) -> tuple[Hotline | DefaultHotline, str] | None:
+        """The hotline for an external ``region``: the longest matching prefix, else the
+        default; with how it was chosen ("prefix 11" or "default"). None when neither."""
+        for length in range(len(region), 1, -1):
+            hotline = self.hotlines.get(region[:length])
+            if hotline is not None:
+                return hotline, f"prefix {hotline.prefix}"
+        if self.default_hotline is not None:
+            return self.default_hotline, "default"
+        return None
+
+    def hotline_office(self, region: str) -> Office | None:
+        """The synthesized office of the hotline serving the external ``region``, if any."""
+        found = self.hotline_for(region)
+        if found is None:
+            return None
+        hotline, _ = found
+        return Office(
+            id=f"hotline.{region}",
+            department=EXTERNAL_HOTLINE,
+            region=region,
+            name=hotline.name,
+            mailbox=hotline.mailbox,
+            head_mailbox=None,
+            handlers=[],
+        )
+
+    def liaison_office(self, platform_code: str) -> Office | None:
+        """The synthesized liaison office (政企协同) of a known platform, with its liaisons."""
+        platform = self.platforms.get(platform_code)
+        if platform is None:
+            return None
+        return Office(
+            id=f"platform.{platform.code}",
+            department=PLATFORM,
+            region=platform.domicile,
+            name=f"{platform.name}（平台联络）",
+            mailbox=platform.liaison_mailbox,
+            head_mailbox=None,
+            handlers=self.liaisons_of(platform.code),
+        )
+
+    def liaisons_of(self, platform_code: str) -> list[str]:
+        """Ids of the liaison staff who answer for the platform."""
+        return [
+            s.id
+            for s in self.staff.values()
+            if s.role is StaffRole.liaison and s.platform == platform_code
+        ]
+
     def root_office(self, department: str) -> Office | None:
         key = OfficeKey(department=department, region=self.deployment.root_region)
         return self._office_at.get(key)
@@ -170,6 +233,14 @@ class Directory:
         region = self.regions.get(office.region)
         return region.level.label if region else office.region
 
+    def office_where(self, office: Office) -> str:
+        """Where an office sits, for explanations: "区级 district level", "external hotline"."""
+        if office.department == EXTERNAL_HOTLINE:
+            return "external hotline"
+        if office.department == PLATFORM:
+            return "platform liaison"
+        return f"{self.office_level(office)} level"
+
     # -- choosing an office ------------------------------------------------------------
 
     def place(
@@ -180,8 +251,12 @@ class Directory:
         The most local office of the department along the region's chain that has not
         returned the case; else the fallback department (社会工作部) at the nearest such
         level; else the fallback department's city office with a reason telling a
-        supervisor to designate the owner. A region outside the deployment goes, for
-        now, to the fallback department's city office, marked external.
+        supervisor to designate the owner.
+
+        A region outside the deployment is an external hand-off to that region's hotline
+        (external_hotlines.yaml: longest code prefix, else the default entry), whatever
+        the department; without a hotline, or when that hotline returned the case, it
+        goes to the fallback department's city office. Either way it is marked external.
         """
         excluded = set(exclude)
         fallback = self.deployment.fallback_department
@@ -191,13 +266,7 @@ class Directory:
             raise LookupError(f"the fallback department {fallback!r} has no office at the root")
         chain = self.region_chain(region)
         if not chain:
-            reason = (
-                f"region {self.region_label(region)} is outside this deployment; external "
-                f"hand-off comes later — routed to {fallback_name} at city level ({root.name})"
-            )
-            if root.key in excluded:
-                reason += f"; {root.name} has returned the case: a supervisor must designate"
-            return Placement(office=root, external=True, fallback_reason=reason)
+            return self._place_external(region, excluded, root)
 
         notes: list[str] = []
         known = chain[0].code
@@ -240,6 +309,27 @@ class Directory:
             why += f"; every {fallback_name} office along {chain_text} has returned it too"
         reason = f"{why}; routed to {root.name} anyway — a supervisor must designate the owner"
         return Placement(office=root, fallback_reason=reason, notes=notes)
+
+    def _place_external(self, region: str, excluded: set[OfficeKey], root: Office) -> Placement:
+        outside = f"region {self.region_label(region)} is outside this deployment"
+        fallback_name = self.department_name(self.deployment.fallback_department)
+        found = self.hotline_for(region)
+        hotline = self.hotline_office(region)
+        if found is not None and hotline is not None:
+            how = found[1]
+            if hotline.key not in excluded:
+                note = (
+                    f"external hand-off to {hotline.name} ({hotline.mailbox}; "
+                    f"external_hotlines.yaml {how}): {outside}"
+                )
+                return Placement(office=hotline, external=True, notes=[note])
+            why = f"{outside}; its hotline {hotline.name} has returned the case"
+        else:
+            why = f"{outside} and external_hotlines.yaml has no hotline for it"
+        reason = f"{why} — routed to {fallback_name} at city level ({root.name})"
+        if root.key in excluded:
+            reason += f"; {root.name} has returned the case: a supervisor must designate"
+        return Placement(office=root, external=True, fallback_reason=reason)
 
     def resolve(
         self,

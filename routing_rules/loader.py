@@ -18,8 +18,10 @@ from routing_rules.references import reference_problems
 from routing_rules.ruleset import RuleSet
 from routing_rules.schema import (
     Category,
+    DefaultHotline,
     Department,
     Deployment,
+    Hotline,
     OfficeEntry,
     PlanEntry,
     Platform,
@@ -51,12 +53,18 @@ STAFF = _ListFile("staff.yaml", "staff", StaffMember, "staff", "id")
 CATEGORIES = _ListFile("categories.yaml", "categories", Category, "category", "code")
 PLANS = _ListFile("sla_plans.yaml", "plans", PlanEntry, "plan", "name")
 RULES = _ListFile("rules.yaml", "rules", Rule, "rule", "id")
+HOTLINES = _ListFile("external_hotlines.yaml", "hotlines", Hotline, "hotline", "prefix")
+HOTLINES_FILE = HOTLINES.name
 
+OPTIONAL_FILE_NAMES: tuple[str, ...] = (HOTLINES_FILE,)
+"""Files a rules directory may leave out; when present they are read and hashed."""
 FILE_NAMES: tuple[str, ...] = (
     DEPLOYMENT_FILE,
     *(f.name for f in (REGIONS, DEPARTMENTS, OFFICES, PLATFORMS, STAFF, CATEGORIES, PLANS, RULES)),
+    *OPTIONAL_FILE_NAMES,
 )
-"""The files a rules directory consists of; other files there (calendar.yaml) are not read."""
+"""The files a rules directory consists of (those in ``OPTIONAL_FILE_NAMES`` may be
+missing); other files there (calendar.yaml) are not read."""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -166,9 +174,38 @@ class _Reader:
         extra = sorted(str(key) for key in raw if key != spec.key)
         if extra:
             self.problems.append(f"{spec.name}: unknown top-level key {extra[0]!r}; {shape}")
+        return self._validated(spec, raw[spec.key])
+
+    def hotlines(self) -> tuple[list[Hotline], DefaultHotline | None]:
+        """external_hotlines.yaml, which may be missing (then: no hotlines, no default)."""
+        if not (self.directory / HOTLINES_FILE).exists():
+            return [], None
+        ok, raw = self._read(HOTLINES_FILE)
+        if not ok or raw is None:  # an empty file lists no hotline
+            return [], None
+        shape = (
+            "expected a mapping with 'hotlines' (a list of {prefix, name, mailbox}) and "
+            "optionally 'default' ({name, mailbox})"
+        )
+        if not isinstance(raw, dict) or not isinstance(raw.get("hotlines", []), list):
+            self._fail(f"{HOTLINES_FILE}: {shape}")
+            return [], None
+        extra = sorted(str(key) for key in raw if key not in ("hotlines", "default"))
+        if extra:
+            self.problems.append(f"{HOTLINES_FILE}: unknown top-level key {extra[0]!r}; {shape}")
+        default = None
+        if raw.get("default") is not None:
+            try:
+                default = DefaultHotline.model_validate(raw["default"])
+            except ValidationError as exc:
+                lines = _validation_lines(exc)
+                self.problems += [f"{HOTLINES_FILE}: default: {line}" for line in lines]
+        return self._validated(HOTLINES, raw.get("hotlines") or []), default
+
+    def _validated(self, spec: _ListFile[T], items: list[Any]) -> list[T]:
         entries: list[T] = []
         first_at: dict[str, int] = {}
-        for number, item in enumerate(raw[spec.key], start=1):
+        for number, item in enumerate(items, start=1):
             label = f"#{number}"
             if isinstance(item, dict) and isinstance(item.get(spec.ident), str | int):
                 label = repr(str(item[spec.ident]).strip())
@@ -205,7 +242,8 @@ def load_ruleset(directory: Path) -> RuleSet:
     """Load and cross-check a rules directory.
 
     Args:
-        directory: a folder holding the files named in ``FILE_NAMES``.
+        directory: a folder holding the files named in ``FILE_NAMES`` (those in
+            ``OPTIONAL_FILE_NAMES`` may be missing).
 
     Returns:
         The rule set, with ``version`` the short sha256 of those files' bytes.
@@ -226,6 +264,7 @@ def load_ruleset(directory: Path) -> RuleSet:
     categories = reader.entries(CATEGORIES)
     plans = reader.entries(PLANS)
     rules = reader.entries(RULES)
+    hotlines, default_hotline = reader.hotlines()
     if reader.broken or deployment is None:
         raise RulesError(reader.problems)
     ruleset = RuleSet(
@@ -238,6 +277,8 @@ def load_ruleset(directory: Path) -> RuleSet:
         categories=categories,
         rules=rules,
         plans=[plan.to_plan() for plan in plans],
+        hotlines=hotlines,
+        default_hotline=default_hotline,
         version=reader.version(),
         source=directory,
     )

@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from models.routing import OfficeKey
+from routing_rules.directory import EXTERNAL_HOTLINE, PLATFORM
 from routing_rules.schema import Rule
 
 if TYPE_CHECKING:
@@ -49,8 +50,11 @@ def reference_problems(
     return [
         *_deployment_problems(ruleset, known),
         *_region_problems(ruleset, known),
+        *_department_problems(ruleset),
         *_office_problems(ruleset, known),
         *_staff_problems(ruleset, known),
+        *_category_problems(ruleset, known),
+        *_hotline_problems(ruleset),
         *(p for rule in ruleset.rules for p in _rule_problems(ruleset, known, rule)),
     ]
 
@@ -76,7 +80,49 @@ def _deployment_problems(ruleset: RuleSet, known: _Known) -> list[str]:
             f"offices.yaml: the fallback department {fallback!r} needs an office at the root "
             f"region {root.code} {root.name}, for cases no other office can take"
         )
+    street = deployment.street_department
+    # The default ("subdistrict") may name no department of a deployment without street
+    # offices; only a value written in deployment.yaml must be known.
+    if (
+        street is not None
+        and "street_department" in deployment.model_fields_set
+        and street not in known.departments
+    ):
+        problems.append(f"deployment.yaml: unknown street_department {street!r}")
     return problems
+
+
+def _department_problems(ruleset: RuleSet) -> list[str]:
+    reserved = {
+        EXTERNAL_HOTLINE: "external hotlines (external_hotlines.yaml)",
+        PLATFORM: "platform liaison offices (platforms.yaml)",
+    }
+    return [
+        f"departments.yaml: department {code!r}: the code is reserved for {what}; "
+        "choose another code"
+        for code, what in reserved.items()
+        if code in ruleset.departments
+    ]
+
+
+def _category_problems(ruleset: RuleSet, known: _Known) -> list[str]:
+    return [
+        f"categories.yaml: category {category.code!r}: unknown owner department {category.owner!r}"
+        for category in ruleset.categories.values()
+        if category.owner is not None and category.owner not in known.departments
+    ]
+
+
+def _hotline_problems(ruleset: RuleSet) -> list[str]:
+    # A hotline is consulted only for regions outside the deployment: a prefix that is a
+    # region of the deployment (or a street within one) could never be used.
+    return [
+        f"external_hotlines.yaml: hotline {hotline.prefix!r} ({hotline.name}): the prefix is "
+        f"region {ruleset.region_label(hotline.prefix)} of this deployment; hotlines serve "
+        "regions outside it"
+        for hotline in ruleset.hotlines.values()
+        if ruleset.is_internal(hotline.prefix)
+    ]
 
 
 def _region_problems(ruleset: RuleSet, known: _Known) -> list[str]:
@@ -141,6 +187,8 @@ def _staff_problems(ruleset: RuleSet, known: _Known) -> list[str]:
             problems.append(f"{where}: unknown department {member.department!r}")
         if member.region not in known.regions:
             problems.append(f"{where}: region {member.region!r} is not in regions.yaml")
+        if member.platform is not None and member.platform not in known.platforms:
+            problems.append(f"{where}: unknown platform {member.platform!r}")
         if member.office is None:
             continue
         office = ruleset.offices.get(member.office)

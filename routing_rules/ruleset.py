@@ -11,8 +11,10 @@ from routing_rules import matcher
 from routing_rules.directory import Directory
 from routing_rules.schema import (
     Category,
+    DefaultHotline,
     Department,
     Deployment,
+    Hotline,
     OfficeEntry,
     Platform,
     Region,
@@ -45,6 +47,8 @@ class RuleSet(Directory):
         plans: Iterable[SlaPlan],
         version: str,
         source: Path | None = None,
+        hotlines: Iterable[Hotline] = (),
+        default_hotline: DefaultHotline | None = None,
     ) -> None:
         super().__init__(
             deployment=deployment,
@@ -54,6 +58,8 @@ class RuleSet(Directory):
             platforms=platforms,
             staff=staff,
             categories=categories,
+            hotlines=hotlines,
+            default_hotline=default_hotline,
         )
         # sorted() is stable, so equal priorities keep their file order.
         self.rules: list[Rule] = sorted(rules, key=lambda rule: -rule.priority)
@@ -70,6 +76,15 @@ class RuleSet(Directory):
         *,
         exclude: Collection[OfficeKey] = (),
         sla_plan_override: str | None = None,
+        prefer_department: str | None = None,
+        prefer_region: str | None = None,
     ) -> RoutingDecision:
         """Route a case: see ``routing_rules.matcher.route``."""
-        return matcher.route(self, facts, exclude=exclude, sla_plan_override=sla_plan_override)
+        return matcher.route(
+            self,
+            facts,
+            exclude=exclude,
+            sla_plan_override=sla_plan_override,
+            prefer_department=prefer_department,
+            prefer_region=prefer_region,
+        )

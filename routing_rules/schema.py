@@ -83,6 +83,10 @@ class Deployment(_Entry):
     fallback_department: Code = "social_work"
     # City leadership's mailbox: the last rung of the escalation ladder (挂牌督办).
     leadership_mailbox: Mailbox | None = None
+    # The department of the street offices (街道办事处). `rules check` refuses a rule that
+    # gives it a category the catalogue assigns to another department (no pushing work
+    # down to streets); null switches that check off.
+    street_department: Code | None = "subdistrict"
 
 
 class Region(_Entry):
@@ -126,17 +130,43 @@ class StaffMember(_Entry):
     department: Code
     region: RegionCode
     office: DottedId | None = None
+    # A platform's liaison (政企协同) names the platform they answer for; they handle
+    # that platform's liaison tasks.
+    platform: Code | None = None
 
     @model_validator(mode="after")
     def _handler_has_office(self) -> StaffMember:
         if self.role is StaffRole.handler and self.office is None:
             raise ValueError("a handler must name the office they work in (office: <office id>)")
+        if self.platform is not None and self.role is not StaffRole.liaison:
+            raise ValueError(f"only a liaison names a platform (this member's role is {self.role})")
         return self
 
 
 class Category(_Entry):
     code: Code
     label: Label
+    # The dispatch catalogue (派单目录): the department the matter belongs to.
+    owner: Code | None = None
+
+
+_HOTLINE_PREFIX = r"^\d{2,9}$"
+
+
+class Hotline(_Entry):
+    """external_hotlines.yaml: the hotline of regions outside the deployment whose code
+    starts with ``prefix`` (the longest matching prefix wins)."""
+
+    prefix: Annotated[str, StringConstraints(strip_whitespace=True, pattern=_HOTLINE_PREFIX)]
+    name: Label
+    mailbox: Mailbox
+
+
+class DefaultHotline(_Entry):
+    """external_hotlines.yaml ``default``: for external regions no prefix matches."""
+
+    name: Label
+    mailbox: Mailbox
 
 
 class RungEntry(_Entry):
@@ -144,9 +174,9 @@ class RungEntry(_Entry):
     # "0m": at once (rung 1 fires at the breach itself); otherwise a period after the
     # previous rung.
     after: Literal["0m"] | PeriodStr = "0m"
-    to: list[Literal["head", "office", "city_department", "supervision", "leadership"]] = Field(
-        min_length=1
-    )
+    to: list[
+        Literal["head", "office", "city_department", "supervision", "leadership", "lead_office"]
+    ] = Field(min_length=1)
 
 
 class ClockEntry(_Entry):
@@ -155,7 +185,7 @@ class ClockEntry(_Entry):
     period: PeriodStr  # checked and normalised by sla.periods.Period.parse
     starts_on: Literal["dispatched", "accepted"] = "dispatched"
     stops_on: Literal["accepted", "completed"]
-    roles: list[Literal["lead", "co"]] = Field(default_factory=lambda: ["lead", "co"])  # type: ignore[arg-type]
+    roles: list[Literal["lead", "co", "liaison"]] = Field(default_factory=lambda: ["lead", "co"])  # type: ignore[arg-type]
     warnings: list[float] = Field(default_factory=lambda: [0.5, 0.75])
     ladder: list[RungEntry] | None = None  # None: the default three-rung ladder
     pausable: bool = False
@@ -189,6 +219,8 @@ class PlanEntry(_Entry):
     name: Code
     label: Label
     clocks: list[ClockEntry] = Field(min_length=1)
+    return_window: PeriodStr = "2wd"  # a return (退单) is allowed this long after dispatch
+    review: PeriodStr = "1wd"  # a case in dispatch review gets its owner designated within this
 
     @model_validator(mode="after")
     def _unique_clocks(self) -> PlanEntry:
@@ -202,6 +234,8 @@ class PlanEntry(_Entry):
         return SlaPlan(
             name=self.name,
             label=self.label,
+            return_window=self.return_window,
+            review=self.review,
             clocks=[
                 ClockSpec.model_validate(
                     c.model_dump(exclude_none=True, exclude={"ladder"})
@@ -254,6 +288,8 @@ class Rule(_Entry):
     lead: Lead
     co: list[CoHandler] = Field(default_factory=list)
     sla_plan: Code
+    # Add a platform liaison task (政企协同) when the case names a known platform.
+    platform_liaison: bool = False
 
     def co_basis(self, co: CoHandler) -> JurisdictionBasis:
         return co.basis or self.lead.basis

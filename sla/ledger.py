@@ -80,6 +80,18 @@ class ClockMath:
                     remaining -= available
             day -= timedelta(days=1)
 
+    def nominal(self, period: str, mode: str) -> timedelta:
+        """A period's length in the clock's own time, wherever it is added: an
+        extension of 2wd is two office days, not "to the close of the second
+        working day" from some instant in the middle of a day."""
+        p = Period.parse(period)
+        if p.unit is Unit.wd:
+            per_day = self.hours.daily_total() if mode == "working" else timedelta(days=1)
+            return per_day * p.value
+        if p.unit is Unit.d:
+            return timedelta(days=p.value)
+        return p.exact()
+
     def measure(self, start: datetime, period: str, mode: str) -> timedelta:
         """How much of the clock's time ``period`` gives when it starts at ``start``."""
         due = due_at(
@@ -156,8 +168,7 @@ class ClockMath:
         clock.due_at = self.advance(at, clock.budget - clock.spent, clock.mode)
 
     def _extend(self, clock: ClockState, at: datetime, period: str) -> None:
-        anchor = clock.due_at or at
-        added = self.measure(anchor, period, clock.mode)
+        added = self.nominal(period, clock.mode)
         clock.budget += added
         pending = [
             e for e in clock.extensions if e.status is ExtensionStatus.approved and e.added is None
@@ -175,14 +186,18 @@ class ClockMath:
         if clock.started_at is None or clock.status is ClockStatus.stopped:
             return
         clock.mode = mode_for(spec.period)
+        # Extensions and pauses are measured again in the new plan's own time.
         extra = sum(
             (
-                e.added or timedelta(0)
+                self.nominal(e.period, clock.mode)
                 for e in clock.extensions
                 if e.status is ExtensionStatus.approved
             ),
             timedelta(0),
         )
+        for p in clock.pauses:
+            if p.ended_at is not None:
+                p.worked = self.between(p.started_at, p.ended_at, clock.mode)
         clock.budget = self.measure(clock.started_at, spec.period, clock.mode) + extra
         paused = sum(
             (self.between(p.started_at, p.ended_at or at, clock.mode) for p in clock.pauses),
@@ -214,6 +229,7 @@ class ClockMath:
                 )
             )
         previous = clock.due_at if running else None
+        last_fired: datetime | None = None
         for rung in sorted(clock.spec.ladder, key=lambda r: r.rung):
             key = f"rung-{rung.rung}"
             at = None
@@ -229,9 +245,14 @@ class ClockMath:
                     if rung.after != "0m"
                     else previous
                 )
+            if previous is not None and last_fired is not None and at is not None:
+                # A rung never falls before one already mailed (an extension after a
+                # breach moves the rest of the ladder with the new due time).
+                at = max(at, last_fired)
             if key in fired:
                 events.append(fired[key])
-                previous = fired[key].at or at
+                last_fired = fired[key].fired_at
+                previous = at
             else:
                 events.append(
                     ClockEvent(

@@ -16,17 +16,32 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.clocks import ClockActivities
     from models.events import ProjectionBatch
-    from models.sla import ClockEvent, ClockOp, ClockState, Extension, ExtensionStatus, Pause
+    from models.sla import (
+        ClockEvent,
+        ClockOp,
+        ClockState,
+        DeadlineRequest,
+        Extension,
+        ExtensionStatus,
+        Pause,
+    )
     from models.tasks import (
         AcceptInput,
         ActionResult,
+        AddCohandlerInput,
+        AddCohandlerSignal,
         CancelInput,
         ChangePlanSignal,
         CompleteInput,
+        CoStatus,
         DecideExtensionInput,
         ExtendInput,
+        ExternalReplyInput,
+        LiaisonReplyInput,
         NoteInput,
+        Outcome,
         ProvideInfoInput,
         RequestInfoInput,
         ReturnInput,
@@ -39,11 +54,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from sla.periods import Period
     from workflows.notices import Notices
+    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
     from workflows.projection import Projector
     from workflows.task_clocks import TaskClocks
     from workflows.task_projection import task_projection
 
 TASK_CHANGED_SIGNAL = "task_changed"
+ADD_COHANDLER_SIGNAL = "add_cohandler"
 OPEN = (TaskStatus.dispatched, TaskStatus.accepted, TaskStatus.waiting_on_worker)
 
 
@@ -65,6 +82,8 @@ class DepartmentTaskWorkflow:
         self._result: TaskResult | None = None
         self._ready = False
         self._priority = inp.priority
+        self._return_until: datetime | None = None
+        self._co = CoStatus(pending=list(inp.awaiting))
         self._clocks = TaskClocks(
             inp.plan.clocks,
             role=inp.role.value,
@@ -81,7 +100,18 @@ class DepartmentTaskWorkflow:
     async def run(self, inp: TaskInput) -> TaskResult:
         async with self._clocks.lock:
             await self._clocks.start_on("dispatched")
+            window = await workflow.execute_activity_method(
+                ClockActivities.compute_deadlines,
+                DeadlineRequest(start=self._dispatched_at, periods=[inp.plan.return_window]),
+                start_to_close_timeout=COMPUTE_TIMEOUT,
+                retry_policy=COMPUTE_RETRY,
+            )
+            self._return_until = window.due[0]
         self._ready = True
+        if inp.assignment.external:
+            # The receiving hotline learns of the case by e-mail, with the matter
+            # but not the worker's identity; it answers through a clerk here.
+            await self._notices.send_handoff()
         due = ", ".join(
             f"{c.label} {c.due_at:%Y-%m-%d %H:%M}" for c in self._clock_list() if c.due_at
         )
@@ -89,7 +119,7 @@ class DepartmentTaskWorkflow:
             "dispatched",
             None,
             f"{inp.role.value} → {self._office.name} ({self._office.region}); {due}",
-            {"reopened": inp.reopened, "plan": inp.plan.name},
+            {"reopened": inp.reopened, "plan": inp.plan.name, "designated": inp.designated},
         )
         driver = asyncio.create_task(self._clocks.drive(lambda: self._status in OPEN, self._fire))
         await workflow.wait_condition(lambda: self._result is not None)
@@ -120,6 +150,10 @@ class DepartmentTaskWorkflow:
             outcome=self._result.outcome if self._result else None,
             reply=self._result.reply if self._result else None,
             notes=list(self._notes),
+            designated=self._inp.designated,
+            return_until=self._return_until,
+            waiting_for=list(self._co.pending),
+            opinions=list(self._co.opinions),
         )
 
     # ---- validators' building blocks ------------------------------------------
@@ -185,9 +219,10 @@ class DepartmentTaskWorkflow:
     @workflow.update
     async def complete(self, inp: CompleteInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
-        self._validate_complete(inp)
-        self._close(TaskStatus.completed)
-        self._result = self._make_result(inp.actor, outcome=inp.outcome, reply=inp.reply)
+        async with self._clocks.lock:  # never while a clock operation is in flight
+            self._validate_complete(inp)
+            self._close(TaskStatus.completed)
+            self._result = self._make_result(inp.actor, outcome=inp.outcome, reply=inp.reply)
         await self._record("completed", inp.actor, inp.reply, {"outcome": inp.outcome.value})
         return self._action_result()
 
@@ -196,33 +231,147 @@ class DepartmentTaskWorkflow:
         self._check_actor(inp.actor)
         # Signing for the task first (签收) is what starts the office's ownership.
         self._check_status("complete", TaskStatus.accepted)
+        if self._co.pending and not self._co.proceed:
+            raise _reject(
+                f"the lead replies once every co-handler has given its opinion; waiting for "
+                f"{', '.join(self._co.pending)} (a supervisor may let the lead go ahead: "
+                f"appeals proceed {self._inp.case_id})"
+            )
+
+    # ---- co-handling (主办/协办) and other answers ---------------------------------
+
+    @workflow.signal
+    def co_status(self, inp: CoStatus) -> None:
+        self._co = inp
+
+    @workflow.update
+    async def add_cohandler(self, inp: AddCohandlerInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        self._validate_add_cohandler(inp)
+        region = inp.region or self._office.region
+        await self._record(
+            "cohandler_requested",
+            inp.actor,
+            f"{inp.department}@{region}: {inp.reason}",
+            {"department": inp.department, "region": region},
+        )
+        parent = workflow.get_external_workflow_handle(self._inp.case_id)
+        await parent.signal(
+            ADD_COHANDLER_SIGNAL,
+            AddCohandlerSignal(
+                task_id=self._inp.task_id,
+                actor=inp.actor,
+                department=inp.department,
+                region=region,
+                reason=inp.reason,
+            ),
+        )
+        return self._action_result()
+
+    @add_cohandler.validator
+    def _validate_add_cohandler(self, inp: AddCohandlerInput) -> None:
+        self._check_actor(inp.actor)
+        self._check_status(
+            "ask for a co-handler on",
+            TaskStatus.dispatched,
+            TaskStatus.accepted,
+            TaskStatus.waiting_on_worker,
+        )
+        if self._inp.role.value != "lead":
+            raise _reject("only the lead office (主办) asks for co-handlers")
+        if inp.department not in self._inp.departments:
+            raise _reject(
+                f"unknown department {inp.department!r}; known: {', '.join(self._inp.departments)}"
+            )
+        if inp.region is not None and inp.region not in self._inp.regions:
+            raise _reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
+        if (
+            inp.department == self._office.department
+            and (inp.region or self._office.region) == self._office.region
+        ):
+            raise _reject("the lead office cannot be its own co-handler")
+
+    @workflow.update
+    async def external_reply(self, inp: ExternalReplyInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_external_reply(inp)
+            self._close(TaskStatus.completed)
+            self._result = self._make_result(inp.actor, outcome=Outcome.resolved, reply=inp.text)
+        await self._record("external_reply", inp.actor, inp.text)
+        return self._action_result()
+
+    @external_reply.validator
+    def _validate_external_reply(self, inp: ExternalReplyInput) -> None:
+        if not self._inp.assignment.external:
+            raise _reject(f"task {self._inp.task_id} is not an external hand-off")
+        if inp.actor not in self._inp.clerks:
+            raise _reject(
+                f"{inp.actor} is not an intake clerk; a clerk records the external hotline's answer"
+            )
+        self._check_status("record an answer on", *OPEN)
+
+    @workflow.update
+    async def liaison_reply(self, inp: LiaisonReplyInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_liaison_reply(inp)
+            self._close(TaskStatus.completed)
+            self._result = self._make_result(inp.actor, outcome=Outcome.resolved, reply=inp.text)
+        await self._record("liaison_reply", inp.actor, inp.text)
+        return self._action_result()
+
+    @liaison_reply.validator
+    def _validate_liaison_reply(self, inp: LiaisonReplyInput) -> None:
+        if self._inp.role.value != "liaison":
+            raise _reject(f"task {self._inp.task_id} is not a platform liaison task")
+        self._check_actor(inp.actor)
+        self._check_status("answer", *OPEN)
 
     @workflow.update(name="return")
     async def return_(self, inp: ReturnInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
-        self._validate_return(inp)
-        self._close(TaskStatus.returned)
-        self._result = self._make_result(inp.actor, reason=inp.reason)
-        await self._record("returned", inp.actor, inp.reason)
+        async with self._clocks.lock:
+            self._validate_return(inp)
+            self._close(TaskStatus.returned)
+            self._result = self._make_result(inp.actor, reason=inp.reason, owner=inp.owner)
+        await self._record(
+            "returned", inp.actor, f"{inp.reason} (owner: {inp.owner})", {"owner": inp.owner}
+        )
         return self._action_result()
 
     @return_.validator
     def _validate_return(self, inp: ReturnInput) -> None:
         self._check_actor(inp.actor)
         self._check_status("return", TaskStatus.dispatched, TaskStatus.accepted)
+        if self._inp.designated:
+            raise _reject(
+                f"task {self._inp.task_id} was designated to {self._office.name} by a "
+                "supervisor after a dispatch dispute; it cannot be returned again"
+            )
+        if self._return_until is not None and workflow.now() > self._return_until:
+            raise _reject(
+                f"the return window ({self._inp.plan.return_window} after dispatch) closed at "
+                f"{self._return_until:%Y-%m-%d %H:%M}; handle the task or transfer it"
+            )
+        if inp.owner not in self._inp.departments:
+            raise _reject(
+                f"unknown owner department {inp.owner!r}; known: {', '.join(self._inp.departments)}"
+            )
 
     @workflow.update
     async def transfer(self, inp: TransferInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
-        self._validate_transfer(inp)
         region = inp.region or self._office.region
-        self._close(TaskStatus.transferred)
-        self._result = self._make_result(
-            inp.actor,
-            reason=inp.reason,
-            transfer_department=inp.department,
-            transfer_region=region,
-        )
+        async with self._clocks.lock:
+            self._validate_transfer(inp)
+            self._close(TaskStatus.transferred)
+            self._result = self._make_result(
+                inp.actor,
+                reason=inp.reason,
+                transfer_department=inp.department,
+                transfer_region=region,
+            )
         await self._record(
             "transferred",
             inp.actor,
@@ -290,23 +439,25 @@ class DepartmentTaskWorkflow:
             pause = self._clocks.clocks[name].pauses[-1]
             pause.ended_at, pause.resumed_by = workflow.now(), by
             await self._clocks.op(name, ClockOp.resume)
-        self._status = TaskStatus.accepted
+        if self._status is TaskStatus.waiting_on_worker:  # not if it closed meanwhile
+            self._status = TaskStatus.accepted
 
     @workflow.update
     async def extend(self, inp: ExtendInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
-        self._validate_extend(inp)
-        clock = self._clocks.clocks[inp.clock]
-        clock.extensions.append(
-            Extension(
-                n=len(clock.extensions) + 1,
-                period=str(Period.parse(inp.period)),
-                reason=inp.reason,
-                requested_by=inp.actor,
-                requested_at=workflow.now(),
+        async with self._clocks.lock:  # an op in flight would overwrite the new request
+            self._validate_extend(inp)
+            clock = self._clocks.clocks[inp.clock]
+            clock.extensions.append(
+                Extension(
+                    n=len(clock.extensions) + 1,
+                    period=str(Period.parse(inp.period)),
+                    reason=inp.reason,
+                    requested_by=inp.actor,
+                    requested_at=workflow.now(),
+                )
             )
-        )
-        self._clocks.version += 1
+            self._clocks.version += 1
         await self._record(
             "extension_requested",
             inp.actor,
@@ -388,16 +539,17 @@ class DepartmentTaskWorkflow:
     @workflow.update
     async def deny_extension(self, inp: DecideExtensionInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
-        self._validate_deny(inp)
-        clock = self._clocks.clocks[inp.clock]
-        ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
-        ext.status, ext.decided_by, ext.decided_at = (
-            ExtensionStatus.denied,
-            inp.actor,
-            workflow.now(),
-        )
-        ext.decision_reason = inp.reason
-        self._clocks.version += 1
+        async with self._clocks.lock:
+            self._validate_deny(inp)
+            clock = self._clocks.clocks[inp.clock]
+            ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
+            ext.status, ext.decided_by, ext.decided_at = (
+                ExtensionStatus.denied,
+                inp.actor,
+                workflow.now(),
+            )
+            ext.decision_reason = inp.reason
+            self._clocks.version += 1
         await self._record(
             "extension_denied", inp.actor, f"{clock.label}: {inp.reason}", {"clock": inp.clock}
         )
@@ -414,20 +566,21 @@ class DepartmentTaskWorkflow:
     @workflow.signal
     async def cancel(self, inp: CancelInput) -> None:
         """The case was withdrawn: stop everything, whatever the task's state."""
-        if not self._status.is_open:
-            return
-        self._close(TaskStatus.cancelled)
-        self._result = self._make_result(None, reason=inp.reason)
+        async with self._clocks.lock:
+            if not self._status.is_open:
+                return
+            self._close(TaskStatus.cancelled)
+            self._result = self._make_result(None, reason=inp.reason)
         await self._record("cancelled", None, inp.reason)
 
     @workflow.signal
     async def change_plan(self, inp: ChangePlanSignal) -> None:
         """A new plan mid-way keeps the time already spent (retroactive start)."""
         await workflow.wait_condition(lambda: self._ready)
-        if not self._status.is_open:
-            return
         specs = {s.name: s for s in inp.plan.clocks}
         async with self._clocks.lock:
+            if not self._status.is_open:
+                return
             self._clocks.urgent = self._clocks.urgent or inp.plan.name == "urgent"
             for name in list(self._clocks.clocks):
                 if name in specs:
@@ -440,14 +593,14 @@ class DepartmentTaskWorkflow:
     async def urge(self, inp: UrgeSignal) -> None:
         """督办: the case's priority rose; from now on this task's mail goes out at once."""
         await workflow.wait_condition(lambda: self._ready)
-        if not self._status.is_open:
-            return
-        self._priority = inp.priority
         async with self._clocks.lock:
+            if not self._status.is_open:
+                return
+            self._priority = max(self._priority, inp.priority)
             self._clocks.urgent = True
             for name in self._clocks.running():
                 await self._clocks.op(name, ClockOp.reschedule)
-        await self._notices.send_urge(inp, self._priority)
+        await self._notices.send_urge(inp, inp.priority)
         await self._record("urged", inp.actor, inp.text, {"priority": inp.priority})
 
     # ---- clocks firing ---------------------------------------------------------------

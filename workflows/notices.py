@@ -8,6 +8,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notify import mask_personal
     from models.notify import Notification, NotificationKind, Recipient
     from models.routing import EscalationContacts
     from models.sla import ClockEvent, ClockState
@@ -84,6 +85,28 @@ class Notices:
                 to=self._recipients(["office", "head"]),
                 urgent=True,
                 context=self._context(text=urge.text, urged_by=urge.actor, priority=str(priority)),
+                created_at=workflow.now(),
+            )
+        )
+
+    async def send_handoff(self) -> None:
+        """跨地域转办: tell the other region's hotline what the matter is. Only the
+        matter: the worker's name and phone stay here until that hotline asks."""
+        summary = mask_personal(self._inp.summary)
+        await self._start(
+            Notification(
+                id=f"{self._inp.task_id}:handoff",
+                kind=NotificationKind.info,
+                event="handoff",
+                case_id=self._inp.case_id,
+                task_id=self._inp.task_id,
+                to=self._recipients(["office"]),
+                urgent=self._inp.urgent,
+                context=self._context(
+                    headline="跨地域转办：请贵方受理并回复办理结果",
+                    text=f"诉求摘要：{summary}",
+                    summary_masked=summary,
+                ),
                 created_at=workflow.now(),
             )
         )

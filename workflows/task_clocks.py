@@ -67,6 +67,8 @@ class TaskClocks:
             start_to_close_timeout=COMPUTE_TIMEOUT,
             retry_policy=COMPUTE_RETRY,
         )
+        # Every caller holds the lock, so nothing changed this clock while the
+        # activity ran; replacing it with the activity's result loses nothing.
         self.clocks[name] = clock
         self.version += 1
         return clock

@@ -154,3 +154,110 @@ def test_office_without_handler(rules_dir: Path) -> None:
     assert check_directory(rules_dir) == [
         "offices.yaml: office 'union.tianhe': no handler in staff.yaml works there"
     ]
+
+
+# -- the dispatch catalogue: no pushing a department's work down to streets -------------
+
+PUSH_DOWN = "the 2025 rules forbid pushing a department's work down to streets"
+
+
+def test_catalogue_owners(rules_dir: Path) -> None:
+    owners = {c.code: c.owner for c in load_ruleset(rules_dir).categories.values()}
+    assert owners == {
+        "wage_arrears": "hrss",
+        "labor_relation": "hrss",
+        "social_insurance": "hrss",
+        "occupational_injury": "hrss",
+        "rest_rights": "hrss",
+        "algorithm_rules": "samr",
+        "platform_penalty": "samr",
+        "fraud_loans": "police",
+        "transport_operation": "transport",
+        "traffic_violation": "police",
+        "parking_access": "subdistrict",
+        "community_access": "subdistrict",
+        "housing": "housing",
+        "legal_aid": "union",
+        "psychological_support": "union",
+        "other": "social_work",
+    }
+
+
+def test_giving_a_department_matter_to_streets_is_refused(rules_dir: Path) -> None:
+    # As co-handler of the fraud rule, and as lead of a new rule covering a street matter
+    # (parking_access: fine) and a police matter (traffic_violation: refused).
+    edit_yaml(
+        rules_dir / "rules.yaml",
+        lambda data: rule_named(data, "fraud")["co"].append({"department": "subdistrict"}),
+    )
+    add_rule(
+        rules_dir,
+        id="illegal_parking",
+        priority=150,
+        match={"categories": ["traffic_violation", "parking_access"], "keywords": ["违停"]},
+        lead={"department": "subdistrict", "basis": "incident"},
+        sla_plan="standard",
+    )
+    load_ruleset(rules_dir)  # loads: it routes, but check refuses it
+    assert check_directory(rules_dir) == [
+        "rules.yaml: rule 'illegal_parking': gives traffic_violation to 街道办事处 (subdistrict), "
+        f"but the catalogue assigns it to police; {PUSH_DOWN}",
+        "rules.yaml: rule 'fraud': gives fraud_loans to 街道办事处 (subdistrict), but the "
+        f"catalogue assigns it to police; {PUSH_DOWN}",
+    ]
+
+
+def test_street_matters_and_categories_without_owner_may_go_to_streets(rules_dir: Path) -> None:
+    # The sample's community_access rule gives street matters to streets: no problem.
+    assert check_directory(rules_dir) == []
+    # A category the catalogue leaves without owner is not checked.
+    replace_text(
+        rules_dir / "categories.yaml",
+        "{code: fraud_loans, label: 涉新就业群体欺诈骗贷, owner: police}",
+        "{code: fraud_loans, label: 涉新就业群体欺诈骗贷}",
+    )
+    edit_yaml(
+        rules_dir / "rules.yaml",
+        lambda data: rule_named(data, "fraud")["co"].append({"department": "subdistrict"}),
+    )
+    assert check_directory(rules_dir) == []
+
+
+def test_the_push_down_check_can_be_switched_off(rules_dir: Path) -> None:
+    edit_yaml(
+        rules_dir / "rules.yaml",
+        lambda data: rule_named(data, "fraud")["lead"].update(department="subdistrict"),
+    )
+    assert len(check_directory(rules_dir)) == 1
+    replace_text(
+        rules_dir / "deployment.yaml", "street_department: subdistrict", "street_department: null"
+    )
+    assert check_directory(rules_dir) == []
+
+
+def test_unknown_owner_and_street_department_are_reference_problems(rules_dir: Path) -> None:
+    replace_text(
+        rules_dir / "categories.yaml",
+        "{code: fraud_loans, label: 涉新就业群体欺诈骗贷, owner: police}",
+        "{code: fraud_loans, label: 涉新就业群体欺诈骗贷, owner: polic}",
+    )
+    replace_text(
+        rules_dir / "deployment.yaml", "street_department: subdistrict", "street_department: street"
+    )
+    assert check_directory(rules_dir) == [
+        "deployment.yaml: unknown street_department 'street'",
+        "categories.yaml: category 'fraud_loans': unknown owner department 'polic'",
+    ]
+
+
+def test_synthesized_department_codes_are_reserved(rules_dir: Path) -> None:
+    replace_text(
+        rules_dir / "departments.yaml",
+        "  - {code: subdistrict, name: 街道办事处, short: 街道}\n",
+        "  - {code: subdistrict, name: 街道办事处, short: 街道}\n"
+        "  - {code: platform, name: 平台企业}\n",
+    )
+    assert check_directory(rules_dir) == [
+        "departments.yaml: department 'platform': the code is reserved for platform liaison "
+        "offices (platforms.yaml); choose another code"
+    ]

@@ -138,8 +138,17 @@ def test_resolve_for_a_transfer(ruleset: RuleSet) -> None:
     )
     assert excluded.office.id == "samr.city"
 
+    # A transfer to a region outside the deployment is a hand-off to its hotline.
     external = ruleset.resolve("hrss", "440305")
-    assert external.external and external.office.id == "social_work.city"
+    assert (external.external, external.office.id, external.office.name) == (
+        True,
+        "hotline.440305",
+        "深圳市12345政务服务便民热线",
+    )
+    assert external.fallback_reason is None
+    # 佛山 (4406) has no hotline in external_hotlines.yaml: 社会工作部 takes it.
+    no_hotline = ruleset.resolve("hrss", "440604")
+    assert no_hotline.external and no_hotline.office.id == "social_work.city"
 
 
 def test_resolve_rejects_an_unknown_department(ruleset: RuleSet) -> None:

@@ -42,6 +42,8 @@ def test_sample_loads_without_problems(ruleset: RuleSet) -> None:
         "samr_complaint",
         "labour_arbitration",
         "drill",
+        "external_handoff",
+        "platform_liaison",
     ]
 
 
@@ -84,8 +86,8 @@ def test_bad_yaml_names_file_and_line(rules_dir: Path) -> None:
         "    lead: {department: transport, basis: incident\n",
     )
     assert problems_of(rules_dir) == [
-        "rules.yaml: line 95, column 13: YAML syntax error: expected ',' or '}', but got ':' "
-        "(while parsing a flow mapping at line 94)"
+        "rules.yaml: line 107, column 13: YAML syntax error: expected ',' or '}', but got ':' "
+        "(while parsing a flow mapping at line 106)"
     ]
 
 
@@ -114,8 +116,9 @@ def test_unknown_plan(rules_dir: Path) -> None:
         lambda data: rule_named(data, "housing").update(sla_plan="fast"),
     )
     assert problems_of(rules_dir) == [
-        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, labour_arbitration, "
-        "labour_inspection, samr_complaint, standard, urgent)"
+        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, external_handoff, "
+        "labour_arbitration, labour_inspection, platform_liaison, samr_complaint, standard, "
+        "urgent)"
     ]
 
 
@@ -159,8 +162,9 @@ def test_all_problems_are_collected(rules_dir: Path) -> None:
         "rules.yaml: rule 'labour': unknown department 'hrs'",
         "rules.yaml: rule 'labour': unknown department 'unoin'",
         "rules.yaml: rule 'fraud': unknown category 'fraud_loan'",
-        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, labour_arbitration, "
-        "labour_inspection, samr_complaint, standard, urgent)",
+        "rules.yaml: rule 'housing': unknown SLA plan 'fast' (known: drill, external_handoff, "
+        "labour_arbitration, labour_inspection, platform_liaison, samr_complaint, standard, "
+        "urgent)",
     ]
 
 

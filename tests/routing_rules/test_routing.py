@@ -88,9 +88,9 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
             {"platform": "didi", "workplace": "440104"},
             (
                 "platform_conduct",
-                (("social_work", "440100"), ("hrss", "440104"), ("union", "440104")),
+                (("external_hotline", "110108"), ("hrss", "440104"), ("union", "440104")),
                 "samr_complaint",
-                "social_work.city",
+                "hotline.110108",
             ),
             id="algorithm_rules-external-platform",
         ),
@@ -235,15 +235,30 @@ def test_external_platform_domicile(ruleset: RuleSet) -> None:
     lead = decision.lead
     assert lead.external
     assert (lead.office.id, lead.basis, lead.basis_region) == (
-        "social_work.city",
+        "hotline.110105",
         "platform_domicile",
         "110105",
     )
-    assert lead.fallback_reason == (
-        "region 110105 北京市朝阳区 is outside this deployment; external hand-off comes later "
-        "— routed to 社会工作部 at city level (中共广州市委社会工作部)"
-    )
+    # The platform is registered in Beijing: Beijing's 12345 hotline owns the lead task.
+    assert lead.office.model_dump() == {
+        "id": "hotline.110105",
+        "department": "external_hotline",
+        "region": "110105",
+        "name": "北京市12345政务服务便民热线",
+        "mailbox": "12345.beijing@appeals.example",
+        "head_mailbox": None,
+        "handlers": [],
+        "office_hours": [],
+    }
+    assert lead.fallback_reason is None
     assert "  platform 美团 (meituan) is registered in 110105 北京市朝阳区" in decision.explanation
+    assert (
+        "  external hand-off to 北京市12345政务服务便民热线 (12345.beijing@appeals.example; "
+        "external_hotlines.yaml prefix 11): region 110105 北京市朝阳区 is outside this deployment"
+    ) in decision.explanation
+    assert "  → 北京市12345政务服务便民热线 (hotline.110105, external hotline)" in (
+        decision.explanation
+    )
     # The co-handlers work where the worker works, not where the platform is registered.
     assert [(a.office.id, a.basis, a.basis_region, a.external) for a in decision.co] == [
         ("hrss.tianhe", "workplace", "440106008", False),
@@ -345,7 +360,7 @@ def test_sla_plan_override(ruleset: RuleSet) -> None:
     )
     expected = (
         r"^unknown SLA plan 'fast'; known plans: standard, urgent, labour_inspection, "
-        r"samr_complaint, labour_arbitration, drill$"
+        r"samr_complaint, labour_arbitration, drill, external_handoff, platform_liaison$"
     )
     with pytest.raises(ValueError, match=expected):
         ruleset.route(facts("housing"), sla_plan_override="fast")
@@ -379,18 +394,58 @@ def test_decision_to_dict(ruleset: RuleSet) -> None:
     assert data["explanation"] == decision.explanation
     lead = data["lead"]
     assert {k: lead[k] for k in ("department", "region", "office", "basis", "external")} == {
-        "department": "social_work",
-        "region": "440100",
-        "office": "social_work.city",
+        "department": "external_hotline",
+        "region": "110105",
+        "office": "hotline.110105",
         "basis": "platform_domicile",
         "external": True,
     }
-    assert lead["office_name"] == "中共广州市委社会工作部"
+    assert lead["office_name"] == "北京市12345政务服务便民热线"
+    assert lead["mailbox"] == "12345.beijing@appeals.example"
     assert lead["basis_region_name"] == "北京市朝阳区"
-    assert lead["fallback_reason"].startswith("region 110105 北京市朝阳区 is outside")
+    assert lead["fallback_reason"] is None
+    assert lead["hand_off"] == {
+        "hotline": "北京市12345政务服务便民热线",
+        "mailbox": "12345.beijing@appeals.example",
+        "region": "110105",
+        "matched": "prefix 11",
+        "region_name": "北京市朝阳区",
+    }
     assert [(c["department"], c["region"], c["office"]) for c in data["co"]] == [
         ("hrss", "440106", "hrss.tianhe"),
         ("union", "440106", "union.tianhe"),
     ]
+    assert all(c["hand_off"] is None for c in data["co"])
+    assert data["external"] == [
+        {
+            "role": "lead",
+            "department": "external_hotline",
+            "office": "hotline.110105",
+            "region": "110105",
+            "hand_off": True,
+        }
+    ]
+    liaison = data["liaison"]
+    assert {k: liaison[k] for k in ("role", "department", "region", "office", "platform")} == {
+        "role": "liaison",
+        "department": "platform",
+        "region": "110105",
+        "office": "platform.meituan",
+        "platform": "meituan",
+    }
+    assert liaison["mailbox"] == "liaison@meituan.example"
+    assert liaison["handlers"] == ["meituan.liaison.wu"]
     plain = decision_to_dict(decision)
     assert "department_name" not in plain["lead"]
+    assert plain["lead"]["hand_off"] == {
+        "hotline": "北京市12345政务服务便民热线",
+        "mailbox": "12345.beijing@appeals.example",
+        "region": "110105",
+    }
+
+
+def test_decision_to_dict_without_liaison_or_external(ruleset: RuleSet) -> None:
+    data = decision_to_dict(ruleset.route(facts("wage_arrears")))
+    assert data["liaison"] is None
+    assert data["external"] == []
+    assert data["lead"]["hand_off"] is None and data["lead"]["platform"] is None

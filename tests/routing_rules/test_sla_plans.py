@@ -77,6 +77,8 @@ def test_plan_labels_and_clocks(ruleset: RuleSet) -> None:
             ],
         ),
         "drill": ("演练", [("sign_for", "签收", "1m"), ("reply", "答复", "3m")]),
+        "external_handoff": ("跨地域转办", [("reply", "答复", "5wd")]),
+        "platform_liaison": ("平台联络", [("reply", "答复", "3wd")]),
     }
 
 
@@ -260,3 +262,84 @@ def test_a_bad_leadership_mailbox_is_refused(rules_dir: Path) -> None:
     assert caught.value.problems == [
         "deployment.yaml: leadership_mailbox: 'city' is not an e-mail address"
     ]
+
+
+# -- returns, review, external hand-off and platform liaison --------------------------
+
+
+def test_return_window_and_review_default_to_2wd_and_1wd(ruleset: RuleSet) -> None:
+    assert {name: (p.return_window, p.review) for name, p in ruleset.plans.items()} == {
+        "standard": ("2wd", "1wd"),
+        "urgent": ("2wd", "1wd"),
+        "labour_inspection": ("2wd", "1wd"),
+        "samr_complaint": ("2wd", "1wd"),
+        "labour_arbitration": ("2wd", "1wd"),
+        "drill": ("2wd", "1wd"),
+        "external_handoff": ("2wd", "1wd"),
+        "platform_liaison": ("2wd", "1wd"),
+    }
+
+
+def test_return_window_and_review_can_be_set(rules_dir: Path) -> None:
+    edit_yaml(
+        rules_dir / "sla_plans.yaml",
+        lambda data: plan_named(data, "drill").update(return_window="5m", review="10m"),
+    )
+    drill = load_ruleset(rules_dir).plans["drill"]
+    assert (drill.return_window, drill.review) == ("5m", "10m")
+
+
+def test_a_bad_return_window_is_refused(rules_dir: Path) -> None:
+    problems = problems_after(rules_dir, "standard", lambda plan: plan.update(return_window="2 wd"))
+    assert problems == [
+        "sla_plans.yaml: plan 'standard': return_window: period '2 wd' is not <N><unit> with "
+        "unit one of wd, d, h, wh, m"
+    ]
+
+
+def test_external_handoff_plan(ruleset: RuleSet) -> None:
+    plan = ruleset.plans["external_handoff"]
+    assert plan.label == "跨地域转办"
+    [reply] = plan.clocks
+    assert (reply.name, reply.label, reply.period, reply.starts_on, reply.stops_on) == (
+        "reply",
+        "答复",
+        "5wd",
+        "dispatched",
+        "completed",
+    )
+    assert reply.roles == ["lead", "co"]
+    assert limits(reply) == (False, None, None, None)
+    # No answer in time: 社会工作部 (督办), then city leadership.
+    assert ladder(reply) == [(1, "0m", ["supervision"]), (2, "2wd", ["leadership"])]
+
+
+def test_platform_liaison_plan(ruleset: RuleSet) -> None:
+    plan = ruleset.plans["platform_liaison"]
+    assert plan.label == "平台联络"
+    [reply] = plan.clocks
+    assert (reply.name, reply.label, reply.period, reply.starts_on, reply.stops_on) == (
+        "reply",
+        "答复",
+        "3wd",
+        "dispatched",
+        "completed",
+    )
+    assert reply.roles == ["lead", "co", "liaison"]
+    assert limits(reply) == (False, None, None, None)
+    # A platform that does not answer escalates to the lead office, never to the worker.
+    assert ladder(reply) == [
+        (1, "0m", ["lead_office"]),
+        (2, "2wd", ["city_department", "supervision"]),
+    ]
+
+
+def test_an_unknown_ladder_recipient_is_refused(rules_dir: Path) -> None:
+    def to_worker(plan: dict[str, Any]) -> None:
+        plan["clocks"][0]["ladder"][0]["to"] = ["worker"]
+
+    [problem] = problems_after(rules_dir, "platform_liaison", to_worker)
+    assert problem == (
+        "sla_plans.yaml: plan 'platform_liaison': clocks[0].ladder[0].to[0]: Input should be "
+        "'head', 'office', 'city_department', 'supervision', 'leadership' or 'lead_office'"
+    )

@@ -48,7 +48,7 @@ async def main() -> None:
                 stack,
                 co.task_id,
                 "return",
-                ReturnInput(actor="union.tianhe.jin", reason="请市总工会协办"),
+                ReturnInput(actor="union.tianhe.jin", reason="请市总工会协办", owner="union"),
             )
             await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
             await act(stack, lead.task_id, "note", NoteInput(actor="hrss.tianhe.wang", text="约谈"))

@@ -159,7 +159,7 @@ async def test_return_reroutes_without_the_returning_office(stack: Stack) -> Non
         stack,
         lead.task_id,
         "return",
-        ReturnInput(actor="hrss.tianhe.wang", reason="用工主体注册在白云区，请改派"),
+        ReturnInput(actor="hrss.tianhe.wang", reason="用工主体注册在白云区，请改派", owner="hrss"),
     )
 
     # T1 returned, T2 (co) open, T3 the new lead.

@@ -87,7 +87,12 @@ async def test_task_actions_are_refused_for_wrong_actor_state_or_input(stack: St
     await act(stack, tid, "accept", AcceptInput(actor="hrss.tianhe.wang"))
     msg = await rejected(stack, tid, "accept", AcceptInput(actor="hrss.tianhe.wang"))
     assert "it is accepted, not dispatched" in msg
-    await act(stack, tid, "return", ReturnInput(actor="hrss.tianhe.wang", reason="非本单位职责"))
+    await act(
+        stack,
+        tid,
+        "return",
+        ReturnInput(actor="hrss.tianhe.wang", reason="非本单位职责", owner="samr"),
+    )
     # A returned task is finished: the workflow is closed and takes no more updates.
     with pytest.raises(Exception):  # noqa: B017 - RPC error or update failure, both refuse
         await stack.client.get_workflow_handle(tid).execute_update(
