@@ -30,6 +30,8 @@ from models.tasks import (
     CompleteInput,
     DecideExtensionInput,
     ExtendInput,
+    ExternalReplyInput,
+    LiaisonReplyInput,
     NoteInput,
     Outcome,
     ProvideInfoInput,
@@ -39,6 +41,7 @@ from models.tasks import (
 from routing_rules import RuleSet
 from settings import Settings
 from worker import run_worker
+from workflows.department_task import DepartmentTaskWorkflow
 
 WAIT_SECONDS = 60
 
@@ -131,9 +134,22 @@ class Desk:
             await self.act(task, "note", lambda h: NoteInput(actor=h, text=note))
         if clocks:
             await self.pause_and_extend(task)
+        if task.role == "lead":
+            await self.opinions_in(task)
         await self.act(
             task, "complete", lambda h: CompleteInput(actor=h, outcome=outcome, reply=reply)
         )
+
+    async def opinions_in(self, task: Any) -> None:
+        """The lead replies only once every co-handler's opinion has reached it."""
+        c = await client(self.s)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            state = await c.get_workflow_handle(task.task_id).query(DepartmentTaskWorkflow.state)
+            if not state.waiting_for:
+                return
+            await asyncio.sleep(0.2)
+        raise UserError(f"demo: {task.task_id} still waits for opinions")
 
     async def pause_and_extend(self, task: Any) -> None:
         """Ask the worker for material (the reply clock pauses), record it (resumes),
@@ -167,6 +183,18 @@ class Desk:
             ActionResult,
         )
         console.print(f"  sup.liu approve_extension {task.task_id} → reply clock +5wd")
+
+    async def answer(self, task: Any, name: str, actor: str, text: str) -> None:
+        """An answer from outside: another region's hotline (recorded by a clerk) or a
+        platform's liaison."""
+        arg: Any = (ExternalReplyInput if name == "external_reply" else LiaisonReplyInput)(
+            actor=actor, text=text
+        )
+        c = await client(self.s)
+        result = await update(c, task.task_id, "task", name, arg, ActionResult)
+        console.print(
+            f"  {actor} {name} {task.task_id} ({task.office_name}) → {result.status.value}"
+        )
 
     async def callback(self, case_id: str, result: CallbackResult) -> None:
         def replied(session: Any) -> Any:
@@ -211,6 +239,8 @@ async def scenario(s: Settings) -> list[str]:
         )
     except UserError as e:
         console.print(f"  [yellow]rejected as expected:[/] {e}")
+    # The co-handler's opinion (协办意见) comes first: the lead replies once it is in.
+    await desk.handle(co, Outcome.resolved, "工会已指导当事人留存工资凭证，并跟进支付情况。")
     await desk.handle(
         lead,
         Outcome.resolved,
@@ -218,7 +248,6 @@ async def scenario(s: Settings) -> list[str]:
         note="已联系配送站负责人，约定周三到劳动监察大队接受询问。",
         clocks=True,
     )
-    await desk.handle(co, Outcome.resolved, "工会已指导当事人留存工资凭证，并跟进支付情况。")
     await desk.callback(wage, CallbackResult.satisfied)
 
     console.print(Rule("2. a ride-hailing driver's platform-penalty appeal (平台罚款与封号)"))
@@ -234,17 +263,32 @@ async def scenario(s: Settings) -> list[str]:
         workplace="440105",
         channel=Channel.online,
     )
+    # didi is registered in Beijing: 市场监管 there owns it, so the lead is a hand-off
+    # to Beijing's 12345 hotline (by e-mail); 人社 and 工会 here co-handle; didi's
+    # liaison answers for the platform (政企协同).
     lead = await desk.open_task(penalty, "lead")
     cos = [await desk.open_task(penalty, "co")]
     cos.append(await desk.open_task(penalty, "co", after={cos[0].task_id}))
-    await desk.handle(
-        lead, Outcome.partially_resolved, "已督促平台复核，罚款撤销，封号期缩短为1天。"
-    )
+    liaison = await desk.open_task(penalty, "liaison")
     for t in cos:
         await desk.handle(t, Outcome.resolved, "已就平台规则向驾驶员作出解释并提供法律咨询。")
+    await desk.answer(
+        liaison,
+        "liaison_reply",
+        "didi.liaison.luo",
+        "平台已复核：乘客投诉不实，罚款撤销，封号解除。",
+    )
+    await desk.answer(
+        lead,
+        "external_reply",
+        "clerk.li",
+        "北京市12345答复：海淀区市场监管局已约谈平台，罚款撤销，封号期缩短为1天。",
+    )
     await desk.callback(penalty, CallbackResult.unsatisfied)
     reopened = await desk.open_task(penalty, "lead", after={lead.task_id})
-    await desk.handle(reopened, Outcome.resolved, "再次约谈平台，封号记录已消除，罚款已退回。")
+    await desk.answer(
+        reopened, "external_reply", "clerk.li", "北京市12345再次答复：封号记录已消除，罚款已退回。"
+    )
     await desk.callback(penalty, CallbackResult.satisfied)
 
     console.print(Rule("3. a courier's parking problem (停车与通行)"))
@@ -271,10 +315,10 @@ async def scenario(s: Settings) -> list[str]:
         ),
     )
     relead = await desk.open_task(parking, "lead", after={lead.task_id})
-    await desk.handle(
-        relead, Outcome.resolved, "已协调物业设置快递临时停靠点，并与交警沟通规范停靠。"
-    )
     await desk.handle(co, Outcome.resolved, "住建部门已督促物业落实快递员通行登记。")
+    await desk.handle(
+        relead, Outcome.resolved, "交警已规范快递车临时停靠，撤销不当罚单，并协调物业设置停靠点。"
+    )
     await desk.callback(parking, CallbackResult.unreachable)
 
     console.print(Rule("4. a grievance no rule claims (兜底: 社会工作部)"))

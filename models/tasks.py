@@ -225,4 +225,5 @@ class TaskState(BaseModel):
     designated: bool = False
     return_until: datetime | None = None
     waiting_for: list[str] = Field(default_factory=list)  # co-handlers' opinions awaited
+    may_proceed: bool = False  # a supervisor let the lead reply without them
     opinions: list[Opinion] = Field(default_factory=list)

@@ -33,6 +33,13 @@ from sla.periods import Period, Unit
 WORKING_UNITS = (Unit.wd, Unit.wh)
 
 
+def to_minute(td: timedelta) -> timedelta:
+    """Time spent is kept to the minute: deadlines are read to the minute, and a pause
+    of a few seconds must not push a deadline at the close of office hours into the
+    next morning."""
+    return timedelta(minutes=round(td / timedelta(minutes=1)))
+
+
 def mode_for(period: str) -> str:
     return "working" if Period.parse(period).unit in WORKING_UNITS else "elapsed"
 
@@ -155,7 +162,7 @@ class ClockMath:
 
     def _pause(self, clock: ClockState, at: datetime) -> None:
         assert clock.running_since is not None
-        clock.spent += self.between(clock.running_since, at, clock.mode)
+        clock.spent = to_minute(clock.spent + self.between(clock.running_since, at, clock.mode))
         clock.running_since = None
         clock.status = ClockStatus.paused
         clock.due_at = None
@@ -203,7 +210,7 @@ class ClockMath:
             (self.between(p.started_at, p.ended_at or at, clock.mode) for p in clock.pauses),
             timedelta(0),
         )
-        clock.spent = self.between(clock.started_at, at, clock.mode) - paused
+        clock.spent = to_minute(self.between(clock.started_at, at, clock.mode) - paused)
         if clock.status is ClockStatus.running:
             clock.running_since = at
             clock.due_at = self.advance(at, clock.budget - clock.spent, clock.mode)

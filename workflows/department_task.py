@@ -153,6 +153,7 @@ class DepartmentTaskWorkflow:
             designated=self._inp.designated,
             return_until=self._return_until,
             waiting_for=list(self._co.pending),
+            may_proceed=self._co.proceed,
             opinions=list(self._co.opinions),
         )
 

@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
 TERMINAL = (CaseStatus.closed, CaseStatus.withdrawn)
 ACTIVE = (CaseStatus.open, CaseStatus.in_review, CaseStatus.awaiting_callback)
 MAX_LEAD_RESTARTS = 2
+MAX_RECEIPTS = 2
 TaskHandle = workflow.ChildWorkflowHandle[DepartmentTaskWorkflow, TaskResult]
 
 
@@ -102,6 +103,7 @@ class GrievanceWorkflow:
         self._tasks: dict[str, TaskState] = {}
         self._assignments: dict[str, Assignment] = {}
         self._superseded: set[str] = set()  # tasks cancelled on purpose: not restarted
+        self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
         self._open: dict[str, TaskHandle] = {}
         self._pending: list[TaskResult] = []
         self._results: list[TaskResult] = []
@@ -359,6 +361,13 @@ class GrievanceWorkflow:
                 type="InvalidAction",
                 non_retryable=True,
             )
+        if self._received.get(assignment.office.id, 0) >= MAX_RECEIPTS:
+            raise ApplicationError(
+                f"{assignment.office.name} has already had this case twice; designate "
+                "another office",
+                type="InvalidAction",
+                non_retryable=True,
+            )
         await self._cancel_open("designated elsewhere", roles=(TaskRole.lead,))
         self._status = CaseStatus.open
         self._review_due = None
@@ -458,16 +467,21 @@ class GrievanceWorkflow:
         await self._start_task(lead)
 
     async def _replace_cohandler(self, returned: TaskResult) -> None:
-        routed = await self._route(
-            self._excluded, prefer=returned.owner, prefer_region=returned.region
-        )
+        """A co-handler returned: its suggested owner co-handles instead, or the rules'
+        co-handler of the same department at another office, or nobody."""
+        candidates: list[Assignment] = []
+        if returned.owner:
+            owner = await self._resolve(returned.owner, returned.region, TaskRole.co)
+            candidates += [owner] if owner else []
+        routed = await self._route(self._excluded)
+        candidates += [
+            c
+            for c in (routed.decision.co if routed else [])
+            if c.office.department == returned.department
+        ]
         busy = {a.office.key for t, a in self._assignments.items() if t in self._open}
-        for co in routed.decision.co if routed else []:
-            if (
-                co.office.key not in busy
-                and co.office.key not in self._excluded
-                and (co.office.department in (returned.department, returned.owner))
-            ):
+        for co in candidates:
+            if co.office.key not in busy and co.office.key not in self._excluded:
                 await self._record("rerouted", returned.actor, f"协办 → {co.office.name}")
                 await self._start_task(co)
                 return
@@ -645,6 +659,15 @@ class GrievanceWorkflow:
         assert self._routed is not None
         if self._status in TERMINAL:
             return  # withdrawn while we were deciding: no new task
+        office = assignment.office
+        if not reopened and self._received.get(office.id, 0) >= MAX_RECEIPTS:
+            # No office gets the same case a third time: that is ping-pong (推诿).
+            if assignment.role is TaskRole.lead:
+                await self._enter_review(f"{office.name} has already had this case twice")
+            else:
+                await self._record("co_dropped", None, f"{office.name} already had it twice")
+            return
+        self._received[office.id] = self._received.get(office.id, 0) + 1
         self._seq += 1
         task_id = f"{self._case_id}-T{self._seq}"
         form, roster = self._inp.intake, self._routed.roster

@@ -179,7 +179,7 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     cli("accept", lead["id"], "--as", "hrss.tianhe.wang")
     cli("note", lead["id"], "--as", "hrss.tianhe.wang", "--text", "已约谈站点")
     clocks_step(cli, case_id, lead["id"])
-    cli(
+    complete_lead = (
         "complete",
         lead["id"],
         "--as",
@@ -189,6 +189,8 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
         "--reply",
         "站点已足额支付拖欠工资",
     )
+    # The lead replies only with the co-handler's opinion in.
+    assert "waiting for 天河区总工会" in cli.fails(*complete_lead)
     cli("accept", co["id"], "--as", "union.tianhe.jin")
     cli(
         "complete",
@@ -200,6 +202,8 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
         "--reply",
         "工会持续跟进",
     )
+    # The opinion reaches the lead a moment after the co-handler's task completes.
+    until(lambda: cli(*complete_lead, ok=False).returncode == 0, "the lead's reply")
     until(lambda: cli.json("show", case_id)["status"] == "awaiting_callback", "the reply")
     assert "not an intake clerk" in cli.fails(
         "callback", case_id, "--as", "hrss.tianhe.wang", "--result", "satisfied"

@@ -96,3 +96,13 @@ async def accepted_updates(stack: Stack, workflow_id: str) -> int:
         for e in history.events
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     )
+
+
+async def opinions_in(stack: Stack, lead_task: str) -> TaskState:
+    """Wait until the lead task has every opinion it waits for (or may proceed)."""
+
+    async def check() -> TaskState | None:
+        state = await task_query(stack, lead_task)
+        return state if not state.waiting_for or state.may_proceed else None
+
+    return await eventually(check)

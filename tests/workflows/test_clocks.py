@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from db.tables import OutboxRow
-from models.case import SetPlanInput
+from models.case import ProceedInput, SetPlanInput
 from models.tasks import (
     AcceptInput,
     CompleteInput,
@@ -42,7 +42,14 @@ from models.tasks import (
 from settings import Settings
 from tests.conftest import Stack, eventually, running_stack
 from tests.smtp import SmtpServer
-from tests.workflows.helpers import act, intake, open_case, task_query, wait_tasks
+from tests.workflows.helpers import (
+    act,
+    intake,
+    open_case,
+    opinions_in,
+    task_query,
+    wait_tasks,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 31, 10, 0, tzinfo=SH)
@@ -169,7 +176,12 @@ async def test_breach_climbs_all_three_rungs_by_email_each_once(
 
 
 async def test_nothing_fires_after_completion(clock_stack: Stack, smtp: SmtpServer) -> None:
-    _, lead, co = await open_lead(clock_stack)
+    case_id, lead, co = await open_lead(clock_stack)
+    # A supervisor lets the lead answer without the co-handler, whose clocks go on.
+    await clock_stack.client.get_workflow_handle(case_id).execute_update(
+        "proceed", ProceedInput(actor="sup.zhang", reason="协办意见另行反馈")
+    )
+    await opinions_in(clock_stack, lead)
     await act(clock_stack, lead, "accept", AcceptInput(actor="hrss.tianhe.wang"))
     await act(
         clock_stack,

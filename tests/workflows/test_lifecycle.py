@@ -25,6 +25,7 @@ from tests.workflows.helpers import (
     events,
     intake,
     open_case,
+    opinions_in,
     task_query,
     wait_status,
     wait_tasks,
@@ -70,21 +71,21 @@ async def test_wage_arrears_from_intake_to_close(stack: Stack) -> None:
     await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
     await act(stack, lead.task_id, "note", NoteInput(actor="hrss.tianhe.li", text="约谈站点负责人"))
     assert (await task_query(stack, lead.task_id)).notes == ["约谈站点负责人"]
-    await act(
-        stack,
-        lead.task_id,
-        "complete",
-        CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已足额支付"),
-    )
-    # The lead is done but the co-handler is not: the case has not replied yet.
-    assert (await case_state(handle)).status.value == "open"
-
+    # The co-handler gives its opinion first; the case has not replied yet.
     await act(stack, co.task_id, "accept", AcceptInput(actor="union.tianhe.jin"))
     await act(
         stack,
         co.task_id,
         "complete",
         CompleteInput(actor="union.tianhe.jin", outcome="resolved", reply="工会跟进"),
+    )
+    assert (await case_state(handle)).status.value == "open"
+    await opinions_in(stack, lead.task_id)
+    await act(
+        stack,
+        lead.task_id,
+        "complete",
+        CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已足额支付"),
     )
     state = await wait_status(handle, "awaiting_callback")
     assert state.reply == "已足额支付"
