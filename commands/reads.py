@@ -15,7 +15,7 @@ from rich.table import Table
 
 from commands.common import UserError, console, db_session, iso, print_json, settings
 from db import queries
-from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
+from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
 from models.intake import mask_id, mask_name, mask_phone
 from settings import Settings
 from sla import (
@@ -171,6 +171,9 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
         data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
         data["timeline"] = [event_dict(e, s) for e in events]
         data["case_clock"] = case_clock(case, s, now)
+        data["mail"] = [
+            outbox_dict(m, s) for m in queries.outbox_for_case(session=session, case_id=case_id)
+        ]
         data["returns"] = [
             {"task": e.task_id, "by": e.actor, "detail": e.detail}
             for e in events
@@ -204,6 +207,8 @@ def _show(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
             kind = "platform answer" if t["role"] == "liaison" else "opinion (协办意见)"
             console.print(f"  {kind} of {t['office_name']}: {t['reply']}", markup=False)
     print_timeline(events_data=data["timeline"])
+    if data["mail"]:
+        console.print(mail_table(data["mail"], title="e-mail (outbox)"))
     if data["reply"]:
         console.print(f"reply to the worker: {data['reply']}", markup=False)
 
@@ -248,6 +253,40 @@ def tasks_table(tasks: list[dict[str, Any]]) -> Table:
                 " ".join(fired),
             )
             first = False
+    return table
+
+
+def outbox_dict(m: OutboxRow, s: Settings) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "case": m.case_id,
+        "task": m.task_id,
+        "clock": m.clock,
+        "event": m.event,
+        "to": m.recipients,
+        "subject": m.subject,
+        "status": m.status,
+        "attempts": m.attempts,
+        "last_error": m.last_error,
+        "created_at": iso(m.created_at, s),
+        "sent_at": iso(m.sent_at, s),
+    }
+
+
+def mail_table(rows: list[dict[str, Any]], *, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("decided", "event", "to", "status", "tries", "error"):
+        table.add_column(col, overflow="fold")
+    for m in rows:
+        status = m["status"] if m["status"] == "sent" else f"[yellow]{m['status']}[/]"
+        table.add_row(
+            (m["created_at"] or "")[:16].replace("T", " "),
+            m["event"],
+            m["to"],
+            status,
+            str(m["attempts"]),
+            m["last_error"] or "",
+        )
     return table
 
 
@@ -515,6 +554,22 @@ def register(app: typer.Typer) -> None:
                 (r["last_at"] or "")[:16].replace("T", " "),
             )
         console.print(table)
+
+    @app.command()
+    def mail(
+        status: Annotated[str | None, typer.Option(help="queued, retrying, sent or failed")] = None,
+        as_json: Json = False,
+    ) -> None:
+        """The e-mail outbox, newest first: what was sent, what is retrying and why."""
+        s = settings()
+        with db_session(s) as session:
+            rows = [outbox_dict(m, s) for m in queries.outbox(session=session, status=status)]
+        if as_json:
+            print_json(rows)
+        elif not rows:
+            console.print("no e-mail" + (f" with status {status}" if status else ""))
+        else:
+            console.print(mail_table(rows, title=f"outbox ({len(rows)})"))
 
     @app.command()
     def staff(

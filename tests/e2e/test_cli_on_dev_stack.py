@@ -332,7 +332,111 @@ def clocks_step(cli: Cli, case_id: str, task: str) -> None:
         ),
         "the 督办 e-mail in the SMTP sink",
     )
+    mail = cli.json("mail")
+    assert any(m["event"] == "urge" and m["status"] == "sent" for m in mail)
 
 
 def cli_data_dir(cli: Cli) -> Path:
     return Path(cli.env["APPEALS_DATA_DIR"])
+
+
+def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
+    cli = dev.cli
+    case_id = cli(
+        "open",
+        "--name",
+        "张伟",
+        "--phone",
+        "020-87654321",
+        "--occupation",
+        "courier",
+        "--category",
+        "parking_access",
+        "--summary",
+        "路边停靠快递车被贴罚单",
+        "--residence",
+        "440106",
+        "--workplace",
+        "440106",
+        "--incident",
+        "440106012",
+    ).stdout.strip()
+    lead = next(t for t in tasks_of(cli, case_id, 2) if t["role"] == "lead")
+    assert lead["office"] == "subdistrict.liede"
+    assert "unknown owner" in cli.fails(
+        "return", lead["id"], "--as", "subdistrict.liede.su", "--reason", "属交警", "--owner", "tax"
+    )
+    cli(
+        "return",
+        lead["id"],
+        "--as",
+        "subdistrict.liede.su",
+        "--reason",
+        "属交警执法",
+        "--owner",
+        "police",
+    )
+    relead = until(
+        lambda: next(
+            (
+                t
+                for t in cli.json("show", case_id)["tasks"]
+                if t["role"] == "lead" and t["status"] == "dispatched"
+            ),
+            None,
+        ),
+        "the re-routed lead",
+    )
+    assert relead["department"] == "police"
+    cli(
+        "return",
+        relead["id"],
+        "--as",
+        "police.tianhe.xu",
+        "--reason",
+        "属物业管理",
+        "--owner",
+        "housing",
+    )
+    until(lambda: cli.json("show", case_id)["status"] == "in_review", "dispatch review")
+    assert "not a supervisor" in cli.fails(
+        "designate", case_id, "--as", "clerk.li", "--department", "police", "--reason", "指定"
+    )
+    cli(
+        "designate",
+        case_id,
+        "--as",
+        "sup.zhang",
+        "--department",
+        "subdistrict",
+        "--region",
+        "440106012",
+        "--reason",
+        "街道牵头协调物业与交警",
+    )
+    designated = until(
+        lambda: next(
+            (
+                t
+                for t in cli.json("show", case_id)["tasks"]
+                if t["role"] == "lead" and t["status"] == "dispatched"
+            ),
+            None,
+        ),
+        "the designated lead",
+    )
+    assert designated["office"] == "subdistrict.liede"
+    assert "cannot be returned again" in cli.fails(
+        "return",
+        designated["id"],
+        "--as",
+        "subdistrict.liede.su",
+        "--reason",
+        "仍不属本街道",
+        "--owner",
+        "police",
+    )
+    returns = {r["office_name"]: r for r in cli.json("returns")}
+    assert returns["天河区猎德街道办事处"]["returns"] == 1
+    assert returns["天河区猎德街道办事处"]["designated_to"] == 1
+    assert returns["广州市公安局天河区分局"]["returns"] == 1

@@ -29,6 +29,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from db import queries
 from db.tables import OutboxRow
 from models.case import ProceedInput, SetPlanInput
 from models.tasks import (
@@ -171,7 +172,7 @@ async def test_breach_climbs_all_three_rungs_by_email_each_once(
     ids = [m["Message-ID"] for m in smtp.inbox.messages() if m["X-Appeals-Task"] == lead]
     assert len(ids) == len(set(ids))
     with Session(clock_stack.engine) as session:
-        sent = list(session.query(OutboxRow).filter_by(task_id=lead))
+        sent = [r for r in queries.outbox(session=session) if r.task_id == lead]
         assert len(sent) == len(expected) and {r.status for r in sent} == {"sent"}
 
 
