@@ -18,7 +18,8 @@ from rich.rule import Rule
 
 from commands.cases import load_rules, open_case
 from commands.common import UserError, client, console, db_session, update
-from commands.reads import _show, overdue_rows, print_overdue
+from commands.reads import overdue_rows, show_case
+from commands.views import print_overdue
 from db import queries
 from devstack import embedded_stack, port_open
 from models.case import CallbackInput, CallbackResult, CaseState, UrgeInput
@@ -364,7 +365,7 @@ async def run_demo(s: Settings) -> None:
         cases = await scenario(live)
         for case_id in cases:
             console.print(Rule(f"case {case_id}"))
-            _show(case_id, live, as_json=False, reveal=False)
+            show_case(case_id, live, as_json=False, reveal=False)
         console.print(Rule("overdue"))
         print_overdue(overdue_rows(live))
         console.print(Rule("due within 1 working day"))

@@ -83,9 +83,14 @@ class Directory:
                 mailbox=entry.mailbox,
                 head_mailbox=entry.head_mailbox,
                 handlers=handlers.get(entry.id, []),
+                office_hours=list(entry.office_hours or self._department_hours(entry.department)),
             )
             self.offices.setdefault(entry.id, office)
             self._office_at.setdefault(office.key, office)
+
+    def _department_hours(self, code: str) -> list[str]:
+        department = self.departments.get(code)
+        return list(department.office_hours or []) if department else []
 
     # -- regions ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from pydantic import (
 
 from models.common import Code, JurisdictionBasis, Occupation, RegionCode, StaffRole
 from models.sla import ClockSpec, SlaPlan
+from sla.hours import OfficeHours
 from sla.periods import PeriodStr
 
 ANY_CATEGORY = "*"
@@ -96,10 +97,22 @@ class Region(_Entry):
     parent: RegionCode | None = None
 
 
+def _check_hours(value: list[str] | None) -> list[str] | None:
+    if value is not None:
+        OfficeHours.model_validate(value)  # windows parse, in order, not overlapping
+    return value
+
+
+# Office hours as written in YAML, e.g. ["08:30-12:00", "14:00-18:00"]; checked by
+# sla.hours.OfficeHours and kept as text so they travel with the office.
+HoursText = Annotated[list[str] | None, AfterValidator(_check_hours)]
+
+
 class Department(_Entry):
     code: Code
     name: Label
     short: Label | None = None
+    office_hours: HoursText = None  # every office of the department, unless it says otherwise
 
 
 class OfficeEntry(_Entry):
@@ -111,6 +124,7 @@ class OfficeEntry(_Entry):
     name: Label
     mailbox: Mailbox
     head_mailbox: Mailbox | None = None
+    office_hours: HoursText = None  # this office's own hours (wins over its department's)
 
 
 class Platform(_Entry):
