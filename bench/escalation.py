@@ -85,6 +85,7 @@ POLL_INTERVAL = 0.25  # seconds between two looks at the read model
 DISPATCH_TIMEOUT = 60.0  # seconds for every task to be projected with its clocks
 GRACE = 45.0  # seconds after the last due instant before giving up on missing mail
 SETTLE = 5.0  # seconds to keep listening after the last mail, to catch duplicates
+MAX_WAIT = 420.0  # seconds: drill rungs due later than this mean the plan has changed
 
 
 class BenchError(RuntimeError):
@@ -282,7 +283,8 @@ DISTRICTS = ("440103", "440104", "440105", "440106", "440111", "440112", "440113
 class PlannedCase:
     form: IntakeForm
     case_id: str
-    tasks: int  # lead + co-handlers, as the rules route it
+    tasks: int  # every task the rules start: lead, co-handlers, platform liaison
+    drill: int  # those on the drill plan: lead and co-handlers inside the deployment
 
 
 def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> list[PlannedCase]:
@@ -320,7 +322,12 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> l
             incident=form.incident,
         )
         decision = rules.route(facts, sla_plan_override=PLAN)
-        planned.append(PlannedCase(form, case_id_for(form.request_id), 1 + len(decision.co)))
+        # A platform liaison task and an external hand-off get their own plans
+        # (platform_liaison, external_handoff) whatever the case's plan is.
+        offices = [decision.lead, *decision.co]
+        drill = sum(1 for a in offices if not a.external)
+        tasks = len(offices) + (1 if decision.liaison is not None else 0)
+        planned.append(PlannedCase(form, case_id_for(form.request_id), tasks, drill))
     return planned
 
 
@@ -343,6 +350,7 @@ class Point:
     """One warning or rung of one clock, from ``deadlines.detail``."""
 
     key: Key
+    plan: str | None  # the clock's plan (deadlines.detail.plan)
     kind: str  # warning or breach
     at: datetime  # the crossing instant (the due instant of the e-mail)
     notify_at: datetime | None
@@ -368,7 +376,12 @@ def points_of(rows: Iterable[DeadlineRow]) -> dict[Key, Point]:
                 continue
             key = Key(d.task_id, d.clock, str(e["key"]))
             out[key] = Point(
-                key, str(e["kind"]), at, parse_ts(e.get("notify_at")), parse_ts(e.get("fired_at"))
+                key,
+                detail.get("plan"),
+                str(e["kind"]),
+                at,
+                parse_ts(e.get("notify_at")),
+                parse_ts(e.get("fired_at")),
             )
     return out
 
@@ -643,12 +656,21 @@ async def observe(args: Args, live: Settings, worker_task: asyncio.Task[None]) -
         await asyncio.gather(*(open_case(live, c.form, CLERK) for c in planned))
         obs = Observed(planned, opened_at, time.perf_counter() - t0)
         obs.tasks, points = await wait_dispatched(db, planned, worker_task)
-        rungs = [p for p in points.values() if p.kind == "breach"]
+        rungs = [p for p in points.values() if p.kind == "breach" and p.plan == PLAN]
+        if not rungs:
+            raise BenchError(f"no clock of the opened cases runs on the {PLAN} plan")
         expected = {p.key.notification for p in rungs}
         last_due = max(p.at for p in rungs)
+        if (last_due - datetime.now(UTC)).total_seconds() > MAX_WAIT:
+            raise BenchError(
+                f"the last {PLAN} rung falls due at {last_due.astimezone(live.tz):%Y-%m-%d %H:%M}"
+                f", more than {MAX_WAIT:.0f} s away: has the {PLAN} plan changed?"
+            )
+        drill_tasks = {p.key.task for p in rungs}
         since = (datetime.now(UTC) - opened_at).total_seconds()
         print(
-            f"{len(obs.tasks)} tasks dispatched {since:.1f} s after the first open call; "
+            f"{len(obs.tasks)} tasks dispatched {since:.1f} s after the first open call, "
+            f"{len(drill_tasks)} of them on the {PLAN} plan; "
             f"{len(expected)} rung e-mails due, the last at "
             f"{last_due.astimezone(live.tz):%H:%M:%S} (in "
             f"{(last_due - datetime.now(UTC)).total_seconds():.0f} s); waiting …"
@@ -662,12 +684,10 @@ async def observe(args: Args, live: Settings, worker_task: asyncio.Task[None]) -
         obs.points = points_of(deadlines)
         obs.outbox = await db.outbox(case_ids)
         obs.audit = await db.escalations(case_ids)
-        obs.queried = await query_due(client, [t.task_id for t in obs.tasks])
+        obs.queried = await query_due(client, sorted(drill_tasks))
         obs.eml = await asyncio.to_thread(read_eml, live.mail_dir)
         obs.deliveries = list(DELIVERIES)
-        obs.spans = await mail_spans(
-            client, [p.key.notification for p in obs.points.values() if p.kind == "breach"]
-        )
+        obs.spans = await mail_spans(client, sorted(expected))
         return obs
     finally:
         db.close()
@@ -681,8 +701,9 @@ def secs(a: datetime, b: datetime) -> float:
 
 
 def report(obs: Observed) -> int:
-    rungs = {k: p for k, p in obs.points.items() if p.kind == "breach"}
-    warnings = {k: p for k, p in obs.points.items() if p.kind == "warning"}
+    drill = {k: p for k, p in obs.points.items() if p.plan == PLAN}
+    rungs = {k: p for k, p in drill.items() if p.kind == "breach"}
+    warnings = {k: p for k, p in drill.items() if p.kind == "warning"}
     outbox = {r.id: r for r in obs.outbox}
     by_notif_eml: dict[str, list[float]] = defaultdict(list)
     for notif, _, mtime in obs.eml:
@@ -794,9 +815,11 @@ def report(obs: Observed) -> int:
     print(
         """
 a  due: the rung's crossing instant in deadlines.detail (urgent: notify_at = at); fired:
-   its fired_at, workflow.now() of the task workflow's task that woke on the timer (one
-   task drives both its clocks under one lock: sign_for rung-3 and reply rung-1 fall due
-   at the same instant, and the second waits for the first's mail start and projection).
+   its fired_at, workflow.now() of the task workflow's task that woke on the timer. One
+   driver per task fires its clocks' events one after another: sign_for rung-3 and reply
+   rung-1 fall due within about a second of each other (the reply clock starts one
+   clock_op activity later), and the second waits until the first has started its mail
+   workflow, projected the task (project activity) and signalled the case.
 b  the task's workflow task completes with StartChildWorkflowExecution; the server starts
    mail-<id> (NotificationWorkflow; history event time).
 c  the child's first workflow task, queue_notification (outbox row, subject rendered),
@@ -809,10 +832,15 @@ f  the sink's 250 back to aiosmtplib, then the outbox row is written as sent (se
     # -- 3. exactly once ------------------------------------------------------------------------
     section("3. Every rung exactly once?")
     expected = {k.notification for k in rungs}
-    n_tasks = len(obs.tasks)
-    planned_tasks = sum(c.tasks for c in obs.planned)
+    drill_tasks = {k.task for k in drill}
+    n_tasks = len(drill_tasks)
+    planned_tasks = sum(c.drill for c in obs.planned)
+    task_plans = {(k.task, str(p.plan)) for k, p in obs.points.items() if k.task not in drill_tasks}
+    other_plans = Counter(plan for _, plan in task_plans)
+    others = len(obs.tasks) - n_tasks
     breach_rows = [r for r in obs.outbox if r.kind == "breach"]
     sent = [r for r in breach_rows if r.status == "sent"]
+    sent_ids = {r.id for r in obs.outbox if r.status == "sent"}
     not_sent = sorted(r.id for r in breach_rows if r.status != "sent")
     missing = sorted(expected - {r.id for r in sent})
     unexpected = sorted({r.id for r in breach_rows} - expected)
@@ -836,7 +864,19 @@ f  the sink's 250 back to aiosmtplib, then the outbox row is written as sent (se
     not_queried = [k for k in rungs if k not in obs.queried]
     per_task = Counter((k.task, k.clock) for k in rungs)
     rows = [
-        ["tasks (planned by the rules / in the read model)", f"{planned_tasks} / {n_tasks}"],
+        [
+            f"tasks on the {PLAN} plan (planned by the rules / in the read model)",
+            f"{planned_tasks} / {n_tasks}",
+        ],
+        [
+            "other tasks, on their own plans (not measured)",
+            f"{others}"
+            + (
+                f" ({', '.join(f'{k} {v}' for k, v in sorted(other_plans.items()))})"
+                if other_plans
+                else ""
+            ),
+        ],
         ["rung e-mails expected (tasks × 2 clocks × 3 rungs)", f"{n_tasks * 6}"],
         ["rungs scheduled in the read model", str(len(expected))],
         ["rung outbox rows / sent", f"{len(breach_rows)} / {len(sent)}"],
@@ -871,7 +911,7 @@ f  the sink's 250 back to aiosmtplib, then the outbox row is written as sent (se
         ["clocks without exactly 3 rungs", str(sum(1 for n in per_task.values() if n != 3))],
         [
             "warning e-mails sent (2 per clock, not measured above)",
-            f"{sum(1 for r in obs.outbox if r.kind == 'warning' and r.status == 'sent')}",
+            str(sum(1 for k in warnings if k.notification in sent_ids)),
         ],
         ["all e-mails at the sink (.eml files)", str(len(obs.eml))],
     ]
@@ -926,7 +966,7 @@ def print_facts(args: Args) -> None:
     print()
     print(
         f"parameters: cases N={args.cases}, opened at once, urgent, plan {PLAN} (sign_for 1m, "
-        f"reply 3m; rungs 0m/+1m/+1m); seed {args.seed}; give up {GRACE:.0f} s after the "
+        f"reply 3m; rungs 0m/+1m/+1m); seed {args.seed};\ngive up {GRACE:.0f} s after the "
         f"last due instant; listen {SETTLE:.0f} s more for duplicates"
     )
 
@@ -944,7 +984,8 @@ async def run(args: Args) -> int:
     print(
         f"\nopened {len(obs.planned)} cases in {obs.open_s:.2f} s ("
         + ", ".join(f"{n} with {k} task{'s' if k > 1 else ''}" for k, n in sorted(mix.items()))
-        + f"); waited {obs.waited_s:.0f} s for the rung e-mails"
+        + f"; {sum(c.drill for c in obs.planned)} tasks on the {PLAN} plan); waited "
+        f"{obs.waited_s:.0f} s for the rung e-mails"
     )
     return report(obs)
 

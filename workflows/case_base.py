@@ -1,0 +1,266 @@
+"""The case's state and what its handlers share: set-up, the state query, the
+validators' building blocks, the reply once the lead and its co-handlers are done,
+routing, signalling tasks and recording what happened.
+
+GrievanceWorkflow (grievance.py) is this base plus case_dispatch.py (starting
+tasks and what happens when one ends) and case_supervision.py (督办, plan changes,
+proceed and designation).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.routing import RoutingActivities
+    from models.case import (
+        CallbackResult,
+        CaseInput,
+        CaseState,
+        CaseStatus,
+        ReturnRecord,
+    )
+    from models.events import ProjectionBatch
+    from models.routing import (
+        Assignment,
+        OfficeKey,
+        ResolveOfficeRequest,
+        RoutedCase,
+        RouteRequest,
+        RoutingDecision,
+        TaskRole,
+    )
+    from models.sla import SlaPlan
+    from models.tasks import (
+        CancelInput,
+        CoStatus,
+        Opinion,
+        TaskResult,
+        TaskState,
+        TaskStatus,
+    )
+    from workflows.case_support import case_projection, decision_line, routing_facts
+    from workflows.department_task import DepartmentTaskWorkflow
+    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
+    from workflows.projection import Projector
+
+TERMINAL = (CaseStatus.closed, CaseStatus.withdrawn)
+ACTIVE = (CaseStatus.open, CaseStatus.in_review, CaseStatus.awaiting_callback)
+MAX_LEAD_RESTARTS = 2
+MAX_RECEIPTS = 2
+TaskHandle = workflow.ChildWorkflowHandle[DepartmentTaskWorkflow, TaskResult]
+
+
+def reject(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidAction", non_retryable=True)
+
+
+class CaseBase:
+    """One case: its state, the state query and the helpers every handler uses."""
+
+    def _setup(self, inp: CaseInput) -> None:
+        self._inp = inp
+        self._case_id = inp.case_id
+        self._status = CaseStatus.open
+        self._opened_at = workflow.now()
+        self._closed_at: datetime | None = None
+        self._routed: RoutedCase | None = None
+        self._decisions: list[RoutingDecision] = []
+        self._tasks: dict[str, TaskState] = {}
+        self._assignments: dict[str, Assignment] = {}
+        self._superseded: set[str] = set()  # tasks cancelled on purpose: not restarted
+        self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
+        self._open: dict[str, TaskHandle] = {}
+        self._pending: list[TaskResult] = []
+        self._results: list[TaskResult] = []
+        self._excluded: list[OfficeKey] = []
+        self._returns: list[ReturnRecord] = []
+        self._review_due: datetime | None = None
+        self._proceed = False
+        self._lead_restarts = 0
+        self._lead: TaskResult | None = None  # the lead task that completed last
+        self._reply: str | None = None
+        self._callback: CallbackResult | None = None
+        self._reopened = False
+        self._priority = 0
+        self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
+        self._seq = 0
+        self._projector = Projector(workflow_id=inp.case_id, case_id=inp.case_id)
+
+    # ---- queries ----------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> CaseState:
+        return CaseState(
+            case_id=self._case_id,
+            status=self._status,
+            category=self._inp.intake.category,
+            opened_at=self._opened_at,
+            routing=list(self._decisions),
+            tasks=list(self._tasks.values()),
+            results=list(self._results),
+            reply=self._reply,
+            callback=self._callback,
+            reopened=self._reopened,
+            priority=self._priority,
+            sla_plan=self._current_plan().name if self._routed else None,
+            returns=list(self._returns),
+            review_due=self._review_due,
+            proceeded=self._proceed,
+            closed_at=self._closed_at,
+        )
+
+    def _current_plan(self) -> SlaPlan:
+        assert self._routed is not None
+        return self._plan or self._routed.plan
+
+    # ---- validators' building blocks ---------------------------------------------
+
+    def _check_clerk(self, actor: str) -> None:
+        if actor not in (self._routed.roster.clerks if self._routed else []):
+            raise reject(f"{actor} is not an intake clerk; see `appeals staff --role clerk`")
+
+    def _check_supervisor(self, actor: str) -> None:
+        if actor not in (self._routed.roster.supervisors if self._routed else []):
+            raise reject(f"{actor} is not a supervisor; see `appeals staff --role supervisor`")
+
+    def _check_active(self) -> None:
+        if self._status in TERMINAL:
+            raise reject(f"case {self._case_id} is already {self._status.value}")
+
+    # ---- the reply, once the lead and its co-handlers are done -------------------
+
+    async def _maybe_reply(self) -> None:
+        """The case replies once the lead has answered and every opinion is in (or a
+        supervisor let it proceed)."""
+        if self._status is not CaseStatus.open or self._lead is None:
+            return
+        roles = [self._assignments[t].role for t in self._open]
+        if TaskRole.lead in roles or (roles and not self._proceed):
+            return
+        self._reply = self._lead.reply
+        self._status = CaseStatus.awaiting_callback
+        outcome = self._lead.outcome.value if self._lead.outcome else ""
+        await self._record("replied", self._lead.actor, self._reply, {"outcome": outcome})
+
+    def _open_helpers(self) -> list[str]:
+        return [t for t in self._open if self._assignments[t].role is not TaskRole.lead]
+
+    async def _sync_co_status(self) -> None:
+        """Tell the open lead task whose opinions it still waits for, and what they said."""
+        status = CoStatus(
+            pending=[self._assignments[t].office.name for t in self._open_helpers()],
+            opinions=[
+                Opinion(
+                    task_id=r.task_id,
+                    role=r.role,
+                    office_name=self._assignments[r.task_id].office.name,
+                    outcome=r.outcome,
+                    text=r.reply,
+                )
+                for r in self._results
+                if r.role is not TaskRole.lead and r.status is TaskStatus.completed
+            ],
+            proceed=self._proceed,
+        )
+        for task_id in list(self._open):
+            if self._assignments[task_id].role is TaskRole.lead:
+                await self._tell(task_id, DepartmentTaskWorkflow.co_status, status)
+
+    # ---- helpers ---------------------------------------------------------------
+
+    def _lead_region(self) -> str:
+        d = self._decisions[-1] if self._decisions else None
+        return d.lead.basis_region if d else self._inp.intake.workplace
+
+    async def _route(
+        self,
+        exclude: list[OfficeKey],
+        *,
+        prefer: str | None = None,
+        prefer_region: str | None = None,
+    ) -> RoutedCase | None:
+        form = self._inp.intake
+        try:
+            return await workflow.execute_activity_method(
+                RoutingActivities.route_case,
+                RouteRequest(
+                    facts=routing_facts(form),
+                    exclude=list(exclude),
+                    sla_plan_override=form.sla_plan,
+                    urgent=form.urgent,
+                    prefer_department=prefer,
+                    prefer_region=prefer_region,
+                ),
+                start_to_close_timeout=COMPUTE_TIMEOUT,
+                retry_policy=COMPUTE_RETRY,
+            )
+        except ActivityError as e:
+            # e.g. the rules were reloaded without this case's category: a person decides.
+            await self._record("routing_failed", None, str(e.cause or e))
+            return None
+
+    async def _resolve(self, department: str, region: str, role: TaskRole) -> Assignment | None:
+        try:
+            a = await workflow.execute_activity_method(
+                RoutingActivities.resolve_office,
+                ResolveOfficeRequest(department=department, region=region),
+                start_to_close_timeout=COMPUTE_TIMEOUT,
+                retry_policy=COMPUTE_RETRY,
+            )
+        except ActivityError as e:
+            await self._record("routing_failed", None, str(e.cause or e))
+            return None
+        return a.model_copy(update={"role": role})
+
+    async def _tell(self, task_id: str, signal: Any, arg: Any) -> None:
+        """Signal an open task; one that finished in the meantime needs nothing."""
+        handle = self._open.get(task_id)
+        if handle is None:
+            return
+        try:
+            await handle.signal(signal, arg)
+        except FailureError as e:
+            workflow.logger.info("task %s did not take the signal: %s", task_id, e)
+
+    async def _cancel_open(self, reason: str, roles: tuple[TaskRole, ...] | None = None) -> None:
+        for task_id in list(self._open):
+            if roles is None or self._assignments[task_id].role in roles:
+                self._superseded.add(task_id)
+                await self._tell(task_id, DepartmentTaskWorkflow.cancel, CancelInput(reason=reason))
+
+    async def _record_decision(self, action: str, d: RoutingDecision, actor: str | None) -> None:
+        self._decisions.append(d)
+        await self._record(
+            action,
+            actor,
+            decision_line(d),
+            {"rule": d.rule_id, "rules_version": d.rules_version, "explanation": d.explanation},
+        )
+
+    async def _record(
+        self,
+        action: str,
+        actor: str | None,
+        detail: str | None,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        event = self._projector.event(action, actor=actor, detail=detail, data=data)
+        projection = case_projection(
+            case_id=self._case_id,
+            version=self._projector.bump(),
+            form=self._inp.intake,
+            status=self._status,
+            opened_at=self._opened_at,
+            decision=self._decisions[-1] if self._decisions else None,
+            plan=self._current_plan().name if self._routed else None,
+            reply=self._reply,
+            callback=self._callback,
+            priority=self._priority,
+            closed_at=self._closed_at,
+        )
+        await self._projector.write(ProjectionBatch(case=projection, events=[event]))

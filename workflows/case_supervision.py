@@ -1,0 +1,163 @@
+"""The case's supervision: 督办 (urge), a new SLA plan mid-way, letting the lead
+proceed without late co-handlers, and designating the owner (派单异议审核)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.routing import RoutingActivities
+    from models.case import (
+        CaseState,
+        CaseStatus,
+        DesignateInput,
+        ProceedInput,
+        SetPlanInput,
+        UrgeInput,
+    )
+    from models.routing import PlanRequest, TaskRole
+    from models.tasks import ChangePlanSignal, UrgeSignal
+    from workflows.department_task import DepartmentTaskWorkflow
+    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
+
+from workflows.case_base import MAX_RECEIPTS, reject
+from workflows.case_dispatch import CaseDispatch
+
+
+class CaseSupervision(CaseDispatch):
+    """Supervisors' (and, for a plan change, clerks') updates on the case.
+
+    Built on CaseDispatch rather than CaseBase because designating an owner starts
+    a task, and starting one may put the case in dispatch review.
+    """
+
+    # ---- updates: supervisors ----------------------------------------------------
+
+    @workflow.update
+    async def urge(self, inp: UrgeInput) -> CaseState:
+        """督办: recorded, e-mailed to every open task's office, raises the priority."""
+        self._validate_urge(inp)
+        self._priority += 1
+        priority = self._priority  # another 督办 may raise it while we await below
+        await self._record("urged", inp.actor, inp.text, {"priority": priority})
+        for task_id in list(self._open):
+            await self._tell(
+                task_id,
+                DepartmentTaskWorkflow.urge,
+                UrgeSignal(actor=inp.actor, text=inp.text, priority=priority),
+            )
+        return self.state()
+
+    @urge.validator
+    def _validate_urge(self, inp: UrgeInput) -> None:
+        self._check_supervisor(inp.actor)
+        self._check_active()
+
+    @workflow.update
+    async def set_plan(self, inp: SetPlanInput) -> CaseState:
+        """Change the case's SLA plan mid-way (e.g. it turned out urgent); every open
+        task keeps the time it has already spent."""
+        self._validate_set_plan(inp)
+        plan = await workflow.execute_activity_method(
+            RoutingActivities.get_plan,
+            PlanRequest(name=inp.plan),
+            start_to_close_timeout=COMPUTE_TIMEOUT,
+            retry_policy=COMPUTE_RETRY,
+        )
+        self._plan = plan
+        await self._record(
+            "plan_changed", inp.actor, f"→ {plan.name}: {inp.reason}", {"plan": plan.name}
+        )
+        for task_id in list(self._open):
+            if self._assignments[task_id].role is not TaskRole.liaison:
+                await self._tell(
+                    task_id,
+                    DepartmentTaskWorkflow.change_plan,
+                    ChangePlanSignal(plan=plan, actor=inp.actor, reason=inp.reason),
+                )
+        return self.state()
+
+    @set_plan.validator
+    def _validate_set_plan(self, inp: SetPlanInput) -> None:
+        roster = self._routed.roster if self._routed else None
+        if roster is None or (
+            inp.actor not in roster.supervisors and inp.actor not in roster.clerks
+        ):
+            raise reject(f"{inp.actor} is neither a clerk nor a supervisor")
+        if inp.plan not in roster.plans:
+            raise reject(f"unknown SLA plan {inp.plan!r}; plans: {', '.join(roster.plans)}")
+        self._check_active()
+        if inp.plan == self._current_plan().name:
+            raise reject(f"case {self._case_id} already runs on plan {inp.plan}")
+
+    @workflow.update
+    async def proceed(self, inp: ProceedInput) -> CaseState:
+        """Let the lead reply without the co-handlers that are still late."""
+        self._validate_proceed(inp)
+        self._proceed = True
+        late = [
+            self._assignments[t].office.name
+            for t in self._open
+            if self._assignments[t].role is not TaskRole.lead
+        ]
+        await self._record("proceeded", inp.actor, f"without {', '.join(late)}: {inp.reason}")
+        await self._sync_co_status()
+        await self._maybe_reply()
+        return self.state()
+
+    @proceed.validator
+    def _validate_proceed(self, inp: ProceedInput) -> None:
+        self._check_supervisor(inp.actor)
+        if self._status is not CaseStatus.open:
+            raise reject(f"case {self._case_id} is {self._status.value}, not open")
+        if not self._open_helpers():
+            raise reject("no co-handler is still to answer; nothing to proceed without")
+        if self._proceed:
+            raise reject("the lead may already proceed")
+
+    @workflow.update
+    async def designate(self, inp: DesignateInput) -> CaseState:
+        """派单异议审核: a supervisor names the owner; that task cannot be returned."""
+        self._validate_designate(inp)
+        region = inp.region or self._lead_region()
+        assignment = await self._resolve(inp.department, region, TaskRole.lead)
+        if assignment is None:
+            raise ApplicationError(
+                f"no office of {inp.department} serves {region}",
+                type="InvalidAction",
+                non_retryable=True,
+            )
+        if self._received.get(assignment.office.id, 0) >= MAX_RECEIPTS:
+            raise ApplicationError(
+                f"{assignment.office.name} has already had this case twice; designate "
+                "another office",
+                type="InvalidAction",
+                non_retryable=True,
+            )
+        await self._cancel_open("designated elsewhere", roles=(TaskRole.lead,))
+        self._status = CaseStatus.open
+        self._review_due = None
+        await self._record(
+            "designated",
+            inp.actor,
+            f"{assignment.office.name}: {inp.reason}",
+            {"department": inp.department, "region": assignment.office.region},
+        )
+        await self._start_task(assignment, designated=True)
+        await self._sync_co_status()
+        return self.state()
+
+    @designate.validator
+    def _validate_designate(self, inp: DesignateInput) -> None:
+        self._check_supervisor(inp.actor)
+        if self._status not in (CaseStatus.in_review, CaseStatus.open):
+            raise reject(
+                f"case {self._case_id} is {self._status.value}; only an open case "
+                "or one in dispatch review can be designated"
+            )
+        roster = self._routed.roster if self._routed else None
+        if roster is None or inp.department not in roster.departments:
+            raise reject(f"unknown department {inp.department!r}")
+        if inp.region is not None and inp.region not in roster.regions:
+            raise reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")

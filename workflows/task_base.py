@@ -1,0 +1,164 @@
+"""The department task's state and what its handlers share: set-up, the state query,
+the validators' building blocks, closing the task and recording what happened.
+
+DepartmentTaskWorkflow (department_task.py) is this base plus the handler mixins in
+task_clock_actions.py (pauses, extensions, plan changes, 督办, clocks firing) and
+task_answers.py (co-handling and the answers of external hotlines and liaisons).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.events import ProjectionBatch
+    from models.sla import ClockState
+    from models.tasks import (
+        ActionResult,
+        CoStatus,
+        TaskInput,
+        TaskResult,
+        TaskState,
+        TaskStatus,
+    )
+    from workflows.notices import Notices
+    from workflows.projection import Projector
+    from workflows.task_clocks import TaskClocks
+    from workflows.task_projection import task_projection
+
+TASK_CHANGED_SIGNAL = "task_changed"
+ADD_COHANDLER_SIGNAL = "add_cohandler"
+OPEN = (TaskStatus.dispatched, TaskStatus.accepted, TaskStatus.waiting_on_worker)
+
+
+def reject(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidAction", non_retryable=True)
+
+
+class TaskBase:
+    """One office's task: its state, the state query and the helpers every handler uses."""
+
+    def _setup(self, inp: TaskInput) -> None:
+        self._inp = inp
+        self._office = inp.assignment.office
+        self._status = TaskStatus.dispatched
+        self._dispatched_at = workflow.now()
+        self._accepted_at: datetime | None = None
+        self._closed_at: datetime | None = None
+        self._notes: list[str] = []
+        self._result: TaskResult | None = None
+        self._ready = False
+        self._priority = inp.priority
+        self._return_until: datetime | None = None
+        self._co = CoStatus(pending=list(inp.awaiting))
+        self._clocks = TaskClocks(
+            inp.plan.clocks,
+            role=inp.role.value,
+            plan=inp.plan.name,
+            office_hours=self._office.office_hours,
+            urgent=inp.urgent,
+        )
+        self._projector = Projector(workflow_id=inp.task_id, case_id=inp.case_id)
+        self._notices = Notices(inp)
+
+    # ---- queries ---------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> TaskState:
+        return TaskState(
+            case_id=self._inp.case_id,
+            task_id=self._inp.task_id,
+            role=self._inp.role,
+            status=self._status,
+            department=self._office.department,
+            region=self._office.region,
+            office_name=self._office.name,
+            handlers=list(self._office.handlers),
+            clocks=self._clock_list(),
+            dispatched_at=self._dispatched_at,
+            accepted_at=self._accepted_at,
+            closed_at=self._closed_at,
+            outcome=self._result.outcome if self._result else None,
+            reply=self._result.reply if self._result else None,
+            notes=list(self._notes),
+            designated=self._inp.designated,
+            return_until=self._return_until,
+            waiting_for=list(self._co.pending),
+            may_proceed=self._co.proceed,
+            opinions=list(self._co.opinions),
+        )
+
+    # ---- validators' building blocks ------------------------------------------
+
+    def _check_actor(self, actor: str) -> None:
+        if actor not in self._office.handlers:
+            raise reject(
+                f"{actor} is not a handler of {self._office.name}; "
+                f"handlers: {', '.join(self._office.handlers) or 'none'}"
+            )
+
+    def _check_status(self, action: str, *allowed: TaskStatus) -> None:
+        if self._status not in allowed:
+            wanted = " or ".join(s.value for s in allowed)
+            raise reject(
+                f"cannot {action} task {self._inp.task_id}: it is {self._status.value}, "
+                f"not {wanted}"
+            )
+
+    def _check_clock(self, name: str) -> ClockState:
+        clock = self._clocks.clocks.get(name)
+        if clock is None:
+            raise reject(
+                f"task {self._inp.task_id} has no clock {name!r}; clocks: "
+                f"{', '.join(self._clocks.clocks)}"
+            )
+        return clock
+
+    # ---- helpers -------------------------------------------------------------
+
+    def _clock_list(self) -> list[ClockState]:
+        return list(self._clocks.clocks.values())
+
+    def _close(self, status: TaskStatus) -> None:
+        self._status = status
+        self._closed_at = workflow.now()
+        self._clocks.stop_on("*", self._closed_at)
+
+    def _make_result(self, actor: str | None, **fields: object) -> TaskResult:
+        return TaskResult(
+            task_id=self._inp.task_id,
+            role=self._inp.role,
+            status=self._status,
+            department=self._office.department,
+            region=self._office.region,
+            actor=actor,
+            **fields,
+        )
+
+    def _action_result(self) -> ActionResult:
+        return ActionResult(task_id=self._inp.task_id, status=self._status)
+
+    async def _record(
+        self,
+        action: str,
+        actor: str | None,
+        detail: str | None,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        """Write the audit event and the task's new state, then tell the case."""
+        event = self._projector.event(
+            action, actor=actor, detail=detail, task_id=self._inp.task_id, data=data
+        )
+        projection = task_projection(
+            self.state(),
+            self._inp,
+            self._office,
+            version=self._projector.bump(),
+            priority=self._priority,
+        )
+        await self._projector.write(ProjectionBatch(task=projection, events=[event]))
+        parent = workflow.get_external_workflow_handle(self._inp.case_id)
+        await parent.signal(TASK_CHANGED_SIGNAL, self.state())

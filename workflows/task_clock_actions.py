@@ -1,0 +1,263 @@
+"""The task's clock actions: pauses for the worker's material, extensions and their
+decisions, a new plan or 督办 from the case, and what happens when a clock fires."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.sla import (
+        ClockEvent,
+        ClockOp,
+        ClockState,
+        Extension,
+        ExtensionStatus,
+        Pause,
+    )
+    from models.tasks import (
+        ActionResult,
+        ChangePlanSignal,
+        DecideExtensionInput,
+        ExtendInput,
+        ProvideInfoInput,
+        RequestInfoInput,
+        TaskStatus,
+        UrgeSignal,
+    )
+    from sla.periods import Period
+
+from workflows.task_base import OPEN, TaskBase, reject
+
+
+class TaskClockActions(TaskBase):
+    """Handlers that pause, extend, re-plan or hurry the task's clocks."""
+
+    # ---- updates: pauses and extensions ----------------------------------------
+
+    @workflow.update
+    async def request_info(self, inp: RequestInfoInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_request_info(inp)
+            self._status = TaskStatus.waiting_on_worker
+            for name in self._clocks.running(pausable=True):
+                self._clocks.clocks[name].pauses.append(
+                    Pause(started_at=workflow.now(), reason=inp.question, by=inp.actor)
+                )
+                await self._clocks.op(name, ClockOp.pause)
+        await self._record("info_requested", inp.actor, inp.question)
+        return self._action_result()
+
+    @request_info.validator
+    def _validate_request_info(self, inp: RequestInfoInput) -> None:
+        self._check_actor(inp.actor)
+        self._check_status("ask the worker for material on", TaskStatus.accepted)
+        if not self._clocks.running(pausable=True):
+            raise reject("no running clock of this task can be paused")
+
+    @workflow.update
+    async def provide_info(self, inp: ProvideInfoInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_provide_info(inp)
+            await self._resume_all(inp.actor)
+        await self._record("info_provided", inp.actor, inp.text)
+        return self._action_result()
+
+    @provide_info.validator
+    def _validate_provide_info(self, inp: ProvideInfoInput) -> None:
+        if inp.actor not in self._inp.clerks:
+            raise reject(
+                f"{inp.actor} is not an intake clerk; only a clerk records the worker's material"
+            )
+        self._check_status("record material for", TaskStatus.waiting_on_worker)
+
+    async def _resume_all(self, by: str) -> None:
+        for name in self._clocks.paused():
+            pause = self._clocks.clocks[name].pauses[-1]
+            pause.ended_at, pause.resumed_by = workflow.now(), by
+            await self._clocks.op(name, ClockOp.resume)
+        if self._status is TaskStatus.waiting_on_worker:  # not if it closed meanwhile
+            self._status = TaskStatus.accepted
+
+    @workflow.update
+    async def extend(self, inp: ExtendInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:  # an op in flight would overwrite the new request
+            self._validate_extend(inp)
+            clock = self._clocks.clocks[inp.clock]
+            clock.extensions.append(
+                Extension(
+                    n=len(clock.extensions) + 1,
+                    period=str(Period.parse(inp.period)),
+                    reason=inp.reason,
+                    requested_by=inp.actor,
+                    requested_at=workflow.now(),
+                )
+            )
+            self._clocks.version += 1
+        await self._record(
+            "extension_requested",
+            inp.actor,
+            f"{clock.label} +{inp.period}: {inp.reason}",
+            {"clock": inp.clock},
+        )
+        return self._action_result()
+
+    @extend.validator
+    def _validate_extend(self, inp: ExtendInput) -> None:
+        self._check_actor(inp.actor)
+        self._check_status("extend", *OPEN)
+        clock = self._check_clock(inp.clock)
+        if clock.status.value in ("pending", "stopped"):
+            raise reject(f"the {clock.label} clock is {clock.status.value}; nothing to extend")
+        try:
+            period = Period.parse(inp.period)
+        except ValueError as e:
+            raise reject(str(e)) from e
+        if any(e.status is ExtensionStatus.pending for e in clock.extensions):
+            raise reject(f"an extension of the {clock.label} clock already awaits a decision")
+        granted = [e for e in clock.extensions if e.status is ExtensionStatus.approved]
+        spec = clock.spec
+        if spec.max_extensions is not None and len(granted) >= spec.max_extensions:
+            raise reject(
+                f"the {clock.label} clock allows {spec.max_extensions} extension(s); all are used"
+            )
+        if spec.max_extension is None:
+            raise reject(f"the plan allows no extension of the {clock.label} clock")
+        cap = Period.parse(spec.max_extension)
+        if period.unit != cap.unit:
+            raise reject(
+                f"extensions of the {clock.label} clock are counted in {cap.unit.value}"
+                f", e.g. 5{cap.unit.value}"
+            )
+        used = sum(Period.parse(e.period).value for e in granted)
+        if used + period.value > cap.value:
+            raise reject(
+                f"the plan caps extensions of the {clock.label} clock at {cap} in all;"
+                f" {used}{cap.unit.value} already granted"
+            )
+
+    @workflow.update
+    async def approve_extension(self, inp: DecideExtensionInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_approve(inp)
+            clock = self._clocks.clocks[inp.clock]
+            ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
+            ext.status, ext.decided_by, ext.decided_at = (
+                ExtensionStatus.approved,
+                inp.actor,
+                workflow.now(),
+            )
+            ext.decision_reason = inp.reason
+            clock = await self._clocks.op(inp.clock, ClockOp.extend, period=ext.period)
+        due = f"{clock.due_at:%Y-%m-%d %H:%M}" if clock.due_at else "paused"
+        await self._record(
+            "extension_approved",
+            inp.actor,
+            f"{clock.label} +{ext.period} → due {due}",
+            {"clock": inp.clock},
+        )
+        return self._action_result()
+
+    def _check_decision(self, inp: DecideExtensionInput) -> None:
+        if inp.actor not in self._inp.supervisors:
+            raise reject(f"{inp.actor} is not a supervisor; only a supervisor decides extensions")
+        clock = self._check_clock(inp.clock)
+        if not any(e.status is ExtensionStatus.pending for e in clock.extensions):
+            raise reject(f"no extension of the {clock.label} clock awaits a decision")
+        if not self._status.is_open:
+            raise reject(f"task {self._inp.task_id} is {self._status.value}")
+
+    @approve_extension.validator
+    def _validate_approve(self, inp: DecideExtensionInput) -> None:
+        self._check_decision(inp)
+
+    @workflow.update
+    async def deny_extension(self, inp: DecideExtensionInput) -> ActionResult:
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            self._validate_deny(inp)
+            clock = self._clocks.clocks[inp.clock]
+            ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
+            ext.status, ext.decided_by, ext.decided_at = (
+                ExtensionStatus.denied,
+                inp.actor,
+                workflow.now(),
+            )
+            ext.decision_reason = inp.reason
+            self._clocks.version += 1
+        await self._record(
+            "extension_denied", inp.actor, f"{clock.label}: {inp.reason}", {"clock": inp.clock}
+        )
+        return self._action_result()
+
+    @deny_extension.validator
+    def _validate_deny(self, inp: DecideExtensionInput) -> None:
+        self._check_decision(inp)
+        if not inp.reason or len(inp.reason.strip()) < 2:
+            raise reject("a denial needs a reason (--reason)")
+
+    # ---- signals from the case ---------------------------------------------------
+
+    @workflow.signal
+    async def change_plan(self, inp: ChangePlanSignal) -> None:
+        """A new plan mid-way keeps the time already spent (retroactive start)."""
+        await workflow.wait_condition(lambda: self._ready)
+        specs = {s.name: s for s in inp.plan.clocks}
+        async with self._clocks.lock:
+            if not self._status.is_open:
+                return
+            self._clocks.urgent = self._clocks.urgent or inp.plan.name == "urgent"
+            for name in list(self._clocks.clocks):
+                if name in specs:
+                    await self._clocks.op(
+                        name, ClockOp.replan, spec=specs[name], plan=inp.plan.name
+                    )
+        await self._record("plan_changed", inp.actor, f"→ {inp.plan.name}: {inp.reason}")
+
+    @workflow.signal
+    async def urge(self, inp: UrgeSignal) -> None:
+        """督办: the case's priority rose; from now on this task's mail goes out at once."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._clocks.lock:
+            if not self._status.is_open:
+                return
+            self._priority = max(self._priority, inp.priority)
+            self._clocks.urgent = True
+            for name in self._clocks.running():
+                await self._clocks.op(name, ClockOp.reschedule)
+        await self._notices.send_urge(inp, inp.priority)
+        await self._record("urged", inp.actor, inp.text, {"priority": inp.priority})
+
+    # ---- clocks firing ---------------------------------------------------------------
+
+    async def _fire(self, clock: ClockState, event: ClockEvent) -> None:
+        if event.kind == "auto_resume":
+            await self._resume_all("system")
+            await self._record(
+                "info_timeout", None, f"pause limit {clock.spec.max_pause} reached: clocks resumed"
+            )
+            return
+        if event.kind == "warning" and clock.due_at and clock.due_at <= workflow.now():
+            # A warning passed only because a new plan moved the due time into the
+            # past: the breach's rungs say more, so the office gets those instead.
+            await self._record(
+                "warning_superseded",
+                None,
+                f"{clock.label} {event.key}",
+                {"clock": clock.name, "event": event.key},
+            )
+            return
+        await self._notices.send_clock_event(clock, event, self._priority)
+        action = "warning" if event.kind == "warning" else "escalated"
+        late = ""
+        if event.kind == "breach" and clock.due_at is not None:
+            late = f" (due {clock.due_at:%Y-%m-%d %H:%M})"
+        await self._record(
+            action,
+            None,
+            f"{clock.label} {event.key}{late}",
+            {"clock": clock.name, "event": event.key},
+        )
