@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -40,6 +41,14 @@ def temporal_binary() -> Path:
     if not found:
         raise StackError("the `temporal` CLI is missing: install the project (make install)")
     return Path(found)
+
+
+def _die_with_parent() -> None:
+    """In the server's child process: if `appeals dev` is killed outright (SIGKILL),
+    the kernel stops the server too, so no orphan keeps the port and the data."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def port_open(host: str, port: int) -> bool:
@@ -111,6 +120,7 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
+        preexec_fn=_die_with_parent,
     )
     sink = Controller(MailSink(data / "mail"), hostname="127.0.0.1", port=sink_port)
     try:

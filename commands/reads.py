@@ -124,6 +124,7 @@ def overdue_rows(
     category: str | None = None,
     within: str | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Overdue tasks, or with ``within`` the tasks due soon and not yet late."""
     now = now or datetime.now(UTC)
@@ -137,6 +138,7 @@ def overdue_rows(
             region=region,
             clock=clock,
             category=category,
+            limit=limit,
             **window,
         )
         out = []
@@ -232,6 +234,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="due within this period, not yet late: e.g. 1wd")
         ] = None,
         as_csv: Annotated[bool, typer.Option("--csv", help="CSV for spreadsheets")] = False,
+        limit: Annotated[
+            int, typer.Option(min=0, help="at most this many tasks, most overdue first; 0: all")
+        ] = 500,
         as_json: Json = False,
     ) -> None:
         """Open tasks past a deadline, most overdue first; or, with --within, due soon."""
@@ -242,6 +247,7 @@ def register(app: typer.Typer) -> None:
             clock=clock,
             category=category,
             within=within,
+            limit=limit or None,
         )
         if as_json:
             print_json(rows)
@@ -253,6 +259,11 @@ def register(app: typer.Typer) -> None:
             print(buf.getvalue(), end="")
         else:
             print_overdue(rows, soon=within is not None)
+            if limit and len(rows) == limit:
+                console.print(
+                    f"showing the first {limit}; narrow with --department, --region, "
+                    "--clock or --category, or pass --limit 0 for all"
+                )
 
     @app.command()
     def returns(

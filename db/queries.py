@@ -46,23 +46,16 @@ def overdue_tasks(
         window = window & (col(DeadlineRow.running_due_at) >= due_from)
     if clock:
         window = window & (col(DeadlineRow.clock) == clock)
-    worst = (
-        select(col(DeadlineRow.task_id), func.min(DeadlineRow.running_due_at).label("due"))
-        .where(window)
-        .group_by(col(DeadlineRow.task_id))
-        .subquery()
-    )
+    # Walk the running clocks in due order straight off ix_deadlines_running_due (a
+    # GROUP BY per task would scan the whole table); a task's first row is then its
+    # most overdue clock, and later rows of the same task are skipped.
     stmt = (
         select(TaskRow, DeadlineRow, CaseRow)
-        .join(worst, worst.c.task_id == TaskRow.task_id)
-        .join(
-            DeadlineRow,
-            (col(DeadlineRow.task_id) == worst.c.task_id)
-            & (col(DeadlineRow.running_due_at) == worst.c.due),
-        )
+        .select_from(DeadlineRow)
+        .join(TaskRow, col(TaskRow.task_id) == DeadlineRow.task_id)
         .join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
-        .where(col(TaskRow.status).in_(OPEN_TASK))
-        .order_by(worst.c.due, col(TaskRow.task_id), col(DeadlineRow.clock))
+        .where(window, col(TaskRow.status).in_(OPEN_TASK))
+        .order_by(col(DeadlineRow.running_due_at), col(DeadlineRow.task_id), col(DeadlineRow.clock))
     )
     if department:
         stmt = stmt.where(col(TaskRow.department) == department)
@@ -70,14 +63,15 @@ def overdue_tasks(
         stmt = stmt.where(col(TaskRow.region) == region)
     if category:
         stmt = stmt.where(col(TaskRow.category) == category)
-    if limit:
-        stmt = stmt.limit(limit)
     seen: set[str] = set()
-    rows = []
-    for t, d, c in session.execute(stmt).all():
-        if t.task_id not in seen:  # two clocks due at the same instant: report one
-            seen.add(t.task_id)
-            rows.append(OverdueRow(t, d, c))
+    rows: list[OverdueRow] = []
+    for t, d, c in session.execute(stmt):
+        if t.task_id in seen:
+            continue
+        seen.add(t.task_id)
+        rows.append(OverdueRow(t, d, c))
+        if limit and len(rows) >= limit:
+            break
     return rows
 
 

@@ -231,7 +231,9 @@ class CaseDispatch(CaseBase):
             if assignment.external
             else None
         )
-        if special and special in self._routed.special_plans:
+        # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
+        # rather than escalating for real days later.
+        if special and plan.name != "drill" and special in self._routed.special_plans:
             plan = self._routed.special_plans[special]
         handle = await workflow.start_child_workflow(
             DepartmentTaskWorkflow.run,

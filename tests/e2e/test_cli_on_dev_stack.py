@@ -103,9 +103,13 @@ def dev(tmp_path: Path) -> Iterator[DevStack]:
     stack = DevStack(tmp_path, free_base_port(), cli)
     stack.start()
     yield stack
-    if stack.proc is not None:
-        stack.proc.kill()
-        stack.proc.wait()
+    if stack.proc is not None:  # the test failed midway: stop the stack as a user would
+        stack.proc.send_signal(signal.SIGINT)
+        try:
+            stack.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stack.proc.kill()
+            stack.proc.wait()
 
 
 def tasks_of(cli: Cli, case_id: str, n: int) -> list[dict[str, Any]]:

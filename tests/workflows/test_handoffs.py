@@ -188,3 +188,11 @@ async def test_rules_reloaded_mid_case_keep_decided_routing(
         await open_tasks(stack, handle, 2)
         versions = [d.rules_version for d in (await case_state(handle)).routing]
         assert versions[0] == first and len(versions) == 2 and versions[1] != first
+
+
+async def test_a_drill_stays_in_minutes_for_handoffs_and_liaisons(stack: Stack) -> None:
+    handle = await open_case(stack, intake(platform="didi", sla_plan="drill", **PENALTY))
+    tasks = await open_tasks(stack, handle, 4)
+    periods = {t.role.value: {c.name: c.spec.period for c in t.clocks} for t in tasks}
+    assert periods["lead"] == {"sign_for": "1m", "reply": "3m"}  # the external hand-off
+    assert periods["liaison"] == {"reply": "3m"}
