@@ -69,7 +69,8 @@ def overdue_tasks(
         stmt = stmt.where(col(TaskRow.category) == category)
     seen: set[str] = set()
     rows: list[OverdueRow] = []
-    for t, d, c in session.execute(stmt):
+    # Stream the rows (the ORM buffers a whole result otherwise): a page stops early.
+    for t, d, c in session.execute(stmt.execution_options(yield_per=500)):
         if t.task_id in seen:
             continue
         seen.add(t.task_id)
