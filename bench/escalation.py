@@ -44,7 +44,6 @@ import random
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +63,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 import devstack
+from bench.report import cpu_model, med, pct, section, table
 from client import connect
 from commands.cases import check_against_directory, open_case
 from commands.common import UserError
@@ -95,44 +95,8 @@ class BenchError(RuntimeError):
 # ---- statistics and printing ---------------------------------------------------------
 
 
-def pct(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100)."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def med(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else math.nan
-
-
 def fmt(value: float, digits: int = 3) -> str:
     return "-" if math.isnan(value) else f"{value:,.{digits}f}"
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[int] = ()) -> str:
-    body = [list(r) for r in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
-    ]
-    aligned = set(right)
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in aligned else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule, *(line(r) for r in body)])
-
-
-def section(title: str) -> None:
-    print()
-    print(title)
-    print("=" * len(title))
 
 
 def stats_row(name: str, values: Sequence[float]) -> list[str]:
@@ -150,14 +114,6 @@ STATS_HEADERS = ["", "count", "min s", "median s", "p90 s", "max s"]
 
 
 # ---- machine --------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for ln in Path("/proc/cpuinfo").read_text().splitlines():
-            if ln.startswith("model name"):
-                return ln.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def temporal_version() -> str:

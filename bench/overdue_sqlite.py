@@ -30,13 +30,12 @@ import os
 import platform
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +46,7 @@ import temporalio
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, select
 
+from bench.report import cpu_model, med, section, table
 from commands.reads import horizon, overdue_rows
 from db import queries
 from db.engine import make_engine, migrate
@@ -119,45 +119,8 @@ class BenchError(RuntimeError):
 # ---- statistics and printing ---------------------------------------------------------
 
 
-def med(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else math.nan
-
-
 def fmt(value: float, digits: int = 1) -> str:
     return "-" if math.isnan(value) else f"{value:,.{digits}f}"
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[int] = ()) -> str:
-    body = [list(r) for r in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
-    ]
-    aligned = set(right)
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in aligned else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule, *(line(r) for r in body)])
-
-
-def section(title: str) -> None:
-    print()
-    print(title)
-    print("=" * len(title))
-
-
-def cpu_model() -> str:
-    try:
-        for ln in Path("/proc/cpuinfo").read_text().splitlines():
-            if ln.startswith("model name"):
-                return ln.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # ---- the synthetic read model ----------------------------------------------------------
