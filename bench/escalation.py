@@ -42,9 +42,7 @@ import os
 import platform
 import random
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,12 +62,13 @@ from temporalio.client import Client
 
 import devstack
 from bench.report import cpu_model, med, pct, section, table
+from bench.stack import BenchError, temporal_version
+from bench.stack import stack_and_worker as engine_stack
 from client import connect
 from commands.cases import check_against_directory, open_case
 from commands.common import UserError
 from db.engine import make_engine
 from db.tables import DeadlineRow, EventRow, OutboxRow, TaskRow
-from devstack import StackError, embedded_stack, port_open, temporal_binary
 from models.case import case_id_for
 from models.common import Channel, Occupation
 from models.intake import IntakeForm
@@ -77,7 +76,6 @@ from models.routing import RoutingFacts
 from models.tasks import TaskState
 from routing_rules import RuleSet, load_ruleset
 from settings import Settings
-from worker import run_worker
 
 PLAN = "drill"
 CLERK = "clerk.li"
@@ -86,10 +84,6 @@ DISPATCH_TIMEOUT = 60.0  # seconds for every task to be projected with its clock
 GRACE = 45.0  # seconds after the last due instant before giving up on missing mail
 SETTLE = 5.0  # seconds to keep listening after the last mail, to catch duplicates
 MAX_WAIT = 420.0  # seconds: drill rungs due later than this mean the plan has changed
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not finish; the message says why in one line."""
 
 
 # ---- statistics and printing ---------------------------------------------------------
@@ -114,36 +108,6 @@ STATS_HEADERS = ["", "count", "min s", "median s", "p90 s", "max s"]
 
 
 # ---- machine --------------------------------------------------------------------------
-
-
-def temporal_version() -> str:
-    try:
-        out = subprocess.run(
-            [str(temporal_binary()), "--version"], capture_output=True, text=True, timeout=20
-        )
-    except (OSError, subprocess.SubprocessError, StackError):
-        return "unknown"
-    return out.stdout.strip().removeprefix("temporal version ") or "unknown"
-
-
-def free_base_port(rng: random.Random) -> int:
-    """A base port P (not 7233) with P, P+1000 and P+2 free on 127.0.0.1."""
-
-    def free(port: int) -> bool:
-        if port_open("127.0.0.1", port):
-            return False
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    for _ in range(200):
-        base = rng.randrange(20000, 31000)
-        if base != 7233 and all(free(p) for p in (base, base + 1000, base + 2)):
-            return base
-    raise BenchError("no free base port P with P, P+1000 and P+2 free between 20000 and 32000")
 
 
 # ---- the SMTP sink, observed -------------------------------------------------------------
@@ -233,6 +197,21 @@ INTAKES = (
     ),
 )
 DISTRICTS = ("440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114")
+
+
+@contextlib.asynccontextmanager
+async def stack_and_worker(
+    args: Args, data_dir: Path
+) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
+    """The shared stack and worker, with the SMTP sink swapped for one that counts
+    deliveries (a duplicate within one second would overwrite its own .eml file)."""
+    original = devstack.MailSink
+    setattr(devstack, "MailSink", CountingSink)  # noqa: B010 (embedded_stack looks it up)
+    try:
+        async with engine_stack(args.port, data_dir) as (live, worker_task):
+            yield live, worker_task
+    finally:
+        setattr(devstack, "MailSink", original)  # noqa: B010
 
 
 @dataclass
@@ -410,51 +389,6 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     if args.port is not None and (args.port == 7233 or not 1024 <= args.port <= 64000):
         p.error("--port must be in 1024..64000 and not 7233")
     return args
-
-
-@contextlib.asynccontextmanager
-async def stack_and_worker(
-    args: Args, data_dir: Path
-) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
-    """The embedded stack (with the observed sink) and the worker; both stopped after."""
-    rng = random.Random()
-    live: Settings | None = None
-    original = devstack.MailSink
-    setattr(devstack, "MailSink", CountingSink)  # noqa: B010 (embedded_stack looks it up)
-    try:
-        async with contextlib.AsyncExitStack() as exits:
-            for attempt in range(3):
-                port = args.port if args.port is not None else free_base_port(rng)
-                base = Settings(
-                    data_dir=data_dir / f"stack{attempt}",
-                    embedded_port=port,
-                    temporal_address=None,
-                    database_url=None,
-                    smtp_port=None,
-                )
-                try:
-                    live = await exits.enter_async_context(embedded_stack(base))
-                    break
-                except StackError as e:
-                    if args.port is not None or attempt == 2:
-                        raise BenchError(f"the embedded stack did not start: {e}") from e
-            assert live is not None
-            stop = asyncio.Event()
-            worker_task = asyncio.create_task(run_worker(live, stop))
-
-            async def stop_worker() -> None:
-                stop.set()
-                try:
-                    await asyncio.wait_for(worker_task, 60)  # cancels it after 60 s
-                except TimeoutError:
-                    print("warning: the worker did not stop within 60 s; cancelled it")
-                except Exception as e:
-                    print(f"warning: the worker had failed: {e!r}")
-
-            exits.push_async_callback(stop_worker)
-            yield live, worker_task
-    finally:
-        setattr(devstack, "MailSink", original)  # noqa: B010
 
 
 @dataclass

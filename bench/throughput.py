@@ -35,15 +35,13 @@ import platform
 import random
 import resource
 import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -56,10 +54,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from bench.report import cpu_model, med, pct, section, table
+from bench.stack import BenchError, stack_and_worker, temporal_version
 from client import connect
 from commands.cases import check_against_directory
 from commands.common import UPDATE_TIMEOUT, UserError, update
-from devstack import StackError, embedded_stack, port_open, temporal_binary
 from models.case import CaseInput, case_id_for
 from models.common import Channel, Occupation
 from models.intake import IntakeForm
@@ -67,7 +65,6 @@ from models.routing import RoutingFacts
 from models.tasks import AcceptInput, ActionResult, NoteInput, TaskStatus
 from routing_rules import RuleSet, load_ruleset
 from settings import Settings
-from worker import run_worker
 from workflows.grievance import GrievanceWorkflow
 
 if TYPE_CHECKING:
@@ -80,10 +77,6 @@ PHASE_TIMEOUT = 600.0  # seconds; a phase that takes longer is a failure
 STALL_TIMEOUT = 90.0  # seconds without progress in the read model: the engine is stuck
 WARMUP_CASES = 6
 CLERKS = ("clerk.li", "clerk.chen", "clerk.huang")
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not finish; the message says why in one line."""
 
 
 def load_baseline() -> tuple[type[Bare], type[Echo]]:
@@ -103,16 +96,6 @@ def fmt(value: float, digits: int = 1) -> str:
 
 
 # ---- machine and processes -------------------------------------------------------------
-
-
-def temporal_version() -> str:
-    try:
-        out = subprocess.run(
-            [str(temporal_binary()), "--version"], capture_output=True, text=True, timeout=20
-        )
-    except (OSError, subprocess.SubprocessError, StackError):
-        return "unknown"
-    return out.stdout.strip().removeprefix("temporal version ") or "unknown"
 
 
 def server_pid() -> int | None:
@@ -188,26 +171,6 @@ class CpuWindow:
         busy, iowait, total = (b - a for a, b in zip(self.machine0, machine_cpu(), strict=True))
         if total > 0:
             self.busy, self.iowait = busy / total, iowait / total
-
-
-def free_base_port(rng: random.Random) -> int:
-    """A base port P (not 7233) with P, P+1000 and P+2 free on 127.0.0.1."""
-
-    def free(port: int) -> bool:
-        if port_open("127.0.0.1", port):
-            return False
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    for _ in range(200):
-        base = rng.randrange(20000, 31000)
-        if base != 7233 and all(free(p) for p in (base, base + 1000, base + 2)):
-            return base
-    raise BenchError("no free base port P with P, P+1000 and P+2 free between 20000 and 32000")
 
 
 # ---- realistic intake --------------------------------------------------------------------
@@ -881,46 +844,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     return args
 
 
-@contextlib.asynccontextmanager
-async def stack_and_worker(
-    args: Args, data_dir: Path
-) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
-    """The embedded stack and the engine's worker; both stopped on the way out."""
-    rng = random.Random()
-    live: Settings | None = None
-    async with contextlib.AsyncExitStack() as exits:
-        for attempt in range(3):
-            port = args.port if args.port is not None else free_base_port(rng)
-            base = Settings(
-                data_dir=data_dir / f"stack{attempt}",
-                embedded_port=port,
-                temporal_address=None,
-                database_url=None,
-                smtp_port=None,
-            )
-            try:
-                live = await exits.enter_async_context(embedded_stack(base))
-                break
-            except StackError as e:
-                if args.port is not None or attempt == 2:
-                    raise BenchError(f"the embedded stack did not start: {e}") from e
-        assert live is not None
-        stop = asyncio.Event()
-        worker_task = asyncio.create_task(run_worker(live, stop))
-
-        async def stop_worker() -> None:
-            stop.set()
-            try:
-                await asyncio.wait_for(worker_task, 60)  # cancels it after 60 s
-            except TimeoutError:
-                print("warning: the worker did not stop within 60 s; cancelled it")
-            except Exception as e:
-                print(f"warning: the worker had failed: {e!r}")
-
-        exits.push_async_callback(stop_worker)
-        yield live, worker_task
-
-
 async def run(args: Args) -> int:
     bare_cls, echo_cls = load_baseline()
     stamp = time.strftime("%Y%m%d%H%M%S") + f"{os.getpid() % 1000:03d}"
@@ -965,7 +888,7 @@ async def run(args: Args) -> int:
     )
 
     with tempfile.TemporaryDirectory(prefix="appeals-bench-", ignore_cleanup_errors=True) as tmp:
-        async with stack_and_worker(args, Path(tmp)) as (live, worker_task):
+        async with stack_and_worker(args.port, Path(tmp)) as (live, worker_task):
             print(
                 f"stack: dev server 127.0.0.1:{live.embedded_port} (UI +1000, SMTP sink +2), "
                 f"data {live.data_dir}, read model {live.db_url.removeprefix('sqlite:///')}"

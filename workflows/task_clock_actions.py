@@ -143,14 +143,7 @@ class TaskClockActions(TaskBase):
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
             self._validate_approve(inp)
-            clock = self._clocks.clocks[inp.clock]
-            ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
-            ext.status, ext.decided_by, ext.decided_at = (
-                ExtensionStatus.approved,
-                inp.actor,
-                workflow.now(),
-            )
-            ext.decision_reason = inp.reason
+            ext = self._decide(inp, ExtensionStatus.approved)
             clock = await self._clocks.op(inp.clock, ClockOp.extend, period=ext.period)
         due = f"{clock.due_at:%Y-%m-%d %H:%M}" if clock.due_at else "paused"
         await self._record(
@@ -160,6 +153,14 @@ class TaskClockActions(TaskBase):
             {"clock": inp.clock},
         )
         return self._action_result()
+
+    def _decide(self, inp: DecideExtensionInput, status: ExtensionStatus) -> Extension:
+        """Record a supervisor's decision on the clock's pending extension."""
+        clock = self._clocks.clocks[inp.clock]
+        ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
+        ext.status, ext.decided_by, ext.decided_at = status, inp.actor, workflow.now()
+        ext.decision_reason = inp.reason
+        return ext
 
     def _check_decision(self, inp: DecideExtensionInput) -> None:
         if inp.actor not in self._inp.supervisors:
@@ -180,13 +181,7 @@ class TaskClockActions(TaskBase):
         async with self._clocks.lock:
             self._validate_deny(inp)
             clock = self._clocks.clocks[inp.clock]
-            ext = next(e for e in clock.extensions if e.status is ExtensionStatus.pending)
-            ext.status, ext.decided_by, ext.decided_at = (
-                ExtensionStatus.denied,
-                inp.actor,
-                workflow.now(),
-            )
-            ext.decision_reason = inp.reason
+            self._decide(inp, ExtensionStatus.denied)
             self._clocks.version += 1
         await self._record(
             "extension_denied", inp.actor, f"{clock.label}: {inp.reason}", {"clock": inp.clock}

@@ -344,6 +344,17 @@ def cli_data_dir(cli: Cli) -> Path:
     return Path(cli.env["APPEALS_DATA_DIR"])
 
 
+def new_lead(cli: Cli, case_id: str, what: str) -> dict[str, Any]:
+    """The case's dispatched lead task, once the engine has started it."""
+
+    def check() -> dict[str, Any] | None:
+        tasks = cli.json("show", case_id)["tasks"]
+        return next((t for t in tasks if t["role"] == "lead" and t["status"] == "dispatched"), None)
+
+    found: dict[str, Any] = until(check, what)
+    return found
+
+
 def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
     cli = dev.cli
     case_id = cli(
@@ -380,17 +391,7 @@ def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
         "--owner",
         "police",
     )
-    relead = until(
-        lambda: next(
-            (
-                t
-                for t in cli.json("show", case_id)["tasks"]
-                if t["role"] == "lead" and t["status"] == "dispatched"
-            ),
-            None,
-        ),
-        "the re-routed lead",
-    )
+    relead = new_lead(cli, case_id, "the re-routed lead")
     assert relead["department"] == "police"
     cli(
         "return",
@@ -418,17 +419,7 @@ def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
         "--reason",
         "街道牵头协调物业与交警",
     )
-    designated = until(
-        lambda: next(
-            (
-                t
-                for t in cli.json("show", case_id)["tasks"]
-                if t["role"] == "lead" and t["status"] == "dispatched"
-            ),
-            None,
-        ),
-        "the designated lead",
-    )
+    designated = new_lead(cli, case_id, "the designated lead")
     assert designated["office"] == "subdistrict.liede"
     assert "cannot be returned again" in cli.fails(
         "return",

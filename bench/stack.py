@@ -1,0 +1,90 @@
+"""Shared by the benchmarks that need Temporal: one embedded stack on a free port with
+the engine's real worker in-process, both stopped on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from devstack import StackError, embedded_stack, port_open, temporal_binary
+from settings import Settings
+from worker import run_worker
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not finish; the message says why in one line."""
+
+
+def temporal_version() -> str:
+    try:
+        out = subprocess.run(
+            [str(temporal_binary()), "--version"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError, StackError):
+        return "unknown"
+    return out.stdout.strip().removeprefix("temporal version ") or "unknown"
+
+
+def free_base_port(rng: random.Random) -> int:
+    """A base port P (not 7233) with P, P+1000 and P+2 free on 127.0.0.1."""
+
+    def free(port: int) -> bool:
+        if port_open("127.0.0.1", port):
+            return False
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    for _ in range(200):
+        base = rng.randrange(20000, 31000)
+        if base != 7233 and all(free(p) for p in (base, base + 1000, base + 2)):
+            return base
+    raise BenchError("no free base port P with P, P+1000 and P+2 free between 20000 and 32000")
+
+
+@contextlib.asynccontextmanager
+async def stack_and_worker(
+    port: int | None, data_dir: Path
+) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
+    """The embedded stack (on ``port``, or a free one: up to three tries) and the
+    engine's worker; both stopped on the way out."""
+    rng = random.Random()
+    live: Settings | None = None
+    async with contextlib.AsyncExitStack() as exits:
+        for attempt in range(3):
+            base = Settings(
+                data_dir=data_dir / f"stack{attempt}",
+                embedded_port=port if port is not None else free_base_port(rng),
+                temporal_address=None,
+                database_url=None,
+                smtp_port=None,
+            )
+            try:
+                live = await exits.enter_async_context(embedded_stack(base))
+                break
+            except StackError as e:
+                if port is not None or attempt == 2:
+                    raise BenchError(f"the embedded stack did not start: {e}") from e
+        assert live is not None
+        stop = asyncio.Event()
+        worker_task = asyncio.create_task(run_worker(live, stop))
+
+        async def stop_worker() -> None:
+            stop.set()
+            try:
+                await asyncio.wait_for(worker_task, 60)  # cancels it after 60 s
+            except TimeoutError:
+                print("warning: the worker did not stop within 60 s; cancelled it")
+            except Exception as e:
+                print(f"warning: the worker had failed: {e!r}")
+
+        exits.push_async_callback(stop_worker)
+        yield live, worker_task
