@@ -219,7 +219,7 @@ class PlannedCase:
     form: IntakeForm
     case_id: str
     tasks: int  # every task the rules start: lead, co-handlers, platform liaison
-    drill: int  # those on the drill plan: lead and co-handlers inside the deployment
+    drill: int  # those on the drill plan: all of them (a drill stays a drill)
 
 
 def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> list[PlannedCase]:
@@ -257,11 +257,11 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> l
             incident=form.incident,
         )
         decision = rules.route(facts, sla_plan_override=PLAN)
-        # A platform liaison task and an external hand-off get their own plans
-        # (platform_liaison, external_handoff) whatever the case's plan is.
+        # A drill stays a drill: platform liaison tasks and external hand-offs run
+        # on the drill plan too (the liaison carries only its reply clock).
         offices = [decision.lead, *decision.co]
-        drill = sum(1 for a in offices if not a.external)
         tasks = len(offices) + (1 if decision.liaison is not None else 0)
+        drill = tasks
         planned.append(PlannedCase(form, case_id_for(form.request_id), tasks, drill))
     return planned
 
@@ -809,8 +809,12 @@ f  the sink's 250 back to aiosmtplib, then the outbox row is written as sent (se
     failures: list[str] = []
     if obs.timed_out:
         failures.append(f"gave up {GRACE:.0f} s after the last due instant")
-    if n_tasks * 6 != len(expected) or planned_tasks != n_tasks:
-        failures.append(f"{len(expected)} rungs scheduled for {n_tasks} tasks (want 6 each)")
+    clocks = {(k.task, k.clock) for k in rungs}
+    if 3 * len(clocks) != len(expected) or planned_tasks != n_tasks:
+        failures.append(
+            f"{len(expected)} rungs scheduled for {len(clocks)} clocks of {n_tasks} tasks "
+            f"(want 3 per clock, {planned_tasks} tasks planned)"
+        )
     for what, items in (
         ("missing", missing),
         ("not sent", not_sent),
