@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client import connect
 from db.engine import make_engine
+from services.views import iso  # noqa: F401  (re-exported)
 from settings import Settings
 
 console = Console()
@@ -122,7 +123,3 @@ def _json_default(value: Any) -> Any:
 
 def local(dt: datetime | None, s: Settings) -> str:
     return "" if dt is None else dt.astimezone(s.tz).strftime("%Y-%m-%d %H:%M")
-
-
-def iso(dt: datetime | None, s: Settings) -> str | None:
-    return None if dt is None else dt.astimezone(s.tz).isoformat()

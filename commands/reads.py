@@ -12,23 +12,26 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from commands.common import UserError, console, db_session, iso, print_json, settings
+from commands.common import UserError, console, db_session, print_json, settings
 from commands.views import (
+    mail_table,
+    print_overdue,
+    print_timeline,
+    tasks_table,
+)
+from db import queries
+from services.views import (
     CSV_FIELDS,
     calendar_for,
     case_clock,
     case_dict,
     event_dict,
+    iso,
     late_text,
-    mail_table,
     outbox_dict,
-    print_overdue,
-    print_timeline,
     task_dict,
-    tasks_table,
     time_left,
 )
-from db import queries
 from settings import Settings
 from sla import (
     OfficeHours,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlmodel import Session, col
 
 from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
@@ -32,6 +33,7 @@ def overdue_tasks(
     category: str | None = None,
     due_from: datetime | None = None,
     limit: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[OverdueRow]:
     """Open tasks with a running clock due before ``now``, most overdue first.
 
@@ -67,6 +69,8 @@ def overdue_tasks(
         stmt = stmt.where(col(TaskRow.region) == region)
     if category:
         stmt = stmt.where(col(TaskRow.category) == category)
+    if where is not None:
+        stmt = stmt.where(where)  # the reader's scope (services.scope)
     seen: set[str] = set()
     rows: list[OverdueRow] = []
     # Stream the rows (the ORM buffers a whole result otherwise): a page stops early.
@@ -85,17 +89,35 @@ def list_tasks(
     session: Session,
     department: str | None = None,
     region: str | None = None,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     limit: int = 200,
+    where: ColumnElement[bool] | None = None,
+    order: str = "newest",
 ) -> list[tuple[TaskRow, CaseRow]]:
+    """Tasks with their cases: newest first, or ``order="due"`` (open tasks' nearest
+    running deadline first, as a handler's inbox wants)."""
     stmt = select(TaskRow, CaseRow).join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
+    if where is not None:
+        stmt = stmt.where(where)
     if department:
         stmt = stmt.where(col(TaskRow.department) == department)
     if region:
         stmt = stmt.where(col(TaskRow.region) == region)
-    if status:
+    if isinstance(status, str):
         stmt = stmt.where(col(TaskRow.status) == status)
-    stmt = stmt.order_by(col(TaskRow.dispatched_at).desc(), col(TaskRow.task_id)).limit(limit)
+    elif status:
+        stmt = stmt.where(col(TaskRow.status).in_(list(status)))
+    if order == "due":
+        nearest = (
+            select(func.min(DeadlineRow.running_due_at))
+            .where(col(DeadlineRow.task_id) == TaskRow.task_id)
+            .scalar_subquery()
+        )
+        # Tasks without a running clock (paused, finished) come after the timed ones.
+        stmt = stmt.order_by(nearest.is_(None), nearest, col(TaskRow.task_id))
+    else:
+        stmt = stmt.order_by(col(TaskRow.dispatched_at).desc(), col(TaskRow.task_id))
+    stmt = stmt.limit(limit)
     return [(t, c) for t, c in session.execute(stmt).all()]
 
 
@@ -141,9 +163,18 @@ def outbox_for_case(*, session: Session, case_id: str) -> list[OutboxRow]:
     return list(session.scalars(stmt).all())
 
 
-def outbox(*, session: Session, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
-    """The newest e-mails first, optionally of one status (e.g. ``retrying``, ``failed``)."""
+def outbox(
+    *,
+    session: Session,
+    status: str | None = None,
+    limit: int = 200,
+    where: ColumnElement[bool] | None = None,
+) -> list[OutboxRow]:
+    """The newest e-mails first, optionally of one status (e.g. ``retrying``, ``failed``);
+    ``where`` on tasks keeps the mail of the tasks in the reader's scope."""
     stmt = select(OutboxRow)
+    if where is not None:
+        stmt = stmt.where(col(OutboxRow.task_id).in_(select(col(TaskRow.task_id)).where(where)))
     if status:
         stmt = stmt.where(col(OutboxRow.status) == status)
     stmt = stmt.order_by(col(OutboxRow.created_at).desc(), col(OutboxRow.id)).limit(limit)
@@ -161,7 +192,11 @@ class ReturnsRow:
 
 
 def returns_by_office(
-    *, session: Session, since: datetime | None = None, department: str | None = None
+    *,
+    session: Session,
+    since: datetime | None = None,
+    department: str | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[ReturnsRow]:
     """Returns (退单) made by each office and designations it received, most returns first."""
     returned = (
@@ -198,6 +233,9 @@ def returns_by_office(
     if department:
         returned = returned.where(col(TaskRow.department) == department)
         designated = designated.where(col(TaskRow.department) == department)
+    if where is not None:
+        returned = returned.where(where)
+        designated = designated.where(where)
     rows: dict[tuple[str, str], list[Any]] = {}
     for dept, region, name, n, last in session.execute(returned).all():
         rows[(dept, region)] = [dept, region, name, n, 0, last]
@@ -208,3 +246,36 @@ def returns_by_office(
     out = [ReturnsRow(*r) for r in rows.values()]
     out.sort(key=lambda r: (-r.returns, -r.designated_to, r.department, r.region))
     return out
+
+
+def cases_in_review(
+    *, session: Session, where: ColumnElement[bool] | None = None, limit: int = 200
+) -> list[CaseRow]:
+    """Cases waiting for a supervisor to designate the owner (派单异议审核), oldest first."""
+    in_scope = select(col(TaskRow.case_id)).where(where if where is not None else true())
+    stmt = (
+        select(CaseRow)
+        .where(col(CaseRow.status) == "in_review", col(CaseRow.case_id).in_(in_scope))
+        .order_by(col(CaseRow.opened_at))
+        .limit(limit)
+    )
+    return list(session.scalars(stmt).all())
+
+
+def pending_extensions(
+    *, session: Session, where: ColumnElement[bool] | None = None, limit: int = 200
+) -> list[tuple[TaskRow, DeadlineRow]]:
+    """Clocks with an extension request waiting for a decision, soonest due first."""
+    stmt = (
+        select(TaskRow, DeadlineRow)
+        .join(DeadlineRow, col(DeadlineRow.task_id) == TaskRow.task_id)
+        .where(
+            col(TaskRow.status).in_(OPEN_TASK),
+            col(DeadlineRow.detail).like('%"status": "pending"%'),
+        )
+        .order_by(col(DeadlineRow.due_at), col(TaskRow.task_id))
+        .limit(limit)
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    return [(t, d) for t, d in session.execute(stmt).all()]

@@ -138,3 +138,38 @@ class OutboxRow(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class AccountRow(SQLModel, table=True):
+    """A person's local login, keyed by their staff id in the directory. The role and
+    office come from the directory, so an account holds only what proves identity."""
+
+    __tablename__ = "accounts"
+
+    staff_id: str = Field(primary_key=True, max_length=64)
+    password_hash: str | None = Field(default=None, max_length=200)
+    disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Seeded by the embedded dev stack with the shared dev password: never in production.
+    dev_seeded: bool = False
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    password_changed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_login_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class TokenRow(SQLModel, table=True):
+    """A bearer token: ``access`` from a login (hours), ``personal`` for scripts (days).
+    Only a hash of the secret is kept; ``id`` is the public part used to find it."""
+
+    __tablename__ = "tokens"
+
+    id: str = Field(primary_key=True, max_length=24)
+    staff_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=80)
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -47,6 +47,7 @@ class StaffRole(StrEnum):
     handler = "handler"
     supervisor = "supervisor"
     liaison = "liaison"
+    admin = "admin"  # accounts and rules; reads no case
 
 
 _REGION_RE = re.compile(r"^\d{6}(\d{3})?$")

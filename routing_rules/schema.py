@@ -147,6 +147,8 @@ class StaffMember(_Entry):
     # A platform's liaison (政企协同) names the platform they answer for; they handle
     # that platform's liaison tasks.
     platform: Code | None = None
+    # An office head (科室负责人) is a handler who also sees the office's figures.
+    head: bool = False
 
     @model_validator(mode="after")
     def _handler_has_office(self) -> StaffMember:
@@ -154,6 +156,8 @@ class StaffMember(_Entry):
             raise ValueError("a handler must name the office they work in (office: <office id>)")
         if self.platform is not None and self.role is not StaffRole.liaison:
             raise ValueError(f"only a liaison names a platform (this member's role is {self.role})")
+        if self.head and self.role is not StaffRole.handler:
+            raise ValueError("only a handler can be an office head (head: true)")
         return self
 
 

@@ -1,0 +1,61 @@
+"""Cases: open, show, reveal, and the case actions (withdraw, callback, urge, …)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from api.deps import Ctx, CurrentUser
+from models.case import CaseState
+from models.intake import IntakeForm
+from services import cases
+from services.actions import CASE_VERBS, Body, Verb
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+CaseId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class Opened(BaseModel):
+    case_id: str
+
+
+class RevealBody(Body):
+    reason: Annotated[str, Field(min_length=2, max_length=500)]
+
+
+@router.post("", status_code=201, response_model=Opened)
+async def open_case(form: IntakeForm, p: CurrentUser, ctx: Ctx) -> Any:
+    """Open a case (受理) from the intake form's fields; idempotent by ``request_id``."""
+    case_id = await cases.open_case(ctx, p, form.model_dump(exclude_unset=True))
+    return Opened(case_id=case_id)
+
+
+@router.get("/{case_id}")
+def show_case(case_id: CaseId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
+    """A case with tasks, clocks and timeline; the worker's personal data masked."""
+    return cases.show_case(ctx, p, case_id)
+
+
+@router.post("/{case_id}/reveal")
+def reveal(case_id: CaseId, body: RevealBody, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
+    """The case with the worker's name, phone and ID; recorded in the audit trail."""
+    return cases.reveal_case(ctx, p, case_id, body.reason)
+
+
+def _case_action(verb: str, v: Verb) -> None:
+    async def endpoint(case_id: CaseId, body: Body, p: CurrentUser, ctx: Ctx) -> CaseState:
+        return await cases.act_on_case(ctx, p, case_id, verb, body.model_dump())
+
+    endpoint.__annotations__["body"] = v.body  # the verb's own schema in OpenAPI
+    endpoint.__name__ = f"case_{verb.replace('-', '_')}"
+    router.add_api_route(
+        f"/{{case_id}}/{verb}",
+        endpoint,
+        methods=["POST"],
+        response_model=CaseState,
+        summary=f"{verb} ({v.action.value})",
+    )
+
+
+for _verb, _v in CASE_VERBS.items():
+    _case_action(_verb, _v)

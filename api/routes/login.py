@@ -1,0 +1,63 @@
+"""POST /api/v1/token (OAuth2 password flow) and GET /api/v1/me."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.deps import Ctx, CurrentUser
+from auth.identity import AuthError, issue_token, login
+from services.errors import Unauthenticated
+
+router = APIRouter(tags=["identity"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: str
+
+
+class Me(BaseModel):
+    staff_id: str
+    name: str
+    role: str
+    department: str
+    region: str
+    office: str | None
+    platform: str | None
+
+
+@router.post("/token", response_model=TokenOut)
+async def token(ctx: Ctx, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
+    """Exchange a user name and password for a bearer token (8 hours)."""
+    if len(form.username) > 64 or len(form.password) > 200:
+        raise Unauthenticated("wrong user name or password")
+    try:
+        with ctx.session() as session:
+            p = login(session, ctx.rules, form.username, form.password, now=ctx.now())
+            raw, row = issue_token(session, p.staff_id, now=ctx.now())
+            expires = row.expires_at.isoformat()
+    except AuthError as e:
+        # Repeated failures are answered slowly: guessing costs time, not just a request.
+        await asyncio.sleep(e.delay)
+        raise Unauthenticated(str(e)) from e
+    return TokenOut(access_token=raw, expires_at=expires)
+
+
+@router.get("/me", response_model=Me)
+def me(p: CurrentUser) -> Any:
+    """Who the token belongs to, as the directory describes them now."""
+    return Me(
+        staff_id=p.staff_id,
+        name=p.name,
+        role=p.role.value,
+        department=p.department,
+        region=p.region,
+        office=p.office,
+        platform=p.platform,
+    )

@@ -1,0 +1,75 @@
+"""Supervision: overdue and soon-due, returns, the review and extension queues, mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Ctx, CurrentUser
+from services import supervision
+from services.errors import BadInput
+
+router = APIRouter(prefix="/supervision", tags=["supervision"])
+Filter = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/overdue")
+def overdue(
+    p: CurrentUser,
+    ctx: Ctx,
+    department: Filter = None,
+    region: Filter = None,
+    clock: Filter = None,
+    category: Filter = None,
+    within: Annotated[str | None, Query(max_length=8, description="e.g. 1wd: due soon")] = None,
+    limit: Annotated[int, Query(ge=0, le=100000, description="0: all")] = 500,
+) -> list[dict[str, Any]]:
+    """Open tasks past a deadline in your scope, most overdue first (or due soon)."""
+    return supervision.overdue(
+        ctx,
+        p,
+        department=department,
+        region=region,
+        clock=clock,
+        category=category,
+        within=within,
+        limit=limit or None,
+    )
+
+
+@router.get("/returns")
+def returns(
+    p: CurrentUser,
+    ctx: Ctx,
+    since: Annotated[str | None, Query(max_length=32, description="ISO date")] = None,
+    department: Filter = None,
+) -> list[dict[str, Any]]:
+    """Returns (退单) and designations received, per office in your scope."""
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError as e:
+            raise BadInput(f"since {since!r} is not an ISO date, e.g. 2026-11-01") from e
+        start = start if start.tzinfo else start.replace(tzinfo=ctx.settings.tz)
+    return supervision.returns(ctx, p, since=start, department=department)
+
+
+@router.get("/review")
+def review(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
+    """Cases in dispatch review (派单异议审核), waiting for a designation."""
+    return supervision.review_queue(ctx, p)
+
+
+@router.get("/extensions")
+def extensions(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
+    """Extension requests (延期申请) waiting for a decision."""
+    return supervision.extension_queue(ctx, p)
+
+
+@router.get("/mail")
+def mail(p: CurrentUser, ctx: Ctx, status: Filter = None) -> list[dict[str, Any]]:
+    """The e-mail outbox, newest first."""
+    return supervision.mail(ctx, p, status=status)

@@ -1,0 +1,179 @@
+"""Where identity is decided: a password or a bearer token becomes a ``Principal``.
+
+Local passwords and tokens live here. A city's unified identity platform (OIDC, e.g.
+through authlib) would be one more function beside ``login`` that maps the verified
+claims to a staff id and ends in ``principal_for``: the directory stays the one place
+that says what role and office a person has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from auth import passwords, tokens
+from auth.policy import Role
+from db.tables import AccountRow, TokenRow
+from models.common import StaffRole
+from routing_rules import Directory
+
+ACCESS_TTL = timedelta(hours=8)
+SLOW_AFTER = 3  # failures after which every further attempt is answered slowly
+LOCK_AFTER = 5  # failures that lock the account
+LOCK_FOR = timedelta(minutes=15)
+
+
+class AuthError(Exception):
+    """Authentication failed; the message is safe to show (it never says which part)."""
+
+    def __init__(self, message: str, *, delay: float = 0.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated person, as the directory describes them now."""
+
+    staff_id: str
+    name: str
+    role: Role
+    department: str
+    region: str
+    office: str | None
+    platform: str | None
+    # Region codes this person's region covers; None: the whole deployment.
+    regions: frozenset[str] | None
+
+    def in_region(self, code: str | None) -> bool:
+        return self.regions is None or (code is not None and code in self.regions)
+
+
+def principal_for(directory: Directory, staff_id: str) -> Principal | None:
+    """The person behind ``staff_id``, or None when the directory no longer lists them."""
+    member = directory.staff_member(staff_id)
+    if member is None:
+        return None
+    role = Role(member.role.value)
+    if member.role is StaffRole.handler and member.head:
+        role = Role.head
+    root = directory.deployment.root_region
+    regions: frozenset[str] | None = None
+    if member.region != root:
+        regions = frozenset(
+            code
+            for code in directory.regions
+            if any(r.code == member.region for r in directory.region_chain(code))
+        )
+    return Principal(
+        staff_id=member.id,
+        name=member.name,
+        role=role,
+        department=member.department,
+        region=member.region,
+        office=member.office,
+        platform=member.platform,
+        regions=regions,
+    )
+
+
+def login(
+    session: Session, directory: Directory, username: str, password: str, *, now: datetime
+) -> Principal:
+    """Check a password; count failures, slow down and lock after repeated ones."""
+    refused = "wrong user name or password"
+    account = session.get(AccountRow, username.strip()[:64])
+    if account is None:
+        passwords.verify_password(None, password)  # same cost as a real check
+        raise AuthError(refused, delay=0.5)
+    if account.disabled:
+        passwords.verify_password(None, password)
+        raise AuthError(refused, delay=0.5)
+    if account.locked_until is not None and account.locked_until > now:
+        until = account.locked_until.strftime("%H:%M UTC")
+        raise AuthError(f"too many failed attempts: the account is locked until {until}")
+    if not passwords.verify_password(account.password_hash, password):
+        account.failed_logins += 1
+        delay = 0.0
+        if account.failed_logins >= LOCK_AFTER:
+            account.locked_until = now + LOCK_FOR
+            account.failed_logins = 0
+        elif account.failed_logins >= SLOW_AFTER:
+            delay = float(2 ** (account.failed_logins - SLOW_AFTER + 1))
+        session.add(account)
+        session.commit()
+        raise AuthError(refused, delay=delay)
+    principal = principal_for(directory, account.staff_id)
+    if principal is None:
+        raise AuthError(refused, delay=0.5)
+    assert account.password_hash is not None
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    session.add(account)
+    session.commit()
+    return principal
+
+
+def issue_token(
+    session: Session,
+    staff_id: str,
+    *,
+    now: datetime,
+    kind: str = "access",
+    ttl: timedelta = ACCESS_TTL,
+    name: str | None = None,
+) -> tuple[str, TokenRow]:
+    token, token_id, secret_hash = tokens.new_token()
+    row = TokenRow(
+        id=token_id,
+        staff_id=staff_id,
+        kind=kind,
+        name=name,
+        secret_hash=secret_hash,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    session.commit()
+    return token, row
+
+
+def authenticate(session: Session, directory: Directory, token: str, *, now: datetime) -> Principal:
+    """The person behind a bearer token; every right ends at once when the account is
+    disabled, the person leaves the directory, or the token expires or is revoked."""
+    parts = tokens.split(token)
+    if parts is None:
+        raise AuthError("not a valid token: log in again")
+    token_id, secret = parts
+    row = session.get(TokenRow, token_id)
+    if row is None or not tokens.matches(row.secret_hash, secret):
+        raise AuthError("not a valid token: log in again")
+    if row.revoked_at is not None:
+        raise AuthError("this token was revoked: log in again")
+    if row.expires_at <= now:
+        raise AuthError("this token has expired: log in again")
+    account = session.get(AccountRow, row.staff_id)
+    if account is None or account.disabled:
+        raise AuthError("this account is disabled")
+    principal = principal_for(directory, row.staff_id)
+    if principal is None:
+        raise AuthError("this account is no longer in the staff directory")
+    # Written at most once a minute: a busy script must not turn reads into writes.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        session.add(row)
+        session.commit()
+    return principal
+
+
+def revoke(session: Session, token_id: str, *, now: datetime) -> None:
+    row = session.get(TokenRow, token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+        session.add(row)
+        session.commit()

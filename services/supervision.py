@@ -1,0 +1,184 @@
+"""What supervisors (and office heads, for their office) read: overdue and soon-due
+tasks, returns, the dispatch-review and extension queues. Scoped in SQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from auth.identity import Principal
+from auth.policy import Action
+from db import queries
+from services.context import Context
+from services.errors import BadInput
+from services.filters import check_filters
+from services.scope import required_scope, task_clause
+from services.views import calendar_for, iso, late_text, outbox_dict, time_left
+from settings import Settings
+from sla import OfficeHours, Period, Unit, add_working_time, due_at
+
+
+def horizon(now: datetime, within: str, s: Settings) -> datetime:
+    """The end of a "due within" window: office time for wd/wh, wall time otherwise."""
+    try:
+        period = Period.parse(within)
+    except ValueError as e:
+        raise BadInput(f"within: {e}") from e
+    calendar = calendar_for(s.rules_dir)
+    if period.unit is Unit.wd:
+        amount = OfficeHours().daily_total() * period.value
+        return add_working_time(now, amount, calendar=calendar, tz=s.tz)
+    if period.unit is Unit.wh:
+        return add_working_time(now, period.exact(), calendar=calendar, tz=s.tz)
+    return due_at(now, period, calendar=calendar, tz=s.tz)
+
+
+def overdue(
+    ctx: Context,
+    p: Principal,
+    *,
+    department: str | None = None,
+    region: str | None = None,
+    clock: str | None = None,
+    category: str | None = None,
+    within: str | None = None,
+    limit: int | None = 500,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Overdue tasks in scope, most overdue first; with ``within``, due soon and not late."""
+    scope = required_scope(p, Action.overdue_read)
+    check_filters(ctx.rules, department=department, region=region, clock=clock, category=category)
+    s = ctx.settings
+    now = now or ctx.now()
+    window: dict[str, Any] = {"now": now}
+    if within:
+        window = {"now": horizon(now, within, s), "due_from": now}
+    with ctx.session() as session:
+        rows = queries.overdue_tasks(
+            session=session,
+            department=department,
+            region=region,
+            clock=clock,
+            category=category,
+            limit=limit,
+            where=task_clause(p, scope),
+            **window,
+        )
+        out = []
+        for r in rows:
+            due = r.deadline.due_at
+            assert due is not None  # running clocks always have a due time
+            left, text = time_left(due, now, r.deadline.mode, s)
+            out.append(
+                {
+                    "task": r.task.task_id,
+                    "case": r.case.case_id,
+                    "category": r.case.category,
+                    "department": r.task.department,
+                    "region": r.task.region,
+                    "office_name": r.task.office_name,
+                    "status": r.task.status,
+                    "clock": r.deadline.clock,
+                    "clock_label": r.deadline.label,
+                    "due_at": iso(due, s),
+                    "late_seconds": int((now - due).total_seconds()),
+                    "late": late_text(now - due) if now > due else "",
+                    "working_time": text,
+                    "rungs_fired": [
+                        e["key"]
+                        for e in json.loads(r.deadline.detail or "{}").get("events", [])
+                        if e.get("kind") == "breach" and e.get("fired_at")
+                    ],
+                }
+            )
+        return out
+
+
+def returns(
+    ctx: Context,
+    p: Principal,
+    *,
+    since: datetime | None = None,
+    department: str | None = None,
+) -> list[dict[str, Any]]:
+    scope = required_scope(p, Action.returns_read)
+    check_filters(ctx.rules, department=department)
+    with ctx.session() as session:
+        rows = queries.returns_by_office(
+            session=session, since=since, department=department, where=task_clause(p, scope)
+        )
+    return [
+        {
+            "department": r.department,
+            "region": r.region,
+            "office_name": r.office_name,
+            "returns": r.returns,
+            "designated_to": r.designated_to,
+            "last_at": iso(r.last_at, ctx.settings),
+        }
+        for r in rows
+    ]
+
+
+def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
+    """Cases in dispatch review, waiting for a designation, with what was returned."""
+    scope = required_scope(p, Action.board_read)
+    s = ctx.settings
+    with ctx.session() as session:
+        cases = queries.cases_in_review(session=session, where=task_clause(p, scope))
+        out = []
+        for c in cases:
+            events = queries.case_events(session=session, case_id=c.case_id)
+            out.append(
+                {
+                    "case": c.case_id,
+                    "category": c.category,
+                    "summary": c.summary,
+                    "opened_at": iso(c.opened_at, s),
+                    "returns": [
+                        {"task": e.task_id, "by": e.actor, "reason": e.detail}
+                        for e in events
+                        if e.action == "returned"
+                    ],
+                }
+            )
+    return out
+
+
+def extension_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
+    """Extension requests waiting for a supervisor's decision."""
+    scope = required_scope(p, Action.board_read)
+    s = ctx.settings
+    with ctx.session() as session:
+        rows = queries.pending_extensions(session=session, where=task_clause(p, scope))
+        out = []
+        for t, d in rows:
+            detail = json.loads(d.detail or "{}")
+            for ext in detail.get("extensions", []):
+                if ext.get("status") != "pending":
+                    continue
+                out.append(
+                    {
+                        "task": t.task_id,
+                        "case": t.case_id,
+                        "office_name": t.office_name,
+                        "clock": d.clock,
+                        "clock_label": d.label,
+                        "due_at": iso(d.due_at, s),
+                        "period": ext.get("period"),
+                        "reason": ext.get("reason"),
+                        "requested_by": ext.get("requested_by") or ext.get("actor"),
+                    }
+                )
+    return out
+
+
+def mail(ctx: Context, p: Principal, *, status: str | None = None) -> list[dict[str, Any]]:
+    scope = required_scope(p, Action.mail_read)
+    if status and status not in ("queued", "retrying", "sent", "failed"):
+        raise BadInput(f"unknown mail status {status!r}: one of queued, retrying, sent, failed")
+    with ctx.session() as session:
+        where = None if p.regions is None else task_clause(p, scope)
+        rows = queries.outbox(session=session, status=status, where=where)
+        return [outbox_dict(m, ctx.settings) for m in rows]
