@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "appeals-noreply@appeals.example"
 
+    # The HTTP API and web screens: `appeals serve` and the embedded stack listen here
+    # (default: the embedded gRPC port + 3); the CLI calls ``api_url`` (default: the
+    # running `appeals dev`'s address from its stack file).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1024, le=65535)
+    api_url: str | None = None
+    # Only the embedded stack seeds accounts with it, so that the demo and a newcomer
+    # can log in; production accounts are added with `appeals users add`.
+    dev_password: SecretStr = SecretStr("appeals-dev-2026")
+    token: SecretStr | None = None  # APPEALS_TOKEN: a bearer token for the CLI
+
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"
 
@@ -81,6 +92,17 @@ class Settings(BaseSettings):
     @property
     def sink_port(self) -> int:
         return self.smtp_port or int(self._stack().get("smtp_port") or self.embedded_port + 2)
+
+    @property
+    def api_port(self) -> int:
+        return self.http_port or self.embedded_port + 3
+
+    @property
+    def api_base(self) -> str:
+        """Where the CLI finds the API: APPEALS_API_URL, else the running dev stack's."""
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        return str(self._stack().get("api") or f"http://127.0.0.1:{self.api_port}")
 
     @property
     def db_url(self) -> str:
