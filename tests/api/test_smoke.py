@@ -51,5 +51,12 @@ async def test_open_accept_complete(door: FrontDoor) -> None:
             return r.status_code == 200
 
         await eventually(completed)  # the opinion reaches the lead through the case
-        case = (await handler.get(f"/api/v1/cases/{case_id}")).json()
-        assert case["reply"] == "已足额支付拖欠工资"
+        task = (await handler.get(f"/api/v1/tasks/{task_id}")).json()
+        assert task["status"] == "completed"  # read-your-writes on the task itself
+
+        async def replied() -> str | None:
+            case = (await handler.get(f"/api/v1/cases/{case_id}")).json()
+            return case["reply"] if case["status"] == "awaiting_callback" else None
+
+        # The case replies to the worker once the lead's result reaches it.
+        assert await eventually(replied) == "已足额支付拖欠工资"
