@@ -2,17 +2,18 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import Ctx, CurrentUser
+from api.permissions import CaseId, needs, on_case
+from auth.policy import Action
 from models.case import CaseState
 from models.intake import IntakeForm
 from services import cases
 from services.actions import CASE_VERBS, Body, Verb
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-CaseId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class Opened(BaseModel):
@@ -23,20 +24,20 @@ class RevealBody(Body):
     reason: Annotated[str, Field(min_length=2, max_length=500)]
 
 
-@router.post("", status_code=201, response_model=Opened)
+@router.post("", status_code=201, response_model=Opened, dependencies=[needs(Action.case_open)])
 async def open_case(form: IntakeForm, p: CurrentUser, ctx: Ctx) -> Any:
     """Open a case (受理) from the intake form's fields; idempotent by ``request_id``."""
     case_id = await cases.open_case(ctx, p, form.model_dump(exclude_unset=True))
     return Opened(case_id=case_id)
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", dependencies=[on_case(Action.case_read)])
 def show_case(case_id: CaseId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """A case with tasks, clocks and timeline; the worker's personal data masked."""
     return cases.show_case(ctx, p, case_id)
 
 
-@router.post("/{case_id}/reveal")
+@router.post("/{case_id}/reveal", dependencies=[on_case(Action.case_reveal)])
 def reveal(case_id: CaseId, body: RevealBody, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """The case with the worker's name, phone and ID; recorded in the audit trail."""
     return cases.reveal_case(ctx, p, case_id, body.reason)
@@ -54,6 +55,7 @@ def _case_action(verb: str, v: Verb) -> None:
         methods=["POST"],
         response_model=CaseState,
         summary=f"{verb} ({v.action.value})",
+        dependencies=[on_case(v.action)],
     )
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Ctx, CurrentUser
+from api.permissions import needs
+from auth.policy import Action
 from models.common import Occupation
 from services import directory
 
@@ -15,7 +17,7 @@ Filter = Annotated[str | None, Query(max_length=40)]
 Place = Annotated[str, Query(max_length=12)]
 
 
-@router.get("/staff")
+@router.get("/staff", dependencies=[needs(Action.staff_read)])
 def staff(
     p: CurrentUser, ctx: Ctx, department: Filter = None, region: Filter = None, role: Filter = None
 ) -> list[dict[str, Any]]:
@@ -23,7 +25,7 @@ def staff(
     return directory.staff(ctx, p, department=department, region=region, role=role)
 
 
-@router.get("/rules/explain")
+@router.get("/rules/explain", dependencies=[needs(Action.rules_explain)])
 def explain(
     p: CurrentUser,
     ctx: Ctx,
@@ -50,13 +52,13 @@ def explain(
     return directory.explain(ctx, p, facts)
 
 
-@router.post("/rules/reload")
+@router.post("/rules/reload", dependencies=[needs(Action.rules_reload)])
 def reload(p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """Check the rules directory and reload it (administrators)."""
     return directory.reload_rules(ctx, p)
 
 
-@router.get("/sla/due")
+@router.get("/sla/due", dependencies=[needs(Action.sla_due)])
 def sla_due(
     p: CurrentUser,
     ctx: Ctx,

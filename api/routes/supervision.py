@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Ctx, CurrentUser
+from api.permissions import needs
+from auth.policy import Action
 from services import supervision
 from services.errors import BadInput
 
@@ -15,7 +17,7 @@ router = APIRouter(prefix="/supervision", tags=["supervision"])
 Filter = Annotated[str | None, Query(max_length=40)]
 
 
-@router.get("/overdue")
+@router.get("/overdue", dependencies=[needs(Action.overdue_read)])
 def overdue(
     p: CurrentUser,
     ctx: Ctx,
@@ -39,7 +41,7 @@ def overdue(
     )
 
 
-@router.get("/returns")
+@router.get("/returns", dependencies=[needs(Action.returns_read)])
 def returns(
     p: CurrentUser,
     ctx: Ctx,
@@ -57,19 +59,19 @@ def returns(
     return supervision.returns(ctx, p, since=start, department=department)
 
 
-@router.get("/review")
+@router.get("/review", dependencies=[needs(Action.board_read)])
 def review(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
     """Cases in dispatch review (派单异议审核), waiting for a designation."""
     return supervision.review_queue(ctx, p)
 
 
-@router.get("/extensions")
+@router.get("/extensions", dependencies=[needs(Action.board_read)])
 def extensions(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
     """Extension requests (延期申请) waiting for a decision."""
     return supervision.extension_queue(ctx, p)
 
 
-@router.get("/mail")
+@router.get("/mail", dependencies=[needs(Action.mail_read)])
 def mail(p: CurrentUser, ctx: Ctx, status: Filter = None) -> list[dict[str, Any]]:
     """The e-mail outbox, newest first."""
     return supervision.mail(ctx, p, status=status)

@@ -2,19 +2,20 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from api.deps import Ctx, CurrentUser
+from api.permissions import TaskId, needs, on_task
+from auth.policy import Action
 from models.tasks import ActionResult
 from services import tasks
 from services.actions import TASK_VERBS, Body, Verb
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-TaskId = Annotated[str, Path(max_length=48, pattern=r"^[A-Za-z0-9-]+$")]
 Filter = Annotated[str | None, Query(max_length=40)]
 
 
-@router.get("")
+@router.get("", dependencies=[needs(Action.task_read)])
 def list_tasks(
     p: CurrentUser,
     ctx: Ctx,
@@ -38,7 +39,7 @@ def list_tasks(
     )
 
 
-@router.get("/{task_id}")
+@router.get("/{task_id}", dependencies=[on_task(Action.task_read)])
 def show_task(task_id: TaskId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """One task, its clocks, the actions you may take on it, and the timeline."""
     return tasks.show_task(ctx, p, task_id)
@@ -56,6 +57,7 @@ def _task_action(verb: str, v: Verb) -> None:
         methods=["POST"],
         response_model=ActionResult,
         summary=f"{verb} ({v.action.value})",
+        dependencies=[on_task(v.action)],
     )
 
 

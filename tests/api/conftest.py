@@ -30,5 +30,3 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def door(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[FrontDoor]:
     async with front_door(dev_env, settings) as fd:
         yield fd
-
-
