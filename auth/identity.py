@@ -140,6 +140,7 @@ def issue_token(
     )
     session.add(row)
     session.commit()
+    session.refresh(row)  # loaded, so the caller may read it after the session ends
     return token, row
 
 

@@ -1,0 +1,140 @@
+"""Acting through the API: the actor is the authenticated person, reveals are audited,
+lists are scoped in SQL, and every refusal is one line with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import eventually
+from tests.frontdoor import INTAKE, FrontDoor
+
+
+async def _open(door: FrontDoor, request_id: str, **fields: Any) -> tuple[str, str]:
+    async with await door.as_user("clerk.li") as clerk:
+        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": request_id} | fields)
+        assert r.status_code == 201, r.text
+        case_id = r.json()["case_id"]
+
+        async def lead() -> str | None:
+            tasks = (await clerk.get(f"/api/v1/cases/{case_id}")).json()["tasks"]
+            return next((t["id"] for t in tasks if t["role"] == "lead"), None)
+
+        return case_id, await eventually(lead)
+
+
+async def test_the_actor_is_who_logged_in_never_who_the_body_says(door: FrontDoor) -> None:
+    case_id, task_id = await _open(door, "actor-1")
+    async with await door.as_user("hrss.tianhe.wang") as handler:
+        r = await handler.post(f"/api/v1/tasks/{task_id}/accept", json={"actor": "sup.zhang"})
+        assert r.status_code == 422
+        assert r.json()["detail"] == (
+            "invalid input: actor: the actor is the logged-in person; do not send it"
+        )
+        assert (await handler.post(f"/api/v1/tasks/{task_id}/accept", json={})).status_code == 200
+        timeline = (await handler.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    accepted = [e for e in timeline if e["action"] == "accepted"]
+    assert [e["actor"] for e in accepted] == ["hrss.tianhe.wang"]
+
+
+async def test_reveal_is_a_permission_and_is_audited(door: FrontDoor) -> None:
+    case_id, _ = await _open(door, "reveal-1")
+    async with await door.as_user("sup.zhang") as sup:
+        r = await sup.post(f"/api/v1/cases/{case_id}/reveal", json={"reason": "核实身份"})
+        assert r.status_code == 403
+        masked = (await sup.get(f"/api/v1/cases/{case_id}")).json()
+        assert masked["worker"]["name"] == "王**" and "13800138001" not in str(masked)
+    async with await door.as_user("hrss.tianhe.wang") as lead:
+        r = await lead.post(f"/api/v1/cases/{case_id}/reveal", json={"reason": "需电话联系劳动者"})
+        assert r.status_code == 200
+        assert r.json()["worker"] == {"name": "王小明", "phone": "13800138001", "id_number": None}
+        timeline = (await lead.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    reveals = [e for e in timeline if e["action"] == "revealed"]
+    assert [(e["actor"], e["detail"]) for e in reveals] == [
+        ("hrss.tianhe.wang", "需电话联系劳动者")
+    ]
+
+
+async def test_lists_are_scoped_and_liaisons_never_see_personal_data(door: FrontDoor) -> None:
+    case_id, _ = await _open(
+        door,
+        "scope-1",
+        category="platform_penalty",
+        platform="yangcheng_run",
+        summary="平台无故罚款五百元，申诉无人处理",
+    )
+    async with await door.as_user("clerk.li") as clerk:
+
+        async def four() -> list[dict[str, Any]] | None:
+            tasks: list[dict[str, Any]] = (await clerk.get(f"/api/v1/cases/{case_id}")).json()[
+                "tasks"
+            ]
+            return tasks if len(tasks) >= 4 else None
+
+        tasks = await eventually(four)
+    offices = {t["office"] for t in tasks}
+    async with await door.as_user("hrss.panyu.feng") as other:
+        seen = (await other.get("/api/v1/tasks")).json()
+        assert not [t for t in seen if t["case_id"] == case_id]
+        r = await other.get(f"/api/v1/cases/{case_id}")
+        assert r.status_code == 403 and "outside your scope" in r.json()["detail"]
+    async with await door.as_user("yangcheng_run.liaison.tang") as liaison:
+        seen = (await liaison.get("/api/v1/tasks")).json()
+        assert [t["office"] for t in seen] == ["platform.yangcheng_run"]
+        task = (await liaison.get(f"/api/v1/tasks/{seen[0]['id']}")).json()
+        assert "王小明" not in str(task) and "13800138001" not in str(task)
+        assert task["verbs"] == ["liaison-reply"]
+        assert (await liaison.get(f"/api/v1/cases/{case_id}")).status_code == 403
+    async with await door.as_user("didi.liaison.luo") as stranger:
+        assert (await stranger.get("/api/v1/tasks")).json() == []
+    async with await door.as_user("sup.panyu.ou") as panyu:
+        assert not [t for t in (await panyu.get("/api/v1/tasks")).json() if t["office"] in offices]
+
+
+async def test_refusals_are_one_line_with_their_status(door: FrontDoor) -> None:
+    _, task_id = await _open(door, "errors-1")
+    async with await door.as_user("hrss.tianhe.wang") as handler:
+        cases = [
+            (await handler.get("/api/v1/tasks/AP-NOSUCH-T1"), 404),
+            (
+                await handler.post(
+                    f"/api/v1/tasks/{task_id}/complete", json={"outcome": "resolved", "reply": "好"}
+                ),
+                422,
+            ),
+            (
+                await handler.post(
+                    f"/api/v1/tasks/{task_id}/complete",
+                    json={"outcome": "resolved", "reply": "已处理完毕"},
+                ),
+                409,  # the validator: not accepted yet
+            ),
+            (await handler.get("/api/v1/tasks", params={"status": "bogus"}), 422),
+            (await handler.get("/api/v1/tasks", params={"department": "hrs"}), 422),
+            (
+                await handler.post(
+                    f"/api/v1/tasks/{task_id}/note",
+                    content=b'{"text": "' + b"x" * 70000 + b'"}',
+                    headers={"content-type": "application/json"},
+                ),
+                413,
+            ),
+            (await handler.post(f"/api/v1/tasks/{task_id}/note", content=b"{not json"), 422),
+        ]
+    for r, status in cases:
+        assert r.status_code == status, (status, r.text)
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and detail and "\n" not in detail, r.text
+        assert "Traceback" not in r.text
+
+
+async def test_same_request_id_with_another_grievance_is_a_conflict(door: FrontDoor) -> None:
+    async with await door.as_user("clerk.li") as clerk:
+        first = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "dup-1"})
+        again = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "dup-1"})
+        assert first.json() == again.json()  # a replay: the same case
+        other = await clerk.post(
+            "/api/v1/cases",
+            json=INTAKE | {"request_id": "dup-1", "name": "李四", "phone": "13900139000"},
+        )
+        assert other.status_code == 409
+        assert "different grievance" in other.json()["detail"]
