@@ -161,3 +161,7 @@ def matrix_markdown() -> str:
         for row in matrix()
     ]
     return "\n".join([head, rule, *rows])
+
+
+if __name__ == "__main__":  # `python -m auth.policy` prints the README's matrix
+    print(matrix_markdown())
