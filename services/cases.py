@@ -106,6 +106,8 @@ def load_case(ctx: Context, case_id: str) -> tuple[CaseRow, list[Any]]:
     with ctx.session() as session:
         case = queries.get_case(session=session, case_id=case_id)
         if case is None:
+            if (task := queries.get_task(session=session, task_id=case_id)) is not None:
+                raise NotFound(f"{case_id} is a task, not a case: its case is {task.case_id}")
             raise NotFound(f"unknown case {case_id!r}")
         tasks = queries.case_tasks(session=session, case_id=case_id)
         session.expunge_all()
@@ -172,4 +174,6 @@ async def act_on_case(
     case, tasks = load_case(ctx, case_id)
     check_case(p, found.action, case, tasks)
     arg = found.build(parse(found.body, body), p.staff_id)
+    if case.status in ("closed", "withdrawn"):
+        raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
     return await update(await ctx.client(), case_id, "case", found.update, arg, CaseState)

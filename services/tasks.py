@@ -11,7 +11,7 @@ from db.tables import CaseRow, TaskRow
 from models.tasks import ActionResult, TaskStatus
 from services.actions import TASK_VERBS
 from services.context import Context
-from services.errors import NotFound
+from services.errors import Conflict, NotFound
 from services.filters import check_filters
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
@@ -66,6 +66,8 @@ def load_task(ctx: Context, task_id: str) -> tuple[TaskRow, CaseRow]:
         task = queries.get_task(session=session, task_id=task_id)
         case = queries.get_case(session=session, case_id=task.case_id) if task else None
         if task is None or case is None:
+            if queries.get_case(session=session, case_id=task_id) is not None:
+                raise NotFound(f"{task_id} is a case, not a task: its tasks are {task_id}-T1, …")
             raise NotFound(f"unknown task {task_id!r}")
         session.expunge_all()
     return task, case
@@ -116,4 +118,8 @@ async def act_on_task(
     task, _ = load_task(ctx, task_id)
     check_task(p, found.action, task)
     arg = found.build(parse(found.body, body), p.staff_id)
+    if task.status not in OPEN:
+        # A task that ended never reopens (a reopened case gets new tasks), so the
+        # read model's word is final here and Temporal need not be asked.
+        raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
     return await update(await ctx.client(), task_id, "task", found.update, arg, ActionResult)
