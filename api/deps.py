@@ -14,7 +14,8 @@ from services.errors import Unauthenticated
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    # async: a plain function would cost every request a hop to the thread pool.
     ctx: Context = request.app.state.ctx
     return ctx
 

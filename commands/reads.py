@@ -1,5 +1,8 @@
-"""Read commands: show, tasks, overdue, returns, mail, staff, sla due. They read SQL, never
-scan workflows."""
+"""Read commands through the API, in the logged-in person's scope: show, tasks, overdue,
+returns, mail, staff. `sla due` stays local (arithmetic on the calendar).
+
+``horizon`` and ``overdue_rows`` read the SQL read model directly; the benchmarks
+(bench/) use them, the commands do not."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import io
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
 
+from commands.api import api
 from commands.common import UserError, console, db_session, print_json, settings
 from commands.views import (
     mail_table,
@@ -23,13 +28,8 @@ from db import queries
 from services.views import (
     CSV_FIELDS,
     calendar_for,
-    case_clock,
-    case_dict,
-    event_dict,
     iso,
     late_text,
-    outbox_dict,
-    task_dict,
     time_left,
 )
 from settings import Settings
@@ -49,30 +49,30 @@ sla_app = typer.Typer(
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def show_case(case_id: str, s: Settings, *, as_json: bool, reveal: bool) -> None:
-    now = datetime.now(UTC)
-    with db_session(s) as session:
-        case = queries.get_case(session=session, case_id=case_id)
-        if case is None:
-            raise UserError(f"unknown case {case_id} (no such case in the read model)")
-        tasks = queries.case_tasks(session=session, case_id=case_id)
-        deadlines = queries.task_deadlines(session=session, task_ids=[t.task_id for t in tasks])
-        events = queries.case_events(session=session, case_id=case_id)
-        data = case_dict(case, s, reveal=reveal)
-        data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
-        data["timeline"] = [event_dict(e, s) for e in events]
-        data["case_clock"] = case_clock(case, s, now)
-        data["mail"] = [
-            outbox_dict(m, s) for m in queries.outbox_for_case(session=session, case_id=case_id)
-        ]
-        data["returns"] = [
-            {"task": e.task_id, "by": e.actor, "detail": e.detail}
-            for e in events
-            if e.action == "returned"
-        ]
-    if as_json:
-        print_json(data)
-        return
+def case_data(case_id: str, *, reveal: bool = False, reason: str | None = None) -> dict[str, Any]:
+    """The case as the API shows it to the logged-in person (revealing is audited)."""
+    path = f"/cases/{quote(case_id, safe='')}"
+    if reveal:
+        if not reason:
+            raise UserError("--reveal needs --reason: say why you need the worker's details")
+        data: dict[str, Any] = api().post(f"{path}/reveal", {"reason": reason})
+    else:
+        data = api().get(path)
+    data["returns"] = returns_of(data)
+    return data
+
+
+def returns_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"task": e["task"], "by": e["actor"], "detail": e["detail"]}
+        for e in data.get("timeline", [])
+        if e["action"] == "returned"
+    ]
+
+
+def print_case(data: dict[str, Any]) -> None:
+    """A case for people: worker (masked unless revealed), routing, clocks, timeline, mail."""
+    case_id = data["id"]
     w = data["worker"]
     console.print(
         f"[bold]{case_id}[/]  {data['status']}  {data['category']}"
@@ -180,33 +180,41 @@ def register(app: typer.Typer) -> None:
         case: str,
         as_json: Json = False,
         reveal: Annotated[
-            bool, typer.Option("--reveal", help="show unmasked personal data")
+            bool, typer.Option("--reveal", help="show the worker's name, phone and ID (audited)")
         ] = False,
+        reason: Annotated[
+            str | None, typer.Option(help="why you need the worker's details (with --reveal)")
+        ] = None,
     ) -> None:
         """A case: its worker (masked), routing, tasks with deadlines, and timeline."""
-        show_case(case, settings(), as_json=as_json, reveal=reveal)
+        data = case_data(case, reveal=reveal, reason=reason)
+        if as_json:
+            print_json(data)
+        else:
+            print_case(data)
 
     @app.command("tasks")
     def tasks_(
         department: Annotated[str | None, typer.Option()] = None,
         region: Annotated[str | None, typer.Option()] = None,
         status: Annotated[str | None, typer.Option()] = None,
+        open_only: Annotated[bool, typer.Option("--open", help="open tasks only")] = False,
+        due_first: Annotated[
+            bool, typer.Option("--due-first", help="nearest deadline first")
+        ] = False,
+        limit: Annotated[int, typer.Option(min=1, max=1000)] = 200,
         as_json: Json = False,
     ) -> None:
-        """List tasks, newest first, by office and status."""
-        s = settings()
-        now = datetime.now(UTC)
-        with db_session(s) as session:
-            rows = queries.list_tasks(
-                session=session, department=department, region=region, status=status
-            )
-            deadlines = queries.task_deadlines(
-                session=session, task_ids=[t.task_id for t, _ in rows]
-            )
-            data = [
-                task_dict(t, deadlines[t.task_id], s, now) | {"category": c.category}
-                for t, c in rows
-            ]
+        """The tasks in your scope, newest first, by office and status."""
+        data: list[dict[str, Any]] = api().get(
+            "/tasks",
+            department=department,
+            region=region,
+            status=status,
+            open=open_only or None,
+            order="due" if due_first else None,
+            limit=limit,
+        )
         if as_json:
             print_json(data)
             return
@@ -242,15 +250,16 @@ def register(app: typer.Typer) -> None:
         ] = 500,
         as_json: Json = False,
     ) -> None:
-        """Open tasks past a deadline, most overdue first; or, with --within, due soon."""
-        rows = overdue_rows(
-            settings(),
+        """Open tasks past a deadline in your scope, most overdue first; or, with --within,
+        due soon."""
+        rows: list[dict[str, Any]] = api().get(
+            "/supervision/overdue",
             department=department,
             region=region,
             clock=clock,
             category=category,
             within=within,
-            limit=limit or None,
+            limit=limit,
         )
         if as_json:
             print_json(rows)
@@ -275,27 +284,9 @@ def register(app: typer.Typer) -> None:
         as_json: Json = False,
     ) -> None:
         """Returns (退单) per office and designations received; who returns most first."""
-        s = settings()
-        start = None
-        if since:
-            try:
-                start = datetime.fromisoformat(since)
-            except ValueError as e:
-                raise UserError(f"--since {since!r} is not an ISO date, e.g. 2026-11-01") from e
-            start = start if start.tzinfo else start.replace(tzinfo=s.tz)
-        with db_session(s) as session:
-            rows = queries.returns_by_office(session=session, since=start, department=department)
-        data: list[dict[str, Any]] = [
-            {
-                "department": r.department,
-                "region": r.region,
-                "office_name": r.office_name,
-                "returns": r.returns,
-                "designated_to": r.designated_to,
-                "last_at": iso(r.last_at, s),
-            }
-            for r in rows
-        ]
+        data: list[dict[str, Any]] = api().get(
+            "/supervision/returns", since=since, department=department
+        )
         if as_json:
             print_json(data)
             return
@@ -322,9 +313,7 @@ def register(app: typer.Typer) -> None:
         as_json: Json = False,
     ) -> None:
         """The e-mail outbox, newest first: what was sent, what is retrying and why."""
-        s = settings()
-        with db_session(s) as session:
-            rows = [outbox_dict(m, s) for m in queries.outbox(session=session, status=status)]
+        rows: list[dict[str, Any]] = api().get("/supervision/mail", status=status)
         if as_json:
             print_json(rows)
         elif not rows:
@@ -340,40 +329,22 @@ def register(app: typer.Typer) -> None:
         as_json: Json = False,
     ) -> None:
         """The staff directory: id, name, role, department, region, office."""
-        from commands.cases import load_rules
-
-        rules = load_rules(settings())
-        people = [
-            m
-            for m in rules.staff.values()
-            if (department is None or m.department == department)
-            and (region is None or m.region == region)
-            and (role is None or m.role.value == role)
-        ]
-        data = [
-            {
-                "id": m.id,
-                "name": m.name,
-                "role": m.role.value,
-                "department": m.department,
-                "region": m.region,
-                "office": m.office,
-            }
-            for m in people
-        ]
+        people: list[dict[str, Any]] = api().get(
+            "/staff", department=department, region=region, role=role
+        )
         if as_json:
-            print_json(data)
+            print_json(people)
             return
-        table = Table(title=f"staff ({len(data)})")
+        table = Table(title=f"staff ({len(people)})")
         for col in ("id", "name", "role", "department", "region", "office"):
             table.add_column(col)
-        for m in data:
+        for m in people:
             table.add_row(
                 m["id"],
                 m["name"],
                 m["role"],
                 m["department"],
-                f"{m['region']} {rules.region_name(str(m['region']))}",
+                f"{m['region']} {m.get('region_name') or ''}".strip(),
                 m["office"] or "",
             )
         console.print(table)

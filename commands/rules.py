@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from commands.api import api
 from commands.common import UserError, console, print_json, settings
 from models.common import Occupation
 from models.routing import RoutingFacts
@@ -48,46 +49,58 @@ def explain(
     dir: Dir = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print the routing decision for these facts without opening a case."""
-    try:
-        rules = load_ruleset(dir or settings().rules_dir)
-    except RulesError as e:
-        raise UserError(f"the routing rules are invalid: {e}") from e
-    facts = RoutingFacts(
-        category=category,
-        occupation=occupation,
-        platform=platform,
-        summary=summary,
-        residence=residence,
-        workplace=workplace,
-        incident=incident,
+    """Print the routing decision for these facts without opening a case.
+
+    Asks the API (the rules the servers use now); with --dir, routes locally from that
+    rules directory instead, to try edited rules before `appeals rules reload`.
+    """
+    facts: dict[str, Any] = {
+        "category": category,
+        "occupation": occupation.value,
+        "platform": platform,
+        "summary": summary,
+        "residence": residence,
+        "workplace": workplace,
+        "incident": incident,
+    }
+    data = (
+        _explain_locally(dir, facts, sla_plan)
+        if dir is not None
+        else api().get("/rules/explain", sla_plan=sla_plan, **facts)
     )
-    try:
-        decision = rules.route(facts, sla_plan_override=sla_plan)
-    except ValueError as e:
-        raise UserError(str(e)) from e
-    data = decision_to_dict(decision, rules)
     if as_json:
         print_json(data)
         return
     table = Table(
-        title=f"rule {decision.rule_id} · plan {decision.sla_plan} · rules {decision.rules_version}"
+        title=f"rule {data['rule']} · plan {data['sla_plan']} · rules {data['rules_version']}"
     )
     for col in ("role", "department", "region", "office", "basis", "note"):
         table.add_column(col)
-    for a in [decision.lead, *decision.co]:
-        note = ("external; " if a.external else "") + (a.fallback_reason or "")
+    for a in [data["lead"], *data["co"]]:
+        note = ("external; " if a.get("external") else "") + (a.get("fallback_reason") or "")
         table.add_row(
-            a.role.value,
-            a.office.department,
-            a.office.region,
-            a.office.name,
-            f"{a.basis.value} {a.basis_region}",
+            a.get("role", ""),
+            a["department"],
+            a["region"],
+            a.get("office_name") or a.get("office") or "",
+            f"{a.get('basis', '')} {a.get('basis_region') or ''}".strip(),
             note,
         )
     console.print(table)
-    for line in decision.explanation:
+    for line in data.get("explanation", []):
         console.print(f"· {line}", markup=False)
+
+
+def _explain_locally(directory: Path, facts: dict[str, Any], sla_plan: str | None) -> Any:
+    try:
+        rules = load_ruleset(directory)
+    except RulesError as e:
+        raise UserError(f"the routing rules are invalid: {e}") from e
+    try:
+        decision = rules.route(RoutingFacts(**facts), sla_plan_override=sla_plan)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    return decision_to_dict(decision, rules)
 
 
 @app.command()

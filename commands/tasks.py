@@ -1,163 +1,120 @@
-"""Handlers' commands on a task: accept, note, complete, return, transfer."""
+"""Task commands through the API: handlers accept, note, complete, return, transfer,
+ask for material, extend, add co-handlers; clerks record material and external
+answers; supervisors decide extensions; liaisons answer for their platform. The actor
+is whoever is logged in."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
-from pydantic import BaseModel
 
-from commands.common import UserError, client, console, run, settings, update
-from models.tasks import (
-    AcceptInput,
-    ActionResult,
-    AddCohandlerInput,
-    CompleteInput,
-    DecideExtensionInput,
-    ExtendInput,
-    ExternalReplyInput,
-    LiaisonReplyInput,
-    NoteInput,
-    Outcome,
-    ProvideInfoInput,
-    RequestInfoInput,
-    ReturnInput,
-    TransferInput,
-)
+from commands.api import api
+from commands.common import UserError, console
+from models.tasks import Outcome
 
 
-async def act(task_id: str, name: str, arg: BaseModel) -> ActionResult:
-    c = await client(settings())
-    return await update(c, task_id, "task", name, arg, ActionResult)
+def act(task_id: str, verb: str, body: dict[str, Any] | None = None) -> None:
+    """One task action as the logged-in person; prints the task's new status."""
+    result = api().post(f"/tasks/{quote(task_id, safe='')}/{verb}", body or {})
+    console.print(f"{result['task_id']}: {result['status']}")
 
 
-def _done(result: ActionResult) -> None:
-    console.print(f"{result.task_id}: {result.status.value}")
-
-
-As = Annotated[str, typer.Option("--as", help="the acting handler's staff id")]
 Clock = Annotated[str, typer.Option("--clock", help="which clock: reply, statutory, ...")]
+Text = Annotated[str, typer.Option()]
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def accept(task: str, as_: As) -> None:
+    def accept(task: str) -> None:
         """Sign for a task (签收)."""
-        _done(run(act(task, "accept", AcceptInput(actor=as_))))
+        act(task, "accept")
 
     @app.command()
-    def note(task: str, as_: As, text: Annotated[str, typer.Option()]) -> None:
+    def note(task: str, text: Text) -> None:
         """Add a handling note to a task."""
-        _done(run(act(task, "note", NoteInput(actor=as_, text=text))))
+        act(task, "note", {"text": text})
 
     @app.command()
     def complete(
         task: str,
-        as_: As,
         outcome: Annotated[Outcome, typer.Option()],
         reply: Annotated[str, typer.Option(help="the reply to the worker")],
     ) -> None:
         """Complete a task with its outcome and the reply to the worker (办结)."""
-        _done(run(act(task, "complete", CompleteInput(actor=as_, outcome=outcome, reply=reply))))
+        act(task, "complete", {"outcome": outcome.value, "reply": reply})
 
     @app.command("return")
     def return_(
         task: str,
-        as_: As,
-        reason: Annotated[str, typer.Option()],
+        reason: Text,
         owner: Annotated[str, typer.Option(help="the department you believe owns it")],
     ) -> None:
         """Return a task that is not this office's (退单), within the return window."""
-        _done(run(act(task, "return", ReturnInput(actor=as_, reason=reason, owner=owner))))
+        act(task, "return", {"reason": reason, "owner": owner})
 
     @app.command("add-cohandler")
     def add_cohandler(
         task: str,
-        as_: As,
-        department: Annotated[str, typer.Option()],
-        reason: Annotated[str, typer.Option()],
+        department: Text,
+        reason: Text,
         region: Annotated[str | None, typer.Option()] = None,
     ) -> None:
         """The lead asks for another co-handling office (协办)."""
-        arg = AddCohandlerInput(actor=as_, department=department, region=region, reason=reason)
-        _done(run(act(task, "add_cohandler", arg)))
+        act(task, "add-cohandler", {"department": department, "region": region, "reason": reason})
 
     @app.command("external-reply")
-    def external_reply(
-        task: str,
-        as_: Annotated[str, typer.Option("--as", help="the clerk recording it")],
-        text: Annotated[str, typer.Option()],
-    ) -> None:
-        """Record another region's hotline's answer to an external hand-off."""
-        _done(run(act(task, "external_reply", ExternalReplyInput(actor=as_, text=text))))
+    def external_reply(task: str, text: Text) -> None:
+        """Record another region's hotline's answer to an external hand-off (clerks)."""
+        act(task, "external-reply", {"text": text})
 
     @app.command("liaison-reply")
-    def liaison_reply(
-        task: str,
-        as_: Annotated[str, typer.Option("--as", help="the platform's liaison")],
-        text: Annotated[str, typer.Option()],
-    ) -> None:
+    def liaison_reply(task: str, text: Text) -> None:
         """A platform's answer to its liaison task (政企协同)."""
-        _done(run(act(task, "liaison_reply", LiaisonReplyInput(actor=as_, text=text))))
+        act(task, "liaison-reply", {"text": text})
 
     @app.command()
     def transfer(
         task: str,
-        as_: As,
         to: Annotated[str, typer.Option("--to", help="DEPT or DEPT@REGION")],
-        reason: Annotated[str, typer.Option()],
+        reason: Text,
     ) -> None:
         """Transfer a task to another department and/or region (转办)."""
-        department, _, region = to.partition("@")
-        if not department:
+        if not to.partition("@")[0]:
             raise UserError("--to must be DEPT or DEPT@REGION, e.g. samr@440106")
-        arg = TransferInput(actor=as_, department=department, region=region or None, reason=reason)
-        _done(run(act(task, "transfer", arg)))
+        act(task, "transfer", {"to": to, "reason": reason})
 
     @app.command("request-info")
-    def request_info(task: str, as_: As, question: Annotated[str, typer.Option()]) -> None:
+    def request_info(task: str, question: Text) -> None:
         """Ask the worker for material; pauses the task's pausable clocks (补充材料)."""
-        _done(run(act(task, "request_info", RequestInfoInput(actor=as_, question=question))))
+        act(task, "request-info", {"question": question})
 
     @app.command("provide-info")
-    def provide_info(
-        task: str,
-        as_: Annotated[str, typer.Option("--as", help="the clerk recording it")],
-        text: Annotated[str, typer.Option()],
-    ) -> None:
-        """Record the worker's material (by a clerk); the paused clocks resume."""
-        _done(run(act(task, "provide_info", ProvideInfoInput(actor=as_, text=text))))
+    def provide_info(task: str, text: Text) -> None:
+        """Record the worker's material (clerks); the paused clocks resume."""
+        act(task, "provide-info", {"text": text})
 
     @app.command()
     def extend(
         task: str,
-        as_: As,
         period: Annotated[str, typer.Option(help="e.g. 5wd")],
-        reason: Annotated[str, typer.Option()],
+        reason: Text,
         clock: Clock = "reply",
     ) -> None:
         """Ask a supervisor for more time on a clock (延期申请)."""
-        arg = ExtendInput(actor=as_, period=period, reason=reason, clock=clock)
-        _done(run(act(task, "extend", arg)))
+        act(task, "extend", {"period": period, "reason": reason, "clock": clock})
 
     @app.command("approve-extension")
     def approve_extension(
         task: str,
-        as_: Annotated[str, typer.Option("--as", help="the supervisor")],
         clock: Clock = "reply",
         reason: Annotated[str | None, typer.Option()] = None,
     ) -> None:
         """Approve the pending extension; the clock moves and the change is recorded."""
-        arg = DecideExtensionInput(actor=as_, clock=clock, reason=reason)
-        _done(run(act(task, "approve_extension", arg)))
+        act(task, "approve-extension", {"clock": clock, "reason": reason})
 
     @app.command("deny-extension")
-    def deny_extension(
-        task: str,
-        as_: Annotated[str, typer.Option("--as", help="the supervisor")],
-        reason: Annotated[str, typer.Option()],
-        clock: Clock = "reply",
-    ) -> None:
+    def deny_extension(task: str, reason: Text, clock: Clock = "reply") -> None:
         """Deny the pending extension, with a reason."""
-        arg = DecideExtensionInput(actor=as_, clock=clock, reason=reason)
-        _done(run(act(task, "deny_extension", arg)))
+        act(task, "deny-extension", {"clock": clock, "reason": reason})
