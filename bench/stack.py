@@ -31,7 +31,7 @@ def temporal_version() -> str:
 
 
 def free_base_port(rng: random.Random) -> int:
-    """A base port P (not 7233) with P, P+1000 and P+2 free on 127.0.0.1."""
+    """A base port P (not 7233) with P, P+1000, P+2 and P+3 (the API) free on 127.0.0.1."""
 
     def free(port: int) -> bool:
         if port_open("127.0.0.1", port):
@@ -45,9 +45,9 @@ def free_base_port(rng: random.Random) -> int:
 
     for _ in range(200):
         base = rng.randrange(20000, 31000)
-        if base != 7233 and all(free(p) for p in (base, base + 1000, base + 2)):
+        if base != 7233 and all(free(p) for p in (base, base + 1000, base + 2, base + 3)):
             return base
-    raise BenchError("no free base port P with P, P+1000 and P+2 free between 20000 and 32000")
+    raise BenchError("no free base port P with P, P+1000, P+2 and P+3 free in 20000-32000")
 
 
 @contextlib.asynccontextmanager
