@@ -3,6 +3,7 @@ kept in the user's config directory with mode 0600; APPEALS_TOKEN overrides it."
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated, Any
 
@@ -60,7 +61,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def logout() -> None:
-        """Forget the token `appeals login` stored."""
+        """Revoke the stored token at the API (if it answers) and forget it."""
+        s = settings()
+        if stored_token(s) is not None:
+            with contextlib.suppress(UserError):  # expired or unreachable: forget it anyway
+                Api(s).request("DELETE", "/token")
         if delete_token():
             console.print(f"logged out (removed {token_path()})", markup=False)
         else:

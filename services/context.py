@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -18,6 +21,15 @@ from routing_rules import RulesError, RuleSet, load_ruleset
 from services.errors import Unavailable
 from settings import Settings
 
+log = logging.getLogger("appeals.services")
+
+
+def _stamp(directory: Path) -> tuple[float, ...]:
+    try:
+        return tuple(sorted(p.stat().st_mtime for p in directory.glob("*.yaml")))
+    except OSError:
+        return ()
+
 
 @dataclass
 class Context:
@@ -28,20 +40,33 @@ class Context:
     _rules: RuleSet | None = None
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _stamp: tuple[float, ...] = ()
+    _checked: float = 0.0
 
     @property
     def rules(self) -> RuleSet:
-        if self._rules is None:
-            self._rules = load_ruleset(self.settings.rules_dir)
+        """The rules directory, re-read when its files change (looked at every 2 s at
+        most), as the workers do; an invalid edit keeps the last valid version."""
+        now = time.monotonic()
+        if self._rules is None or now - self._checked > 2.0:
+            self._checked = now
+            stamp = _stamp(self.settings.rules_dir)
+            if self._rules is None or stamp != self._stamp:
+                try:
+                    self._rules = load_ruleset(self.settings.rules_dir)
+                    self._stamp = stamp
+                except RulesError:
+                    if self._rules is None:
+                        raise
+                    log.warning(
+                        "the edited rules are invalid; keeping version %s", self._rules.version
+                    )
         return self._rules
 
     def reload_rules(self) -> RuleSet:
-        """Read the rules directory again; the old rules stay if the new ones are invalid."""
-        try:
-            fresh = load_ruleset(self.settings.rules_dir)
-        except RulesError:
-            raise
-        self._rules = fresh
+        """Read the rules directory now; the old rules stay if the new ones are invalid."""
+        fresh = load_ruleset(self.settings.rules_dir)
+        self._rules, self._stamp = fresh, _stamp(self.settings.rules_dir)
         return fresh
 
     async def client(self) -> Client:

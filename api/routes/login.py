@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import Ctx, CurrentUser
-from auth.identity import AuthError, issue_token, login
+from api.deps import Ctx, CurrentUser, oauth2
+from auth import tokens
+from auth.identity import AuthError, issue_token, login, revoke
 from services.errors import Unauthenticated
 
 router = APIRouter(tags=["identity"])
@@ -61,3 +62,12 @@ def me(p: CurrentUser) -> Any:
         office=p.office,
         platform=p.platform,
     )
+
+
+@router.delete("/token", status_code=204)
+def logout(p: CurrentUser, ctx: Ctx, token: Annotated[str | None, Depends(oauth2)]) -> None:
+    """Revoke the token this request carries (``appeals logout``)."""
+    parts = tokens.split(token or "")
+    if parts is not None:
+        with ctx.session() as session:
+            revoke(session, parts[0], now=ctx.now())

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from auth import accounts
 from auth.identity import issue_token
-from routing_rules import DEFAULT_RULES_DIR, load_ruleset
+from routing_rules import DEFAULT_RULES_DIR
 from tests.frontdoor import PASSWORD, FrontDoor
 
 
@@ -93,9 +93,17 @@ async def test_a_person_removed_from_the_directory_loses_access(
     kept = [ln for ln in staff.read_text().splitlines() if "id: hrss.tianhe.wang," not in ln]
     staff.write_text("\n".join(kept) + "\n")
     async with handler:
-        door.ctx._rules = load_ruleset(rules)
+        door.ctx.settings = door.ctx.settings.model_copy(update={"rules_dir": rules})
+        door.ctx.reload_rules()
         r = await handler.get("/api/v1/tasks")
         assert (r.status_code, r.json()["detail"]) == (
             401,
             "this account is no longer in the staff directory",
         )
+
+
+async def test_logout_revokes_the_token(door: FrontDoor) -> None:
+    async with await door.as_user("clerk.li") as clerk:
+        assert (await clerk.delete("/api/v1/token")).status_code == 204
+        r = await clerk.get("/api/v1/me")
+        assert (r.status_code, r.json()["detail"]) == (401, "this token was revoked: log in again")
