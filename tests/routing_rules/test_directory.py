@@ -89,8 +89,8 @@ def test_staff_and_handlers(ruleset: RuleSet) -> None:
 
 def test_roster(ruleset: RuleSet) -> None:
     roster = ruleset.roster()
-    assert roster.clerks == ["clerk.li", "clerk.chen", "clerk.huang"]
-    assert roster.supervisors == ["sup.zhang", "sup.liu", "sup.zhou"]
+    assert roster.clerks == ["clerk.li", "clerk.chen", "clerk.huang", "clerk.panyu.fang"]
+    assert roster.supervisors == ["sup.zhang", "sup.liu", "sup.zhou", "sup.tianhe.ma", "sup.panyu.ou"]
     assert roster.departments == [
         "hrss",
         "transport",
