@@ -80,7 +80,10 @@ class Assignment(BaseModel):
     basis: JurisdictionBasis
     basis_region: str
     external: bool = False
-    fallback_reason: str | None = None
+    fallback_reason: str | None = None  # for people: why this office and not the usual one
+    # For the workflow: no office is left that may take the case on its own, so a
+    # supervisor must designate the owner (派单异议审核).
+    needs_designation: bool = False
     contacts: EscalationContacts | None = None
 
 

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notification import NotificationWorkflow
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
+from workflows import patches
 from workflows.case_base import MAX_LEAD_RESTARTS, MAX_RECEIPTS, TERMINAL, CaseBase, TaskHandle
 
 
@@ -122,6 +123,9 @@ class CaseDispatch(CaseBase):
 
     @staticmethod
     def _needs_designation(a: Assignment) -> bool:
+        if workflow.patched(patches.DESIGNATION_FIELD):
+            return a.needs_designation
+        # Decisions recorded before the field existed said it only in words.
         return bool(a.fallback_reason and "designate" in a.fallback_reason)
 
     async def _enter_review(self, why: str) -> None:
@@ -231,10 +235,11 @@ class CaseDispatch(CaseBase):
             if assignment.external
             else None
         )
-        # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
-        # rather than escalating for real days later.
-        if special and plan.name != "drill" and special in self._routed.special_plans:
-            plan = self._routed.special_plans[special]
+        if special and special in self._routed.special_plans:
+            # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
+            # rather than escalating for real days later.
+            if not (plan.name == "drill" and workflow.patched(patches.DRILL_SPECIAL_TASKS)):
+                plan = self._routed.special_plans[special]
         handle = await workflow.start_child_workflow(
             DepartmentTaskWorkflow.run,
             TaskInput(
