@@ -80,6 +80,7 @@ class CaseBase:
         self._excluded: list[OfficeKey] = []
         self._returns: list[ReturnRecord] = []
         self._review_due: datetime | None = None
+        self._reviews = 0  # dispatch reviews entered: each has its own overdue notice
         self._proceed = False
         self._lead_restarts = 0
         self._lead: TaskResult | None = None  # the lead task that completed last

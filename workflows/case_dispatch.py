@@ -141,14 +141,15 @@ class CaseDispatch(CaseBase):
             return  # a supervisor designated an owner while we computed the due time
         # Status and due time change together, so nobody sees a review without a due.
         self._status, self._review_due = CaseStatus.in_review, due.due[0]
+        self._reviews += 1
         await self._record(
             "in_review",
             None,
             f"{why}; a supervisor designates the owner by {self._review_due:%Y-%m-%d %H:%M}",
         )
-        asyncio.create_task(self._watch_review(self._review_due))
+        asyncio.create_task(self._watch_review(self._review_due, self._reviews))
 
-    async def _watch_review(self, due: datetime) -> None:
+    async def _watch_review(self, due: datetime, review: int) -> None:
         try:
             await workflow.wait_condition(
                 lambda: self._status is not CaseStatus.in_review or self._review_due != due,
@@ -158,16 +159,21 @@ class CaseDispatch(CaseBase):
             await self._record(
                 "review_overdue", None, f"no owner designated by {due:%Y-%m-%d %H:%M}"
             )
-            await self._notify_review_overdue(due)
+            await self._notify_review_overdue(due, review)
 
-    async def _notify_review_overdue(self, due: datetime) -> None:
+    async def _notify_review_overdue(self, due: datetime, review: int) -> None:
         """社会工作部 hears of a dispatch dispute nobody has settled in time."""
         assert self._routed is not None
         contacts = self._routed.decision.lead.contacts
         if contacts is None or not contacts.supervision:
             return
+        # The mail's workflow id is the notice id: a reused id means no mail at all.
+        if workflow.patched(patches.REVIEW_NOTICE_PER_REVIEW):
+            notice_id = f"{self._case_id}:review-{review}"
+        else:
+            notice_id = f"{self._case_id}:review:{len(self._returns)}"
         n = Notification(
-            id=f"{self._case_id}:review:{len(self._returns)}",
+            id=notice_id,
             kind=NotificationKind.info,
             event="review-overdue",
             case_id=self._case_id,
