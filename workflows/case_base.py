@@ -86,6 +86,7 @@ class CaseBase:
         self._lead: TaskResult | None = None  # the lead task that completed last
         self._reply: str | None = None
         self._callback: CallbackResult | None = None
+        self._callback_remark: str | None = None
         self._reopened = False
         self._priority = 0
         self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
@@ -106,6 +107,7 @@ class CaseBase:
             results=list(self._results),
             reply=self._reply,
             callback=self._callback,
+            callback_remark=self._callback_remark,
             reopened=self._reopened,
             priority=self._priority,
             sla_plan=self._current_plan().name if self._routed else None,
@@ -261,6 +263,7 @@ class CaseBase:
             plan=self._current_plan().name if self._routed else None,
             reply=self._reply,
             callback=self._callback,
+            callback_remark=self._callback_remark,
             priority=self._priority,
             closed_at=self._closed_at,
         )

@@ -113,21 +113,21 @@ class GrievanceWorkflow(CaseSupervision):
     async def callback(self, inp: CallbackInput) -> CaseState:
         self._validate_callback(inp)
         self._callback = inp.result
+        self._callback_remark = inp.remark or None
         label = CALLBACK_LABELS[inp.result]
+        said = f" — {inp.remark}" if inp.remark else ""
+        data: dict[str, object] = {"result": inp.result.value, "remark": inp.remark or None}
         if inp.result is CallbackResult.unsatisfied and not self._reopened and self._lead:
             self._reopened = True
             self._status = CaseStatus.open
             await self._record(
-                "callback",
-                inp.actor,
-                f"{label}: reopening the lead task",
-                {"result": inp.result.value},
+                "callback", inp.actor, f"{label}: reopening the lead task{said}", data
             )
             await self._start_task(self._assignments[self._lead.task_id], reopened=True)
         else:
             self._status = CaseStatus.closed
             self._closed_at = workflow.now()
-            await self._record("callback", inp.actor, label, {"result": inp.result.value})
+            await self._record("callback", inp.actor, f"{label}{said}", data)
             await self._record("closed", None, f"closed after callback: {label}")
             await self._cancel_open("case closed")  # a late co-handler's task ends here
         return self.state()
