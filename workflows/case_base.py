@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.sla import SlaPlan
     from models.tasks import (
+        AddCohandlerSignal,
         CancelInput,
         CoStatus,
         Opinion,
@@ -76,6 +77,8 @@ class CaseBase:
         self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
         self._open: dict[str, TaskHandle] = {}
         self._pending: list[TaskResult] = []
+        self._co_requests: list[AddCohandlerSignal] = []  # the lead's, taken in turn
+        self._co_taken: list[str] = []  # their request ids, acknowledged to the lead
         self._results: list[TaskResult] = []
         self._excluded: list[OfficeKey] = []
         self._returns: list[ReturnRecord] = []
@@ -140,7 +143,7 @@ class CaseBase:
     async def _maybe_reply(self) -> None:
         """The case replies once the lead has answered and every opinion is in (or a
         supervisor let it proceed)."""
-        if self._status is not CaseStatus.open or self._lead is None:
+        if self._status is not CaseStatus.open or self._lead is None or self._co_requests:
             return
         roles = [self._assignments[t].role for t in self._open]
         if TaskRole.lead in roles or (roles and not self._proceed):
@@ -155,6 +158,12 @@ class CaseBase:
 
     async def _sync_co_status(self) -> None:
         """Tell the open lead task whose opinions it still waits for, and what they said."""
+        busy: dict[str, str] = {}
+        for t in self._open_helpers():
+            a = self._assignments[t]
+            busy[str(a.office.key)] = busy[f"{a.office.department}@{a.basis_region}"] = (
+                a.office.name
+            )
         status = CoStatus(
             pending=[self._assignments[t].office.name for t in self._open_helpers()],
             opinions=[
@@ -169,6 +178,8 @@ class CaseBase:
                 if r.role is not TaskRole.lead and r.status is TaskStatus.completed
             ],
             proceed=self._proceed,
+            busy=busy,
+            requests_taken=list(self._co_taken),
         )
         for task_id in list(self._open):
             if self._assignments[task_id].role is TaskRole.lead:
