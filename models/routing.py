@@ -124,6 +124,9 @@ class Roster(BaseModel):
     departments: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
     plans: list[str] = Field(default_factory=list)
+    # "department@region" → the office id a designation there lands on, so the
+    # designate validator can refuse an office that has had the case twice.
+    placements: dict[str, str] = Field(default_factory=dict)
 
 
 class PlanRequest(BaseModel):

@@ -230,6 +230,11 @@ class Directory:
             supervisors=[s.id for s in self.staff.values() if s.role is StaffRole.supervisor],
             departments=list(self.departments),
             regions=list(self.regions),
+            placements={
+                f"{d}@{r}": self.place(d, r).office.id
+                for d in self.departments
+                for r in self.regions
+            },
         )
 
     @staticmethod

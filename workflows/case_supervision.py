@@ -169,3 +169,12 @@ class CaseSupervision(CaseDispatch):
             raise reject(f"unknown department {inp.department!r}")
         if inp.region is not None and inp.region not in roster.regions:
             raise reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
+        # The handler checks this again with the office it resolves (the rules may have
+        # been reloaded since), but a refusal belongs here, before the history.
+        office = roster.placements.get(f"{inp.department}@{inp.region or self._lead_region()}")
+        if office is not None and self._received.get(office, 0) >= MAX_RECEIPTS:
+            name = next(
+                (a.office.name for a in self._assignments.values() if a.office.id == office),
+                office,
+            )
+            raise reject(f"{name} has already had this case twice; designate another office")
