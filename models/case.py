@@ -107,6 +107,9 @@ class CaseState(BaseModel):
     review_due: datetime | None = None
     proceeded: bool = False
     closed_at: datetime | None = None
+    # Still reacting to something: a task that ended, a co-handler request, a task it
+    # started that has not reported yet. Its tasks are then not yet what they will be.
+    settling: bool = False
 
 
 def case_id_for(request_id: str) -> str:

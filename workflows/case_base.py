@@ -77,6 +77,9 @@ class CaseBase:
         self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
         self._open: dict[str, TaskHandle] = {}
         self._pending: list[TaskResult] = []
+        # The run is routing the case and starting its first tasks, or its loop is
+        # handling a task's result or a co-handler request.
+        self._reacting = True
         self._co_requests: list[AddCohandlerSignal] = []  # the lead's, taken in turn
         self._co_taken: list[str] = []  # their request ids, acknowledged to the lead
         self._results: list[TaskResult] = []
@@ -118,6 +121,18 @@ class CaseBase:
             review_due=self._review_due,
             proceeded=self._proceed,
             closed_at=self._closed_at,
+            settling=self._settling(),
+        )
+
+    def _settling(self) -> bool:
+        return bool(
+            self._pending
+            or self._co_requests
+            or self._reacting
+            # started but not reported yet, or being cancelled, or ended but its
+            # result not in yet
+            or any(t not in self._tasks or t in self._superseded for t in self._open)
+            or any(not s.status.is_open for t, s in self._tasks.items() if t in self._open)
         )
 
     def _current_plan(self) -> SlaPlan:

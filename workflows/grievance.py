@@ -72,6 +72,7 @@ class GrievanceWorkflow(CaseSupervision):
         if routed.decision.liaison is not None:
             await self._start_task(routed.decision.liaison)
         await self._sync_co_status()
+        self._reacting = False
 
         while True:
             await workflow.wait_condition(
@@ -83,14 +84,16 @@ class GrievanceWorkflow(CaseSupervision):
             )
             # One thing at a time, in the order it came: a co-handler request is
             # settled (and the lead told) before any later task result is handled.
+            if not self._pending and not self._co_requests:
+                break
+            self._reacting = True
             if self._co_requests:
                 await self._take_cohandler_request(self._co_requests.pop(0))
-            elif self._pending:
-                await self._handle(self._pending.pop(0))
             else:
-                break
+                await self._handle(self._pending.pop(0))
             await self._sync_co_status()
             await self._maybe_reply()
+            self._reacting = False
 
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
