@@ -42,6 +42,7 @@ class CaseRow(SQLModel, table=True):
     lead_region: str | None = Field(default=None, max_length=12)
     reply: str | None = None
     callback: str | None = Field(default=None, max_length=24)
+    callback_remark: str | None = None  # what the worker said at the callback (回访)
     priority: int = 0  # raised by each 督办
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 

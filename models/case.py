@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from models.common import Code
 from models.intake import IntakeForm
@@ -40,10 +41,13 @@ class CaseInput(BaseModel):
     opened_by: str | None = None
 
 
+Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
 class CallbackInput(BaseModel):
     actor: Actor
     result: CallbackResult
-    remark: str | None = None
+    remark: Remark | None = None  # what the worker said on the call, in the clerk's words
 
 
 class WithdrawInput(BaseModel):
@@ -95,6 +99,7 @@ class CaseState(BaseModel):
     results: list[TaskResult] = Field(default_factory=list)
     reply: str | None = None
     callback: CallbackResult | None = None
+    callback_remark: str | None = None
     reopened: bool = False
     priority: int = 0
     sla_plan: str | None = None
@@ -102,6 +107,9 @@ class CaseState(BaseModel):
     review_due: datetime | None = None
     proceeded: bool = False
     closed_at: datetime | None = None
+    # Still reacting to something: a task that ended, a co-handler request, a task it
+    # started that has not reported yet. Its tasks are then not yet what they will be.
+    settling: bool = False
 
 
 def case_id_for(request_id: str) -> str:

@@ -51,6 +51,7 @@ class CaseProjection(BaseModel):
     lead_region: str | None = None
     reply: str | None = None
     callback: str | None = None
+    callback_remark: str | None = None
     priority: int = 0
     closed_at: datetime | None = None
 

@@ -80,7 +80,10 @@ class Assignment(BaseModel):
     basis: JurisdictionBasis
     basis_region: str
     external: bool = False
-    fallback_reason: str | None = None
+    fallback_reason: str | None = None  # for people: why this office and not the usual one
+    # For the workflow: no office is left that may take the case on its own, so a
+    # supervisor must designate the owner (派单异议审核).
+    needs_designation: bool = False
     contacts: EscalationContacts | None = None
 
 
@@ -121,6 +124,9 @@ class Roster(BaseModel):
     departments: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
     plans: list[str] = Field(default_factory=list)
+    # "department@region" → the office id a designation there lands on, so the
+    # designate validator can refuse an office that has had the case twice.
+    placements: dict[str, str] = Field(default_factory=dict)
 
 
 class PlanRequest(BaseModel):

@@ -122,6 +122,11 @@ class CoStatus(BaseModel):
     pending: list[str] = Field(default_factory=list)  # office names
     opinions: list[Opinion] = Field(default_factory=list)
     proceed: bool = False
+    # Open co-handlers by "department@region" (their office's and the region they
+    # were routed or asked for) → office name, so the lead cannot ask for one twice.
+    busy: dict[str, str] = Field(default_factory=dict)
+    # The lead's add-cohandler requests the case has taken (added or refused).
+    requests_taken: list[str] = Field(default_factory=list)
 
 
 class AddCohandlerSignal(BaseModel):
@@ -132,6 +137,7 @@ class AddCohandlerSignal(BaseModel):
     department: str
     region: str
     reason: str
+    request_id: str | None = None  # acknowledged in CoStatus.requests_taken
 
 
 class TransferInput(BaseModel):

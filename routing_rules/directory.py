@@ -40,6 +40,8 @@ class Placement:
     office: Office
     external: bool = False
     fallback_reason: str | None = None
+    # Routing ran out of offices that may take it: only a supervisor can name the owner.
+    needs_designation: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -228,6 +230,11 @@ class Directory:
             supervisors=[s.id for s in self.staff.values() if s.role is StaffRole.supervisor],
             departments=list(self.departments),
             regions=list(self.regions),
+            placements={
+                f"{d}@{r}": self.place(d, r).office.id
+                for d in self.departments
+                for r in self.regions
+            },
         )
 
     @staticmethod
@@ -313,7 +320,7 @@ class Directory:
                     return Placement(office=office, fallback_reason=reason, notes=notes)
             why += f"; every {fallback_name} office along {chain_text} has returned it too"
         reason = f"{why}; routed to {root.name} anyway — a supervisor must designate the owner"
-        return Placement(office=root, fallback_reason=reason, notes=notes)
+        return Placement(office=root, fallback_reason=reason, needs_designation=True, notes=notes)
 
     def _place_external(self, region: str, excluded: set[OfficeKey], root: Office) -> Placement:
         outside = f"region {self.region_label(region)} is outside this deployment"
@@ -332,9 +339,12 @@ class Directory:
         else:
             why = f"{outside} and external_hotlines.yaml has no hotline for it"
         reason = f"{why} — routed to {fallback_name} at city level ({root.name})"
-        if root.key in excluded:
+        designate = root.key in excluded
+        if designate:
             reason += f"; {root.name} has returned the case: a supervisor must designate"
-        return Placement(office=root, external=True, fallback_reason=reason)
+        return Placement(
+            office=root, external=True, fallback_reason=reason, needs_designation=designate
+        )
 
     def resolve(
         self,
@@ -368,4 +378,5 @@ class Directory:
             basis_region=region,
             external=placement.external,
             fallback_reason=placement.fallback_reason,
+            needs_designation=placement.needs_designation,
         )

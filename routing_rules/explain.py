@@ -30,6 +30,7 @@ def assignment_to_dict(
         "basis_region": assignment.basis_region,
         "external": assignment.external,
         "fallback_reason": assignment.fallback_reason,
+        "needs_designation": assignment.needs_designation,
         "hand_off": None,
         "platform": None,
     }

@@ -132,6 +132,7 @@ def assign(
         basis_region=region,
         external=placement.external,
         fallback_reason=placement.fallback_reason,
+        needs_designation=placement.needs_designation,
     )
 
 

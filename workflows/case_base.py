@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.sla import SlaPlan
     from models.tasks import (
+        AddCohandlerSignal,
         CancelInput,
         CoStatus,
         Opinion,
@@ -76,15 +77,22 @@ class CaseBase:
         self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
         self._open: dict[str, TaskHandle] = {}
         self._pending: list[TaskResult] = []
+        # The run is routing the case and starting its first tasks, or its loop is
+        # handling a task's result or a co-handler request.
+        self._reacting = True
+        self._co_requests: list[AddCohandlerSignal] = []  # the lead's, taken in turn
+        self._co_taken: list[str] = []  # their request ids, acknowledged to the lead
         self._results: list[TaskResult] = []
         self._excluded: list[OfficeKey] = []
         self._returns: list[ReturnRecord] = []
         self._review_due: datetime | None = None
+        self._reviews = 0  # dispatch reviews entered: each has its own overdue notice
         self._proceed = False
         self._lead_restarts = 0
         self._lead: TaskResult | None = None  # the lead task that completed last
         self._reply: str | None = None
         self._callback: CallbackResult | None = None
+        self._callback_remark: str | None = None
         self._reopened = False
         self._priority = 0
         self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
@@ -105,6 +113,7 @@ class CaseBase:
             results=list(self._results),
             reply=self._reply,
             callback=self._callback,
+            callback_remark=self._callback_remark,
             reopened=self._reopened,
             priority=self._priority,
             sla_plan=self._current_plan().name if self._routed else None,
@@ -112,6 +121,18 @@ class CaseBase:
             review_due=self._review_due,
             proceeded=self._proceed,
             closed_at=self._closed_at,
+            settling=self._settling(),
+        )
+
+    def _settling(self) -> bool:
+        return bool(
+            self._pending
+            or self._co_requests
+            or self._reacting
+            # started but not reported yet, or being cancelled, or ended but its
+            # result not in yet
+            or any(t not in self._tasks or t in self._superseded for t in self._open)
+            or any(not s.status.is_open for t, s in self._tasks.items() if t in self._open)
         )
 
     def _current_plan(self) -> SlaPlan:
@@ -137,7 +158,7 @@ class CaseBase:
     async def _maybe_reply(self) -> None:
         """The case replies once the lead has answered and every opinion is in (or a
         supervisor let it proceed)."""
-        if self._status is not CaseStatus.open or self._lead is None:
+        if self._status is not CaseStatus.open or self._lead is None or self._co_requests:
             return
         roles = [self._assignments[t].role for t in self._open]
         if TaskRole.lead in roles or (roles and not self._proceed):
@@ -152,6 +173,12 @@ class CaseBase:
 
     async def _sync_co_status(self) -> None:
         """Tell the open lead task whose opinions it still waits for, and what they said."""
+        busy: dict[str, str] = {}
+        for t in self._open_helpers():
+            a = self._assignments[t]
+            busy[str(a.office.key)] = busy[f"{a.office.department}@{a.basis_region}"] = (
+                a.office.name
+            )
         status = CoStatus(
             pending=[self._assignments[t].office.name for t in self._open_helpers()],
             opinions=[
@@ -166,6 +193,8 @@ class CaseBase:
                 if r.role is not TaskRole.lead and r.status is TaskStatus.completed
             ],
             proceed=self._proceed,
+            busy=busy,
+            requests_taken=list(self._co_taken),
         )
         for task_id in list(self._open):
             if self._assignments[task_id].role is TaskRole.lead:
@@ -260,6 +289,7 @@ class CaseBase:
             plan=self._current_plan().name if self._routed else None,
             reply=self._reply,
             callback=self._callback,
+            callback_remark=self._callback_remark,
             priority=self._priority,
             closed_at=self._closed_at,
         )

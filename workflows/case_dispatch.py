@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notification import NotificationWorkflow
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
+from workflows import patches
 from workflows.case_base import MAX_LEAD_RESTARTS, MAX_RECEIPTS, TERMINAL, CaseBase, TaskHandle
 
 
@@ -122,6 +123,9 @@ class CaseDispatch(CaseBase):
 
     @staticmethod
     def _needs_designation(a: Assignment) -> bool:
+        if workflow.patched(patches.DESIGNATION_FIELD):
+            return a.needs_designation
+        # Decisions recorded before the field existed said it only in words.
         return bool(a.fallback_reason and "designate" in a.fallback_reason)
 
     async def _enter_review(self, why: str) -> None:
@@ -137,14 +141,15 @@ class CaseDispatch(CaseBase):
             return  # a supervisor designated an owner while we computed the due time
         # Status and due time change together, so nobody sees a review without a due.
         self._status, self._review_due = CaseStatus.in_review, due.due[0]
+        self._reviews += 1
         await self._record(
             "in_review",
             None,
             f"{why}; a supervisor designates the owner by {self._review_due:%Y-%m-%d %H:%M}",
         )
-        asyncio.create_task(self._watch_review(self._review_due))
+        asyncio.create_task(self._watch_review(self._review_due, self._reviews))
 
-    async def _watch_review(self, due: datetime) -> None:
+    async def _watch_review(self, due: datetime, review: int) -> None:
         try:
             await workflow.wait_condition(
                 lambda: self._status is not CaseStatus.in_review or self._review_due != due,
@@ -154,16 +159,21 @@ class CaseDispatch(CaseBase):
             await self._record(
                 "review_overdue", None, f"no owner designated by {due:%Y-%m-%d %H:%M}"
             )
-            await self._notify_review_overdue(due)
+            await self._notify_review_overdue(due, review)
 
-    async def _notify_review_overdue(self, due: datetime) -> None:
+    async def _notify_review_overdue(self, due: datetime, review: int) -> None:
         """社会工作部 hears of a dispatch dispute nobody has settled in time."""
         assert self._routed is not None
         contacts = self._routed.decision.lead.contacts
         if contacts is None or not contacts.supervision:
             return
+        # The mail's workflow id is the notice id: a reused id means no mail at all.
+        if workflow.patched(patches.REVIEW_NOTICE_PER_REVIEW):
+            notice_id = f"{self._case_id}:review-{review}"
+        else:
+            notice_id = f"{self._case_id}:review:{len(self._returns)}"
         n = Notification(
-            id=f"{self._case_id}:review:{len(self._returns)}",
+            id=notice_id,
             kind=NotificationKind.info,
             event="review-overdue",
             case_id=self._case_id,
@@ -231,10 +241,11 @@ class CaseDispatch(CaseBase):
             if assignment.external
             else None
         )
-        # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
-        # rather than escalating for real days later.
-        if special and plan.name != "drill" and special in self._routed.special_plans:
-            plan = self._routed.special_plans[special]
+        if special and special in self._routed.special_plans:
+            # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
+            # rather than escalating for real days later.
+            if not (plan.name == "drill" and workflow.patched(patches.DRILL_SPECIAL_TASKS)):
+                plan = self._routed.special_plans[special]
         handle = await workflow.start_child_workflow(
             DepartmentTaskWorkflow.run,
             TaskInput(

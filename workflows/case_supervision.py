@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.department_task import DepartmentTaskWorkflow
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
+from workflows import patches
 from workflows.case_base import MAX_RECEIPTS, reject
 from workflows.case_dispatch import CaseDispatch
 
@@ -70,12 +71,19 @@ class CaseSupervision(CaseDispatch):
             "plan_changed", inp.actor, f"→ {plan.name}: {inp.reason}", {"plan": plan.name}
         )
         for task_id in list(self._open):
-            if self._assignments[task_id].role is not TaskRole.liaison:
-                await self._tell(
-                    task_id,
-                    DepartmentTaskWorkflow.change_plan,
-                    ChangePlanSignal(plan=plan, actor=inp.actor, reason=inp.reason),
-                )
+            a = self._assignments[task_id]
+            # Liaison tasks and external hand-offs keep their own plans: their ladders
+            # climb to the lead office or 社会工作部; a case plan's ladder would send
+            # rung 1 to the platform or to the other region's hotline itself.
+            if a.role is TaskRole.liaison:
+                continue
+            if a.external and workflow.patched(patches.SET_PLAN_SKIPS_HANDOFFS):
+                continue
+            await self._tell(
+                task_id,
+                DepartmentTaskWorkflow.change_plan,
+                ChangePlanSignal(plan=plan, actor=inp.actor, reason=inp.reason),
+            )
         return self.state()
 
     @set_plan.validator
@@ -161,3 +169,12 @@ class CaseSupervision(CaseDispatch):
             raise reject(f"unknown department {inp.department!r}")
         if inp.region is not None and inp.region not in roster.regions:
             raise reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
+        # The handler checks this again with the office it resolves (the rules may have
+        # been reloaded since), but a refusal belongs here, before the history.
+        office = roster.placements.get(f"{inp.department}@{inp.region or self._lead_region()}")
+        if office is not None and self._received.get(office, 0) >= MAX_RECEIPTS:
+            name = next(
+                (a.office.name for a in self._assignments.values() if a.office.id == office),
+                office,
+            )
+            raise reject(f"{name} has already had this case twice; designate another office")

@@ -46,6 +46,7 @@ def case_projection(
     plan: str | None,
     reply: str | None,
     callback: CallbackResult | None,
+    callback_remark: str | None,
     priority: int,
     closed_at: datetime | None,
 ) -> CaseProjection:
@@ -76,6 +77,7 @@ def case_projection(
         lead_region=d.lead.office.region if d else None,
         reply=reply,
         callback=callback.value if callback else None,
+        callback_remark=callback_remark,
         priority=priority,
         closed_at=closed_at,
     )

@@ -135,12 +135,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         self._check_actor(inp.actor)
         # Signing for the task first (签收) is what starts the office's ownership.
         self._check_status("complete", TaskStatus.accepted)
-        if self._co.pending and not self._co.proceed:
-            raise reject(
-                f"the lead replies once every co-handler has given its opinion; waiting for "
-                f"{', '.join(self._co.pending)} (a supervisor may let the lead go ahead: "
-                f"appeals proceed {self._inp.case_id})"
-            )
+        self._check_opinions_in()
 
     # ---- updates: handing the task on (退单, transfer) ----------------------------
 

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import AddCohandlerSignal, TaskState
     from workflows.department_task import ADD_COHANDLER_SIGNAL, TASK_CHANGED_SIGNAL
 
+from workflows import patches
 from workflows.case_base import TERMINAL, reject
 from workflows.case_supervision import CaseSupervision
 
@@ -71,16 +72,28 @@ class GrievanceWorkflow(CaseSupervision):
         if routed.decision.liaison is not None:
             await self._start_task(routed.decision.liaison)
         await self._sync_co_status()
+        self._reacting = False
 
         while True:
             await workflow.wait_condition(
-                lambda: bool(self._pending) or (self._status in TERMINAL and not self._open)
+                lambda: (
+                    bool(self._pending)
+                    or bool(self._co_requests)
+                    or (self._status in TERMINAL and not self._open)
+                )
             )
-            if not self._pending:
+            # One thing at a time, in the order it came: a co-handler request is
+            # settled (and the lead told) before any later task result is handled.
+            if not self._pending and not self._co_requests:
                 break
-            await self._handle(self._pending.pop(0))
+            self._reacting = True
+            if self._co_requests:
+                await self._take_cohandler_request(self._co_requests.pop(0))
+            else:
+                await self._handle(self._pending.pop(0))
             await self._sync_co_status()
             await self._maybe_reply()
+            self._reacting = False
 
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
@@ -94,6 +107,11 @@ class GrievanceWorkflow(CaseSupervision):
     @workflow.signal(name=ADD_COHANDLER_SIGNAL)
     async def add_cohandler(self, inp: AddCohandlerSignal) -> None:
         """The lead asked for another co-handler (its update validated the request)."""
+        if workflow.patched(patches.COHANDLER_REQUESTS_QUEUED):
+            # Resolving the office here, beside the run loop, raced the lead's reply:
+            # the case could reply without this opinion, then start an orphan task.
+            self._co_requests.append(inp)
+            return
         if self._status is not CaseStatus.open:
             return
         assignment = await self._resolve(inp.department, inp.region, TaskRole.co)
@@ -107,27 +125,54 @@ class GrievanceWorkflow(CaseSupervision):
         await self._start_task(assignment)
         await self._sync_co_status()
 
+    async def _take_cohandler_request(self, inp: AddCohandlerSignal) -> None:
+        refusal = None
+        if self._status is not CaseStatus.open:
+            refusal = f"the case is {self._status.value}"
+        elif inp.task_id not in self._open:
+            refusal = f"the lead task {inp.task_id} has ended"
+        else:
+            assignment = await self._resolve(inp.department, inp.region, TaskRole.co)
+            handling = {self._assignments[t].office.key for t in self._open}
+            if assignment is None:
+                refusal = "no such office"
+            elif assignment.office.key in handling:
+                # Another department@region can land on an office already at work.
+                refusal = f"{assignment.office.name} already handles this case"
+            else:
+                self._proceed = False  # the lead now waits for this opinion too
+                await self._record(
+                    "cohandler_added", inp.actor, f"{assignment.office.name}: {inp.reason}"
+                )
+                await self._start_task(assignment)
+        if refusal is not None:
+            await self._record(
+                "cohandler_refused", inp.actor, f"{inp.department}@{inp.region}: {refusal}"
+            )
+        if inp.request_id is not None:
+            self._co_taken.append(inp.request_id)
+
     # ---- updates: clerks ---------------------------------------------------------
 
     @workflow.update
     async def callback(self, inp: CallbackInput) -> CaseState:
         self._validate_callback(inp)
         self._callback = inp.result
+        self._callback_remark = inp.remark or None
         label = CALLBACK_LABELS[inp.result]
+        said = f" — {inp.remark}" if inp.remark else ""
+        data: dict[str, object] = {"result": inp.result.value, "remark": inp.remark or None}
         if inp.result is CallbackResult.unsatisfied and not self._reopened and self._lead:
             self._reopened = True
             self._status = CaseStatus.open
             await self._record(
-                "callback",
-                inp.actor,
-                f"{label}: reopening the lead task",
-                {"result": inp.result.value},
+                "callback", inp.actor, f"{label}: reopening the lead task{said}", data
             )
             await self._start_task(self._assignments[self._lead.task_id], reopened=True)
         else:
             self._status = CaseStatus.closed
             self._closed_at = workflow.now()
-            await self._record("callback", inp.actor, label, {"result": inp.result.value})
+            await self._record("callback", inp.actor, f"{label}{said}", data)
             await self._record("closed", None, f"closed after callback: {label}")
             await self._cancel_open("case closed")  # a late co-handler's task ends here
         return self.state()

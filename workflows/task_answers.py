@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
     )
 
+from workflows import patches
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TaskBase, reject
 
 
@@ -34,6 +35,12 @@ class TaskAnswers(TaskBase):
         await workflow.wait_condition(lambda: self._ready)
         self._validate_add_cohandler(inp)
         region = inp.region or self._office.region
+        request_id: str | None = None
+        if workflow.patched(patches.COHANDLER_REQUESTS_QUEUED):
+            # Noted before any await: from here the lead cannot reply until the case
+            # has taken the request (and then until the new opinion is in).
+            request_id = f"{self._inp.task_id}:co-{len(self._co_asked) + 1}"
+            self._co_asked[request_id] = f"{inp.department}@{region}"
         await self._record(
             "cohandler_requested",
             inp.actor,
@@ -49,6 +56,7 @@ class TaskAnswers(TaskBase):
                 department=inp.department,
                 region=region,
                 reason=inp.reason,
+                request_id=request_id,
             ),
         )
         return self._action_result()
@@ -70,11 +78,28 @@ class TaskAnswers(TaskBase):
             )
         if inp.region is not None and inp.region not in self._inp.regions:
             raise reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
-        if (
-            inp.department == self._office.department
-            and (inp.region or self._office.region) == self._office.region
-        ):
+        key = f"{inp.department}@{inp.region or self._office.region}"
+        if key == str(self._office.key):
             raise reject("the lead office cannot be its own co-handler")
+        if key in self._co.busy:
+            raise reject(f"{self._co.busy[key]} already co-handles this case ({key})")
+        if key in self._co_asking():
+            raise reject(f"{key} was already asked for; the case is adding it")
+
+    def _check_opinions_in(self) -> None:
+        """The lead replies once every co-handler, asked for or routed, has answered."""
+        asking = self._co_asking()
+        if asking:
+            raise reject(
+                f"the lead replies once every co-handler has given its opinion; the case is "
+                f"still adding {', '.join(asking)}, which this office asked for"
+            )
+        if self._co.pending and not self._co.proceed:
+            raise reject(
+                f"the lead replies once every co-handler has given its opinion; waiting for "
+                f"{', '.join(self._co.pending)} (a supervisor may let the lead go ahead: "
+                f"appeals proceed {self._inp.case_id})"
+            )
 
     @workflow.update
     async def external_reply(self, inp: ExternalReplyInput) -> ActionResult:

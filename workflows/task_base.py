@@ -54,6 +54,7 @@ class TaskBase:
         self._priority = inp.priority
         self._return_until: datetime | None = None
         self._co = CoStatus(pending=list(inp.awaiting))
+        self._co_asked: dict[str, str] = {}  # add-cohandler request id → department@region
         self._clocks = TaskClocks(
             inp.plan.clocks,
             role=inp.role.value,
@@ -86,7 +87,7 @@ class TaskBase:
             notes=list(self._notes),
             designated=self._inp.designated,
             return_until=self._return_until,
-            waiting_for=list(self._co.pending),
+            waiting_for=[*self._co.pending, *(f"{k} (asked for)" for k in self._co_asking())],
             may_proceed=self._co.proceed,
             opinions=list(self._co.opinions),
         )
@@ -118,6 +119,10 @@ class TaskBase:
         return clock
 
     # ---- helpers -------------------------------------------------------------
+
+    def _co_asking(self) -> list[str]:
+        """Co-handlers this lead asked for that the case has not taken yet."""
+        return [k for r, k in self._co_asked.items() if r not in self._co.requests_taken]
 
     def _clock_list(self) -> list[ClockState]:
         return list(self._clocks.clocks.values())

@@ -1,14 +1,16 @@
 """Record the histories the replay test keeps (run by hand when a workflow ships):
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories v2
 
 A history saved here is a promise: every later version of the workflow code must
-replay it (changes go through ``workflow.patched``).
+replay it (changes go through ``workflow.patched``, see workflows/patches.py). So a
+saved history is never overwritten: record a new version (v3-*) instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import tempfile
 import uuid
@@ -20,166 +22,54 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine, migrate
-from models.case import CallbackInput, DesignateInput, UrgeInput, WithdrawInput
-from models.tasks import (
-    AcceptInput,
-    CompleteInput,
-    DecideExtensionInput,
-    ExtendInput,
-    LiaisonReplyInput,
-    NoteInput,
-    ProvideInfoInput,
-    RequestInfoInput,
-    ReturnInput,
-)
 from settings import Settings
 from tests.conftest import Stack
-from tests.workflows.helpers import (
-    act,
-    intake,
-    open_case,
-    opinions_in,
-    wait_status,
-    wait_tasks,
-)
+from tests.smtp import SmtpServer
 from worker import build_worker
 
 OUT = Path(__file__).parent / "histories"
 
 
-async def save(env: WorkflowEnvironment, handle: Any, name: str) -> None:
-    """Save the case's history and its tasks' histories as v1-<name>-*.json."""
+async def save(stack: Stack, handle: Any, name: str) -> None:
+    """Save the case's history and its tasks' histories as <name>-case.json and
+    <name>-task-T<n>.json, once the case has ended."""
     final = await handle.result()
     for wid in [handle.id] + [t.task_id for t in final.tasks]:
-        history = await env.client.get_workflow_handle(wid).fetch_history()
+        history = await stack.client.get_workflow_handle(wid).fetch_history()
         kind = "case" if wid == handle.id else "task-" + wid.rsplit("-", 1)[1]
-        (OUT / f"v1-{name}-{kind}.json").write_text(history.to_json())
-        print("saved", wid)
+        path = OUT / f"{name}-{kind}.json"
+        if path.exists():
+            raise SystemExit(f"{path.name} exists: a saved history is never overwritten")
+        path.write_text(history.to_json())
+        print("saved", path.name)
 
 
-async def main() -> None:
+async def main(version: str) -> None:
+    scenarios = importlib.import_module(f"tests.workflows.record_{version}")
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
     )
     tmp = Path(tempfile.mkdtemp())
-    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'a.db'}")
+    smtp = SmtpServer()  # the mails are not kept, but sending them must not fail
+    smtp.start()
+    settings = Settings(
+        data_dir=tmp,
+        database_url=f"sqlite:///{tmp / 'a.db'}",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+    )
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     tq = f"tq-{uuid.uuid4()}"
-    with ThreadPoolExecutor(8) as ex:
-        async with build_worker(env.client, settings, engine, task_queue=tq, executor=ex) as w:
-            stack = Stack(env.client, settings, engine, tq, w, env)
-            handle = await open_case(stack, intake(request_id="replay-lifecycle-v1"))
-            lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-            await act(
-                stack,
-                co.task_id,
-                "return",
-                ReturnInput(actor="union.tianhe.jin", reason="请市总工会协办", owner="union"),
-            )
-            (new_co,) = [t for t in await wait_tasks(handle, 2) if t.role.value == "co"]
-            h = new_co.handlers[0]
-            await act(stack, new_co.task_id, "accept", AcceptInput(actor=h))
-            await act(
-                stack,
-                new_co.task_id,
-                "complete",
-                CompleteInput(actor=h, outcome="resolved", reply="已跟进"),
-            )
-            await act(stack, lead.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
-            await act(stack, lead.task_id, "note", NoteInput(actor="hrss.tianhe.wang", text="约谈"))
-            await act(
-                stack,
-                lead.task_id,
-                "request_info",
-                RequestInfoInput(actor="hrss.tianhe.wang", question="请提供工资流水"),
-            )
-            await act(
-                stack,
-                lead.task_id,
-                "provide_info",
-                ProvideInfoInput(actor="clerk.li", text="流水三页"),
-            )
-            await act(
-                stack,
-                lead.task_id,
-                "extend",
-                ExtendInput(actor="hrss.tianhe.wang", period="5wd", reason="调取平台数据"),
-            )
-            await act(
-                stack, lead.task_id, "approve_extension", DecideExtensionInput(actor="sup.liu")
-            )
-            await handle.execute_update("urge", UrgeInput(actor="sup.zhang", text="请加快办理"))
-            await opinions_in(stack, lead.task_id)
-            await act(
-                stack,
-                lead.task_id,
-                "complete",
-                CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已支付"),
-            )
-            await wait_status(handle, "awaiting_callback")
-            await handle.execute_update(
-                "callback", CallbackInput(actor="clerk.li", result="unsatisfied")
-            )
-            (reopened,) = await wait_tasks(handle, 1)
-            await act(stack, reopened.task_id, "accept", AcceptInput(actor="hrss.tianhe.wang"))
-            await act(
-                stack,
-                reopened.task_id,
-                "complete",
-                CompleteInput(actor="hrss.tianhe.wang", outcome="resolved", reply="已全部支付"),
-            )
-            await wait_status(handle, "awaiting_callback")
-            await handle.execute_update(
-                "callback", CallbackInput(actor="clerk.li", result="satisfied")
-            )
-            await save(env, handle, "lifecycle")
-
-            # A platform case: external hand-off, liaison, two returns, review, designation.
-            penalty = await open_case(
-                stack,
-                intake(
-                    request_id="replay-dispatch-v1",
-                    platform="didi",
-                    category="platform_penalty",
-                    occupation="ride_hailing",
-                    summary="被平台罚款并封号",
-                    residence="440105",
-                    workplace="440105",
-                ),
-            )
-            tasks = await wait_tasks(penalty, 4)
-            liaison = next(t for t in tasks if t.role.value == "liaison")
-            await act(
-                stack,
-                liaison.task_id,
-                "liaison_reply",
-                LiaisonReplyInput(actor="didi.liaison.luo", text="平台已复核"),
-            )
-            for t in tasks:
-                if t.role.value == "co":
-                    await act(
-                        stack,
-                        t.task_id,
-                        "return",
-                        ReturnInput(actor=t.handlers[0], reason="不属本单位", owner="samr"),
-                    )
-            await penalty.execute_update(
-                "designate",
-                DesignateInput(
-                    actor="sup.zhou",
-                    department="samr",
-                    region="440105",
-                    reason="由海珠区市场监管局主办",
-                ),
-            )
-            await penalty.execute_update(
-                "withdraw", WithdrawInput(actor="clerk.li", reason="劳动者已与平台和解")
-            )
-            await save(env, penalty, "dispatch")
-    await env.shutdown()
+    try:
+        with ThreadPoolExecutor(8) as ex:
+            async with build_worker(env.client, settings, engine, task_queue=tq, executor=ex) as w:
+                await scenarios.record(Stack(env.client, settings, engine, tq, w, env))
+    finally:
+        await env.shutdown()
+        smtp.stop()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v2"))

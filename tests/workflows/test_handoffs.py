@@ -9,6 +9,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from models.case import SetPlanInput
 from models.tasks import (
     AcceptInput,
     CompleteInput,
@@ -20,7 +21,15 @@ from models.tasks import (
 from settings import Settings
 from tests.conftest import Stack, eventually, running_stack
 from tests.smtp import SmtpServer
-from tests.workflows.helpers import act, case_state, intake, open_case, task_query, wait_status
+from tests.workflows.helpers import (
+    act,
+    case_state,
+    events,
+    intake,
+    open_case,
+    task_query,
+    wait_status,
+)
 from tests.workflows.test_dispatch import by_role, finish, open_tasks, refused
 
 PENALTY = {
@@ -101,6 +110,26 @@ async def test_unanswered_handoff_escalates_to_social_work(
     assert got["warning-50"] == "12345.beijing@appeals.example"
     assert got["rung-1"] == "social_work.city@appeals.example"
     assert got["rung-2"] == "leadership@appeals.example"
+
+
+async def test_a_new_plan_leaves_the_handoff_on_its_own_ladder(
+    clock_stack: Stack, smtp: SmtpServer
+) -> None:
+    handle = await open_case(clock_stack, intake(platform="didi", **PENALTY))
+    (lead,) = by_role(await open_tasks(clock_stack, handle, 4), "lead")
+    await handle.execute_update(
+        "set_plan", SetPlanInput(actor="sup.zhang", plan="urgent", reason="劳动者生活困难")
+    )
+    await clock_stack.env.sleep(timedelta(days=20))
+    got = dict(await mails_to(smtp, lead.task_id, 4))
+    # Still the hand-off's ladder: 社会工作部 hears first, never the Beijing hotline.
+    assert got["rung-1"] == "social_work.city@appeals.example"
+    assert got["rung-2"] == "leadership@appeals.example"
+    handoff = await task_query(clock_stack, lead.task_id)
+    assert [(c.name, c.spec.period) for c in handoff.clocks] == [("reply", "5wd")]
+    assert "plan_changed" not in [
+        e.action for e in events(clock_stack, handle.id) if e.task_id == lead.task_id
+    ]
 
 
 async def test_platform_answers_before_the_lead_replies(stack: Stack) -> None:

@@ -216,3 +216,29 @@ async def test_withdraw_cancels_every_open_task(stack: Stack) -> None:
         assert (await task_query(stack, t.task_id)).status.value == "cancelled"
     with Session(stack.engine) as session:
         assert queries.overdue_tasks(session=session, now=final.opened_at.replace(year=2100)) == []
+
+
+async def test_the_callback_remark_is_kept_where_the_callback_is_shown(stack: Stack) -> None:
+    handle = await open_case(stack, intake(category="housing", residence="440106"))
+    (lead,) = await wait_tasks(handle, 1)
+    handler = lead.handlers[0]
+    await act(stack, lead.task_id, "accept", AcceptInput(actor=handler))
+    await act(
+        stack,
+        lead.task_id,
+        "complete",
+        CompleteInput(actor=handler, outcome="resolved", reply="已安排公租房"),
+    )
+    await wait_status(handle, "awaiting_callback")
+    remark = "劳动者表示满意，希望尽快入住"
+    await handle.execute_update(
+        "callback", CallbackInput(actor="clerk.li", result="satisfied", remark=remark)
+    )
+    final = await handle.result()
+    assert final.callback_remark == remark
+    (callback,) = [e for e in events(stack, handle.id) if e.action == "callback"]
+    assert callback.detail is not None and remark in callback.detail
+    assert callback.data is not None and remark in callback.data
+    with Session(stack.engine) as session:
+        row = queries.get_case(session=session, case_id=handle.id)
+        assert row is not None and (row.callback, row.callback_remark) == ("satisfied", remark)

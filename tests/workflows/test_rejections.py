@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from models.case import CallbackInput, WithdrawInput
+from models.case import CallbackInput, DesignateInput, WithdrawInput
 from models.tasks import AcceptInput, CompleteInput, ReturnInput, TransferInput
 from tests.conftest import Stack
 from tests.workflows.helpers import (
@@ -113,3 +113,24 @@ async def test_case_actions_are_refused_for_wrong_actor_or_state(stack: Stack) -
     assert "hrss.tianhe.wang is not an intake clerk" in msg
     await handle.execute_update("withdraw", WithdrawInput(actor="clerk.li", reason="已和解"))
     assert (await handle.result()).status.value == "withdrawn"
+
+
+async def test_designating_an_office_that_had_the_case_twice_is_refused(stack: Stack) -> None:
+    handle = await open_case(stack, intake())
+    lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
+    await act(
+        stack,
+        lead.task_id,
+        "return",
+        ReturnInput(actor="hrss.tianhe.wang", reason="应由市场监管处理", owner="samr"),
+    )
+    await wait_tasks(handle, 2)  # samr leads now, union still co-handles
+    again = DesignateInput(
+        actor="sup.zhang", department="hrss", region="440106", reason="欠薪属人社职责"
+    )
+    await handle.execute_update("designate", again)  # 天河人社's second time: allowed
+    msg = await rejected(stack, handle.id, "designate", again)
+    assert (
+        msg
+        == "天河区人力资源和社会保障局 has already had this case twice; designate another office"
+    )

@@ -1,0 +1,39 @@
+"""The ``workflow.patched`` ids of changes made after the v1 histories were saved.
+
+A case that started on older code replays its history with the old branch; a new
+case takes the new one and records the id as a marker. Each id here must appear
+in a saved history (tests/workflows/histories/v2-*), and the replay test checks
+that it does, so a patch can never ship without proof that both branches replay.
+Never rename or reuse an id: running cases already carry them.
+"""
+
+from __future__ import annotations
+
+DRILL_SPECIAL_TASKS = "drill-special-tasks-stay-on-drill"
+"""A drill's external hand-offs and liaison tasks run on the drill's minutes too,
+rather than on the hand-off or liaison plan (days), which escalated for real."""
+
+DESIGNATION_FIELD = "routing-needs-designation-field"
+"""Whether re-routing needs a supervisor's designation is read from the decision's
+``needs_designation`` field, not from the words of its fallback reason."""
+
+SET_PLAN_SKIPS_HANDOFFS = "set-plan-skips-external-handoffs"
+"""A plan change leaves external hand-offs on their own plan, as it did liaison tasks:
+their ladder escalates to 社会工作部, never to the other region's hotline."""
+
+REVIEW_NOTICE_PER_REVIEW = "review-notice-id-per-review"
+"""Each dispatch review's overdue notice has an id of its own; the id counted returns,
+so a second review after no new return reused the first's id and was never sent."""
+
+COHANDLER_REQUESTS_QUEUED = "cohandler-requests-in-main-loop"
+"""The lead's request for another co-handler is queued and handled by the case's
+main loop, between task results, and acknowledged to the lead, which cannot reply
+before; the signal handler resolved it on its own and raced the lead's reply."""
+
+ALL = (
+    DRILL_SPECIAL_TASKS,
+    DESIGNATION_FIELD,
+    SET_PLAN_SKIPS_HANDOFFS,
+    REVIEW_NOTICE_PER_REVIEW,
+    COHANDLER_REQUESTS_QUEUED,
+)
