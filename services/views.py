@@ -138,6 +138,7 @@ def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
         },
         "reply": c.reply,
         "callback": c.callback,
+        "callback_remark": c.callback_remark,
     }
 
 

@@ -90,7 +90,13 @@ def test_staff_and_handlers(ruleset: RuleSet) -> None:
 def test_roster(ruleset: RuleSet) -> None:
     roster = ruleset.roster()
     assert roster.clerks == ["clerk.li", "clerk.chen", "clerk.huang", "clerk.panyu.fang"]
-    assert roster.supervisors == ["sup.zhang", "sup.liu", "sup.zhou", "sup.tianhe.ma", "sup.panyu.ou"]
+    assert roster.supervisors == [
+        "sup.zhang",
+        "sup.liu",
+        "sup.zhou",
+        "sup.tianhe.ma",
+        "sup.panyu.ou",
+    ]
     assert roster.departments == [
         "hrss",
         "transport",

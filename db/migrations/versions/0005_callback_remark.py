@@ -1,11 +1,8 @@
 """callback remark
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 15:00:00
-
-0004 (accounts and tokens) is being written on the main branch; when the branches
-meet, this revision must revise '0004' instead, so the chain stays linear.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +10,7 @@ import sqlmodel
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

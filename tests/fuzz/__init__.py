@@ -1,0 +1,1 @@
+"""Fuzzing the API's OpenAPI schema (schemathesis) on a real stack."""
