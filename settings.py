@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Only the embedded stack seeds accounts with it, so that the demo and a newcomer
     # can log in; production accounts are added with `appeals users add`.
     dev_password: SecretStr = SecretStr("appeals-dev-2026")
+    # Behind a TLS-terminating load balancer the app sees plain http: say so here, so
+    # the session cookie is still sent only over https (and HSTS is announced).
+    cookie_secure: bool = False
     token: SecretStr | None = None  # APPEALS_TOKEN: a bearer token for the CLI
 
     rules_dir: Path = DEFAULT_RULES_DIR

@@ -71,6 +71,7 @@ def set_password(session: Session, staff_id: str, password: str, *, now: datetim
     account.locked_until = None
     account.dev_seeded = False
     session.add(account)
+    _revoke_all(session, staff_id, now=now)  # a new password ends every old session
     session.commit()
 
 
@@ -80,14 +81,18 @@ def set_disabled(session: Session, staff_id: str, disabled: bool, *, now: dateti
     account.disabled = disabled
     session.add(account)
     if disabled:
-        for token in session.scalars(
-            select(TokenRow).where(
-                col(TokenRow.staff_id) == staff_id, col(TokenRow.revoked_at).is_(None)
-            )
-        ):
-            token.revoked_at = now
-            session.add(token)
+        _revoke_all(session, staff_id, now=now)
     session.commit()
+
+
+def _revoke_all(session: Session, staff_id: str, *, now: datetime) -> None:
+    for token in session.scalars(
+        select(TokenRow).where(
+            col(TokenRow.staff_id) == staff_id, col(TokenRow.revoked_at).is_(None)
+        )
+    ):
+        token.revoked_at = now
+        session.add(token)
 
 
 def list_accounts(session: Session, directory: Directory) -> list[AccountView]:

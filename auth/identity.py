@@ -25,6 +25,9 @@ LOCK_AFTER = 5  # failures that lock the account
 LOCK_FOR = timedelta(minutes=15)
 
 
+REFUSED = "wrong user name or password (after 5 failures an account is locked for 15 minutes)"
+
+
 class AuthError(Exception):
     """Authentication failed; the message is safe to show (it never says which part)."""
 
@@ -83,7 +86,7 @@ def login(
     session: Session, directory: Directory, username: str, password: str, *, now: datetime
 ) -> Principal:
     """Check a password; count failures, slow down and lock after repeated ones."""
-    refused = "wrong user name or password"
+    refused = REFUSED
     account = session.get(AccountRow, username.strip()[:64])
     if account is None:
         passwords.verify_password(None, password)  # same cost as a real check
@@ -92,8 +95,10 @@ def login(
         passwords.verify_password(None, password)
         raise AuthError(refused, delay=0.5)
     if account.locked_until is not None and account.locked_until > now:
-        until = account.locked_until.strftime("%H:%M UTC")
-        raise AuthError(f"too many failed attempts: the account is locked until {until}")
+        # The same words and the same cost as a wrong password: a lock must not tell
+        # a guesser which names are real accounts.
+        passwords.verify_password(None, password)
+        raise AuthError(refused, delay=0.5)
     if not passwords.verify_password(account.password_hash, password):
         account.failed_logins += 1
         delay = 0.0

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from commands.api import Api, delete_token, save_token, stored_token, token_path
 from commands.common import UserError, console, print_json, settings
@@ -61,11 +62,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def logout() -> None:
-        """Revoke the stored token at the API (if it answers) and forget it."""
+        """Revoke the token `appeals login` stored at the API (if it answers) and forget it.
+        APPEALS_TOKEN is left alone: it is a script's, not this login's."""
         s = settings()
-        if stored_token(s) is not None:
+        try:
+            saved = token_path().read_text(encoding="utf-8").strip()
+        except OSError:
+            saved = ""
+        if saved:
+            own = s.model_copy(update={"token": SecretStr(saved)})
             with contextlib.suppress(UserError):  # expired or unreachable: forget it anyway
-                Api(s).request("DELETE", "/token")
+                Api(own).request("DELETE", "/token")
         if delete_token():
             console.print(f"logged out (removed {token_path()})", markup=False)
         else:

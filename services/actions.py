@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from auth.policy import Action
 from models.case import (
@@ -36,8 +36,13 @@ from models.tasks import (
     ReturnInput,
     TransferInput,
 )
+from services.text import clean
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)]
+Text = Annotated[
+    str,
+    BeforeValidator(lambda v: clean(v, field="text") if isinstance(v, str) else v),
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=2000),
+]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Region = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}(\d{3})?$")]
 

@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from auth.identity import Principal
-from auth.policy import Action
+from auth.policy import Action, scope_of
 from db import queries
 from db.tables import CaseRow, EventRow
 from models.case import CaseInput, CaseState, case_id_for
@@ -23,6 +23,7 @@ from services.context import Context
 from services.errors import BadInput, Conflict, NotFound
 from services.scope import check_case, required_scope
 from services.temporal import update
+from services.text import clean, clean_name
 from services.validation import one_line, parse
 from services.views import case_clock, case_dict, event_dict, outbox_dict, task_dict
 from workflows.grievance import GrievanceWorkflow
@@ -60,11 +61,17 @@ async def open_case(ctx: Context, p: Principal, fields: dict[str, Any]) -> str:
     same case, with a different grievance a conflict (nothing is dropped silently)."""
     required_scope(p, Action.case_open)
     fields = dict(fields)
-    fields.setdefault("request_id", uuid.uuid4().hex)
+    if not fields.get("request_id"):
+        fields["request_id"] = uuid.uuid4().hex
     try:
+        for key in ("name", "summary", "request_id"):
+            if isinstance(fields.get(key), str):
+                fields[key] = (
+                    clean_name(fields[key]) if key == "name" else clean(fields[key], field=key)
+                )
         form = IntakeForm.model_validate(fields)
-    except ValidationError as e:
-        raise BadInput(one_line(e)) from e
+    except ValueError as e:  # pydantic's ValidationError is a ValueError too
+        raise BadInput(one_line(e) if isinstance(e, ValidationError) else str(e)) from e
     check_against_directory(form, ctx.rules)
     case_id = case_id_for(form.request_id)
     with ctx.session() as session:
@@ -118,7 +125,7 @@ def show_case(ctx: Context, p: Principal, case_id: str) -> dict[str, Any]:
     """A case as the person may see it: personal data masked, every task and the timeline."""
     case, tasks = load_case(ctx, case_id)
     check_case(p, Action.case_read, case, tasks)
-    return _case_view(ctx, case, tasks, reveal=False)
+    return _case_view(ctx, p, case, tasks, reveal=False)
 
 
 def reveal_case(ctx: Context, p: Principal, case_id: str, reason: str) -> dict[str, Any]:
@@ -142,10 +149,12 @@ def reveal_case(ctx: Context, p: Principal, case_id: str, reason: str) -> dict[s
             )
         )
         session.commit()
-    return _case_view(ctx, case, tasks, reveal=True)
+    return _case_view(ctx, p, case, tasks, reveal=True)
 
 
-def _case_view(ctx: Context, case: CaseRow, tasks: list[Any], *, reveal: bool) -> dict[str, Any]:
+def _case_view(
+    ctx: Context, p: Principal, case: CaseRow, tasks: list[Any], *, reveal: bool
+) -> dict[str, Any]:
     s, now = ctx.settings, ctx.now()
     with ctx.session() as session:
         deadlines = queries.task_deadlines(session=session, task_ids=[t.task_id for t in tasks])
@@ -155,7 +164,9 @@ def _case_view(ctx: Context, case: CaseRow, tasks: list[Any], *, reveal: bool) -
         data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
         data["timeline"] = [event_dict(e, s) for e in events]
         data["case_clock"] = case_clock(case, s, now)
-        data["mail"] = [outbox_dict(m, s) for m in mail]
+        # Recipients, subjects and SMTP errors are for those who may read mail.
+        may_read_mail = scope_of(Action.mail_read, p.role) is not None
+        data["mail"] = [outbox_dict(m, s) for m in mail] if may_read_mail else []
     data["category_label"] = _label(ctx, case.category)
     return data
 

@@ -3,7 +3,6 @@ facts, a deadline on the working-day calendar."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +16,7 @@ from services.context import Context
 from services.errors import BadInput, Conflict
 from services.filters import check_filters
 from services.scope import required_scope
-from services.validation import one_line
+from services.validation import moment, one_line
 from services.views import calendar_for
 from sla import Period, due_at
 
@@ -83,15 +82,13 @@ def reload_rules(ctx: Context, p: Principal) -> dict[str, Any]:
 def sla_due(ctx: Context, p: Principal, *, start: str, period: str) -> dict[str, Any]:
     required_scope(p, Action.sla_due)
     s = ctx.settings
-    try:
-        moment = datetime.fromisoformat(start)
-    except ValueError as e:
-        raise BadInput(f"start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)") from e
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=s.tz)  # a local time means the deployment's zone
+    begin = moment(start, field="start", tz=s.tz)  # a local time means the deployment's zone
     try:
         parsed = Period.parse(period)
     except ValueError as e:
         raise BadInput(str(e)) from e
-    due = due_at(moment, parsed, calendar=calendar_for(s.rules_dir), tz=s.tz)
-    return {"start": moment.isoformat(), "period": period, "due_at": due.isoformat()}
+    try:
+        due = due_at(begin, parsed, calendar=calendar_for(s.rules_dir), tz=s.tz)
+    except (OverflowError, ValueError) as e:
+        raise BadInput(f"period {period!r} from {start!r} ends outside the calendar") from e
+    return {"start": begin.isoformat(), "period": period, "due_at": due.isoformat()}

@@ -48,7 +48,15 @@ def case_in_scope(p: Principal, scope: Scope, case: CaseRow, tasks: Sequence[Tas
     if scope is Scope.any:
         return True
     if scope is Scope.region:
-        return p.in_region(case.lead_region) or any(p.in_region(t.region) for t in tasks)
+        # A case lies where its offices work: not where a platform is registered (its
+        # liaison task), nor where an office that gave it back sits — unless the case
+        # is in dispatch review, where the returning offices are all it has.
+        placed = [
+            t
+            for t in tasks
+            if t.role != "liaison" and (case.status == "in_review" or t.status not in LEAD_GONE)
+        ]
+        return p.in_region(case.lead_region) or any(p.in_region(t.region) for t in placed)
     if scope is Scope.office:
         return any(task_in_scope(p, scope, t) for t in tasks)
     if scope is Scope.lead_office:
@@ -75,6 +83,12 @@ def task_clause(p: Principal, scope: Scope) -> ColumnElement[bool]:
             col(TaskRow.role) == "liaison", col(TaskRow.office_id) == liaison_office(p.platform)
         )
     return false()
+
+
+def case_task_clause(p: Principal, scope: Scope) -> ColumnElement[bool]:
+    """The SQL condition on a case's tasks that puts the case in ``p``'s scope (for lists
+    of cases): as ``task_clause``, but a platform's liaison task does not place a case."""
+    return and_(task_clause(p, scope), col(TaskRow.role) != "liaison")
 
 
 def check_task(p: Principal, action: Action, task: TaskRow) -> None:

@@ -13,7 +13,8 @@ from db import queries
 from services.context import Context
 from services.errors import BadInput
 from services.filters import check_filters
-from services.scope import required_scope, task_clause
+from services.privacy import masked_summary
+from services.scope import case_task_clause, required_scope, task_clause
 from services.views import calendar_for, iso, late_text, outbox_dict, time_left
 from settings import Settings
 from sla import OfficeHours, Period, Unit, add_working_time, due_at
@@ -126,7 +127,7 @@ def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
     scope = required_scope(p, Action.board_read)
     s = ctx.settings
     with ctx.session() as session:
-        cases = queries.cases_in_review(session=session, where=task_clause(p, scope))
+        cases = queries.cases_in_review(session=session, where=case_task_clause(p, scope))
         out = []
         for c in cases:
             events = queries.case_events(session=session, case_id=c.case_id)
@@ -134,7 +135,7 @@ def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
                 {
                     "case": c.case_id,
                     "category": c.category,
-                    "summary": c.summary,
+                    "summary": masked_summary(c),
                     "opened_at": iso(c.opened_at, s),
                     "returns": [
                         {"task": e.task_id, "by": e.actor, "reason": e.detail}

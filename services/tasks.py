@@ -13,6 +13,7 @@ from services.actions import TASK_VERBS
 from services.context import Context
 from services.errors import Conflict, NotFound
 from services.filters import check_filters
+from services.privacy import masked_summary
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
 from services.views import event_dict, task_dict
@@ -54,7 +55,7 @@ def _row(ctx: Context, p: Principal, t: TaskRow, c: CaseRow, d: dict[str, Any]) 
     return d | {
         "category": c.category,
         "category_label": category.label if category else c.category,
-        "summary": c.summary,
+        "summary": masked_summary(c),
         "urgent": c.urgent,
         "priority": max(t.priority, c.priority),
         "case_status": c.status,

@@ -11,6 +11,7 @@ from typing import Any
 
 from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
 from models.intake import mask_id, mask_name, mask_phone
+from services.privacy import masked_summary
 from settings import Settings
 from sla import WorkCalendar, format_working_duration, load_overrides, working_time_between
 
@@ -123,7 +124,7 @@ def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
             "phone": c.phone if reveal else mask_phone(c.phone),
             "id_number": c.id_number if reveal else mask_id(c.id_number),
         },
-        "summary": c.summary,
+        "summary": c.summary if reveal else masked_summary(c),
         "residence": c.residence,
         "workplace": c.workplace,
         "incident": c.incident,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from auth import tokens
-from auth.identity import AuthError, issue_token, login, revoke
+from auth.identity import revoke
 from auth.policy import Action, Role
 from services.directory import staff
+from services.errors import Unauthenticated
+from services.login import log_in
 from services.scope import required_scope
 from web.render import page
-from web.session import Ctx, Me, PageRoute, clear_session, set_session
+from web.session import Ctx, Me, PageRoute, clear_session, same_origin, set_session
 from web.session import Form as CheckedForm
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -26,10 +27,6 @@ HOME = {
     Role.supervisor: "/board",
     Role.liaison: "/platform",
     Role.admin: "/admin",
-}
-
-MESSAGES = {
-    "wrong user name or password": "用户名或密码错误，请重新输入。",
 }
 
 
@@ -45,27 +42,17 @@ async def login_submit(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    if not same_origin(request):
+        message = "请从本系统的登录页登录。"
+        return page(request, "login.html", 403, me=None, username="", error=message)
     try:
-        if not username or len(username) > 64 or not password or len(password) > 200:
-            raise AuthError("wrong user name or password", delay=0.5)
-        with ctx.session() as session:
-            p = login(session, ctx.rules, username, password, now=ctx.now())
-            token, _ = issue_token(session, p.staff_id, now=ctx.now(), name="web")
-    except AuthError as e:
-        # Repeated failures are answered slowly: guessing costs time, not just a request.
-        await asyncio.sleep(e.delay)
-        message = MESSAGES.get(str(e), _locked(str(e)))
+        p, token, _ = await log_in(ctx, username, password, name="web")
+    except Unauthenticated:
+        message = "用户名或密码错误，请重新输入（连续输错 5 次，账号将锁定 15 分钟）。"
         return page(request, "login.html", 401, me=None, username=username[:64], error=message)
     response = RedirectResponse(HOME[p.role], status_code=303)
     set_session(response, request, token)
     return response
-
-
-def _locked(message: str) -> str:
-    if "locked until" in message:
-        until = message.rsplit("until", 1)[-1].strip()
-        return f"连续输错次数过多，账号已暂时锁定（至 {until}）。"
-    return message
 
 
 @router.post("/logout")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.permissions import CaseId
 from auth.identity import Principal
 from auth.policy import Action
 from services.actions import CASE_VERBS
@@ -33,7 +34,7 @@ WHEN = {
 }
 
 
-def may(p: Principal, action: Action, ctx: Context, case_id: str) -> bool:
+def may(p: Principal, action: Action, ctx: Context, case_id: CaseId) -> bool:
     case, tasks = load_case(ctx, case_id)
     try:
         check_case(p, action, case, tasks)
@@ -42,7 +43,7 @@ def may(p: Principal, action: Action, ctx: Context, case_id: str) -> bool:
     return True
 
 
-def case_verbs(p: Principal, ctx: Context, case_id: str, status: str) -> list[str]:
+def case_verbs(p: Principal, ctx: Context, case_id: CaseId, status: str) -> list[str]:
     case, tasks = load_case(ctx, case_id)
     out = []
     for verb, v in CASE_VERBS.items():
@@ -60,7 +61,7 @@ def render_case(
     request: Request,
     ctx: Context,
     p: Principal,
-    case_id: str,
+    case_id: CaseId,
     *,
     data: dict[str, Any] | None = None,
     error: tuple[str, str] | None = None,
@@ -81,12 +82,12 @@ def render_case(
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, ctx: Ctx, me: Me, case_id: str) -> Response:
+def case_page(request: Request, ctx: Ctx, me: Me, case_id: CaseId) -> Response:
     return render_case(request, ctx, me.p, case_id)
 
 
 @router.post("/cases/{case_id}/reveal")
-def reveal(request: Request, ctx: Ctx, me: Me, form: Form, case_id: str) -> Response:
+def reveal(request: Request, ctx: Ctx, me: Me, form: Form, case_id: CaseId) -> Response:
     reason = str(form.get("reason") or "")
     try:
         data = reveal_case(ctx, me.p, case_id, reason)
@@ -105,7 +106,9 @@ def safe_next(value: object, default: str) -> str:
 
 
 @router.post("/cases/{case_id}/act/{verb}")
-async def act(request: Request, ctx: Ctx, me: Me, form: Form, case_id: str, verb: str) -> Response:
+async def act(
+    request: Request, ctx: Ctx, me: Me, form: Form, case_id: CaseId, verb: str
+) -> Response:
     body = fields(form, drop=("next",))
     before = show_case(ctx, me.p, case_id)
     try:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.permissions import TaskId
 from auth.identity import Principal
 from auth.policy import Action, Role
 from services.cases import reveal_case
@@ -51,7 +52,7 @@ def render_task(
     request: Request,
     ctx: Context,
     p: Principal,
-    task_id: str,
+    task_id: TaskId,
     *,
     worker: dict[str, Any] | None = None,
     error: tuple[str, str] | None = None,
@@ -79,12 +80,14 @@ def render_task(
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, ctx: Ctx, me: Me, task_id: str) -> Response:
+def task_page(request: Request, ctx: Ctx, me: Me, task_id: TaskId) -> Response:
     return render_task(request, ctx, me.p, task_id)
 
 
 @router.post("/tasks/{task_id}/act/{verb}")
-async def act(request: Request, ctx: Ctx, me: Me, form: Form, task_id: str, verb: str) -> Response:
+async def act(
+    request: Request, ctx: Ctx, me: Me, form: Form, task_id: TaskId, verb: str
+) -> Response:
     body = fields(form, drop=("next",))
     before = show_task(ctx, me.p, task_id)["timeline"]
     try:
@@ -100,7 +103,7 @@ async def act(request: Request, ctx: Ctx, me: Me, form: Form, task_id: str, verb
 
 
 @router.post("/tasks/{task_id}/reveal")
-def reveal(request: Request, ctx: Ctx, me: Me, form: Form, task_id: str) -> Response:
+def reveal(request: Request, ctx: Ctx, me: Me, form: Form, task_id: TaskId) -> Response:
     data = show_task(ctx, me.p, task_id)
     try:
         case = reveal_case(ctx, me.p, data["case_id"], str(form.get("reason") or ""))

@@ -11,7 +11,8 @@ from auth.identity import Principal
 from auth.policy import Action
 from db.tables import CaseRow, TaskRow
 from services.context import Context
-from services.scope import required_scope, task_clause
+from services.privacy import masked_summary
+from services.scope import case_task_clause, required_scope
 from services.views import iso
 
 
@@ -19,7 +20,7 @@ def callback_queue(ctx: Context, p: Principal, *, limit: int = 200) -> list[dict
     """Cases in the clerk's scope waiting for the callback (回访), oldest first; the
     worker's identity is not in the list (the case page reveals it, audited)."""
     scope = required_scope(p, Action.case_callback)
-    in_scope = select(col(TaskRow.case_id)).where(task_clause(p, scope))
+    in_scope = select(col(TaskRow.case_id)).where(case_task_clause(p, scope))
     stmt = (
         select(CaseRow)
         .where(col(CaseRow.status) == "awaiting_callback", col(CaseRow.case_id).in_(in_scope))
@@ -35,7 +36,7 @@ def callback_queue(ctx: Context, p: Principal, *, limit: int = 200) -> list[dict
             "category_label": categories[c.category].label
             if c.category in categories
             else c.category,
-            "summary": c.summary,
+            "summary": masked_summary(c),
             "reply": c.reply,
             "opened_at": iso(c.opened_at, ctx.settings),
             "urgent": c.urgent,

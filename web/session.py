@@ -74,7 +74,8 @@ async def checked_form(request: Request, me: Me) -> FormData:
     """The POSTed form, once its CSRF token (field or htmx header) matches the session."""
     form = await request.form()
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, me.csrf):
+    # Compared as bytes: compare_digest refuses non-ASCII text with a TypeError.
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), me.csrf.encode()):
         raise CsrfRefused
     return form
 
@@ -99,10 +100,24 @@ def set_session(response: Response, request: Request, token: str) -> None:
         token,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
         path="/",
         max_age=8 * 3600,
     )
+
+
+def _secure(request: Request) -> bool:
+    ctx: Context = request.app.state.ctx
+    return ctx.settings.cookie_secure or request.url.scheme == "https"
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a POST comes from our own pages (login has no session, hence no CSRF
+    token, so a page elsewhere must not be able to log a victim into its account)."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
 def clear_session(response: Response) -> None:

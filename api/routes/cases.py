@@ -20,12 +20,18 @@ class Opened(BaseModel):
     case_id: str
 
 
+class IntakeRequest(IntakeForm):
+    """The intake form; without a ``request_id`` the server makes one (not idempotent)."""
+
+    request_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # type: ignore[assignment]
+
+
 class RevealBody(Body):
     reason: Annotated[str, Field(min_length=2, max_length=500)]
 
 
 @router.post("", status_code=201, response_model=Opened, dependencies=[needs(Action.case_open)])
-async def open_case(form: IntakeForm, p: CurrentUser, ctx: Ctx) -> Any:
+async def open_case(form: IntakeRequest, p: CurrentUser, ctx: Ctx) -> Any:
     """Open a case (受理) from the intake form's fields; idempotent by ``request_id``."""
     case_id = await cases.open_case(ctx, p, form.model_dump(exclude_unset=True))
     return Opened(case_id=case_id)

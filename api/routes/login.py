@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -11,8 +10,8 @@ from pydantic import BaseModel
 
 from api.deps import Ctx, CurrentUser, oauth2
 from auth import tokens
-from auth.identity import AuthError, issue_token, login, revoke
-from services.errors import Unauthenticated
+from auth.identity import revoke
+from services.login import log_in
 
 router = APIRouter(tags=["identity"])
 
@@ -36,17 +35,7 @@ class Me(BaseModel):
 @router.post("/token", response_model=TokenOut)
 async def token(ctx: Ctx, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
     """Exchange a user name and password for a bearer token (8 hours)."""
-    if len(form.username) > 64 or len(form.password) > 200:
-        raise Unauthenticated("wrong user name or password")
-    try:
-        with ctx.session() as session:
-            p = login(session, ctx.rules, form.username, form.password, now=ctx.now())
-            raw, row = issue_token(session, p.staff_id, now=ctx.now())
-            expires = row.expires_at.isoformat()
-    except AuthError as e:
-        # Repeated failures are answered slowly: guessing costs time, not just a request.
-        await asyncio.sleep(e.delay)
-        raise Unauthenticated(str(e)) from e
+    _, raw, expires = await log_in(ctx, form.username, form.password)
     return TokenOut(access_token=raw, expires_at=expires)
 
 

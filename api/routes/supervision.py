@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from api.deps import Ctx, CurrentUser
 from api.permissions import needs
 from auth.policy import Action
 from services import supervision
-from services.errors import BadInput
+from services.validation import moment
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 Filter = Annotated[str | None, Query(max_length=40)]
@@ -49,13 +48,7 @@ def returns(
     department: Filter = None,
 ) -> list[dict[str, Any]]:
     """Returns (退单) and designations received, per office in your scope."""
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError as e:
-            raise BadInput(f"since {since!r} is not an ISO date, e.g. 2026-11-01") from e
-        start = start if start.tzinfo else start.replace(tzinfo=ctx.settings.tz)
+    start = moment(since, field="since", tz=ctx.settings.tz) if since else None
     return supervision.returns(ctx, p, since=start, department=department)
 
 

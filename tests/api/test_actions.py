@@ -138,3 +138,62 @@ async def test_same_request_id_with_another_grievance_is_a_conflict(door: FrontD
         )
         assert other.status_code == 409
         assert "different grievance" in other.json()["detail"]
+
+
+async def test_personal_data_typed_into_the_summary_is_masked_until_revealed(
+    door: FrontDoor,
+) -> None:
+    summary = "骑手王小明（电话13800138001，身份证11010519491231002X）被平台罚款"
+    case_id, _ = await _open(
+        door, "privacy-1", category="platform_penalty", platform="yangcheng_run", summary=summary
+    )
+    async with await door.as_user("clerk.li") as clerk:
+
+        async def liaison_task() -> str | None:
+            tasks = (await clerk.get(f"/api/v1/cases/{case_id}")).json()["tasks"]
+            return next((t["id"] for t in tasks if t["role"] == "liaison"), None)
+
+        await eventually(liaison_task)
+        shown = (await clerk.get(f"/api/v1/cases/{case_id}")).json()["summary"]
+        assert shown == "骑手王**（电话138****8001，身份证110105********002X）被平台罚款"
+        revealed = await clerk.post(f"/api/v1/cases/{case_id}/reveal", json={"reason": "回访"})
+        assert revealed.json()["summary"] == summary
+    async with await door.as_user("yangcheng_run.liaison.tang") as liaison:
+        for body in ((await liaison.get("/api/v1/tasks")).text,):
+            assert "13800138001" not in body and "王小明" not in body
+            assert "11010519491231002X" not in body
+
+
+async def test_text_is_normalised_and_control_characters_refused(door: FrontDoor) -> None:
+    async with await door.as_user("clerk.li") as clerk:
+        nul = await clerk.post(
+            "/api/v1/cases", json=INTAKE | {"request_id": "ctl-1", "summary": "拖欠工资\x00两个月"}
+        )
+        assert nul.status_code == 422
+        assert nul.json()["detail"] == "summary contains control characters (U+0000)"
+        invisible = await clerk.post(
+            "/api/v1/cases", json=INTAKE | {"request_id": "ctl-2", "name": "\u200b\u200b"}
+        )
+        assert (invisible.status_code, invisible.json()["detail"]) == (
+            422,
+            "name must have visible characters",
+        )
+        r = await clerk.post(
+            "/api/v1/cases",
+            json=INTAKE | {"request_id": "ctl-3", "summary": "工资\u202e款罚台平\u202c拖欠两个月"},
+        )
+        assert r.status_code == 201
+        shown = (await clerk.get(f"/api/v1/cases/{r.json()['case_id']}")).json()["summary"]
+        assert shown == "工资款罚台平拖欠两个月"  # the direction override is gone
+
+
+async def test_dates_outside_the_calendar_are_bad_input(door: FrontDoor) -> None:
+    async with await door.as_user("sup.zhang") as sup:
+        for path, params in (
+            ("/api/v1/sla/due", {"start": "9999-12-31T10:00+08:00", "period": "5wd"}),
+            ("/api/v1/sla/due", {"start": "0001-01-01T00:00+08:00", "period": "5wd"}),
+            ("/api/v1/supervision/returns", {"since": "9999-12-31T23:59:59-23:59"}),
+        ):
+            r = await sup.get(path, params=params)
+            assert r.status_code == 422, r.text
+            assert "between 1970 and 2100" in r.json()["detail"]

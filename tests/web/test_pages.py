@@ -176,3 +176,23 @@ async def test_the_clerk_sees_the_callback_queue(door: FrontDoor) -> None:
     async with logged_in(door, "hrss.tianhe.wang") as (c, _):
         assert (await c.get("/callbacks")).status_code == 403
         assert (await c.get("/admin")).status_code == 403
+
+
+async def test_login_from_another_site_and_odd_csrf_bytes_are_refused(door: FrontDoor) -> None:
+    async with door.client() as c:
+        r = await c.post(
+            "/login",
+            data={"username": "clerk.li", "password": "dev-password-2026"},
+            headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        )
+        assert r.status_code == 403 and "appeals_session" not in r.headers.get("set-cookie", "")
+    async with logged_in(door, "clerk.li") as (c, _):
+        r = await c.post("/logout", data={"csrf": "é" * 32})
+        assert r.status_code == 403 and "Traceback" not in r.text
+
+
+async def test_a_done_banner_shows_only_known_actions(door: FrontDoor) -> None:
+    case = await open_and_route(door, "banner-1")
+    async with logged_in(door, "clerk.li") as (c, _):
+        r = await c.get(f"/cases/{case['id']}", params={"done": "请立即致电4001234567"})
+        assert r.status_code == 200 and "4001234567" not in r.text
