@@ -22,7 +22,10 @@ from commands.views import (
     mail_table,
     print_overdue,
     print_timeline,
+    short_time,
+    task_list_table,
     tasks_table,
+    whole_column,
 )
 from db import queries
 from services.views import (
@@ -218,22 +221,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(data)
             return
-        table = Table(title=f"tasks ({len(data)})")
-        for col in ("task", "role", "office", "category", "status", "dispatched", "next due"):
-            table.add_column(col)
-        for t in data:
-            running = [d for d in t["deadlines"].values() if d["running"]]
-            nxt = min((d["due_at"] for d in running), default="")
-            table.add_row(
-                t["id"],
-                t["role"],
-                t["office_name"],
-                t["category"],
-                t["status"],
-                (t["dispatched_at"] or "")[:16].replace("T", " "),
-                nxt[:16].replace("T", " "),
-            )
-        console.print(table)
+        console.print(task_list_table(data))
 
     @app.command()
     def overdue(
@@ -294,8 +282,9 @@ def register(app: typer.Typer) -> None:
             console.print("no returns or designations")
             return
         table = Table(title="returns (退单) and designations (指定承办) by office")
-        for col in ("office", "department", "region", "returns", "designated to", "last"):
-            table.add_column(col)
+        for col in ("office", "department", "region", "returns", "designated to"):
+            table.add_column(col, overflow="fold")
+        whole_column(table, "last", [short_time(r["last_at"]) for r in data])
         for r in data:
             table.add_row(
                 r["office_name"],
@@ -303,7 +292,7 @@ def register(app: typer.Typer) -> None:
                 r["region"],
                 str(r["returns"]),
                 str(r["designated_to"]),
-                (r["last_at"] or "")[:16].replace("T", " "),
+                short_time(r["last_at"]),
             )
         console.print(table)
 
@@ -336,8 +325,9 @@ def register(app: typer.Typer) -> None:
             print_json(people)
             return
         table = Table(title=f"staff ({len(people)})")
-        for col in ("id", "name", "role", "department", "region", "office"):
-            table.add_column(col)
+        whole_column(table, "id", [m["id"] for m in people])
+        for col in ("name", "role", "department", "region", "office"):
+            table.add_column(col, overflow="fold")
         for m in people:
             table.add_row(
                 m["id"],
