@@ -45,6 +45,8 @@ def _clock_state(d: dict[str, Any]) -> str:
         return "running"
     if d.get("status") == "pending":
         return "pending"
+    if d.get("ended_by"):
+        return f"stopped ({d['ended_by']})"  # handed on: neither met nor missed
     if d.get("stopped_at"):
         return "met" if d.get("met") else "[red]missed[/]"
     return str(d.get("status", ""))
