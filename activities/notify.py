@@ -28,8 +28,10 @@ key                 meaning                                        kinds
 
 Optional keys, shown when given and non-blank:
 
-* every kind: ``category`` (the code, wage_arrears), ``role`` (主办 or 协办) and
-  ``summary_masked`` (the grievance summary without personal data);
+* every kind: ``category`` (the code, wage_arrears), ``role`` (主办 or 协办),
+  ``summary_masked`` (the grievance summary without personal data) and ``external``
+  (non-blank: every recipient is outside this system, e.g. another region's 12345
+  hotline, so the mail asks for a written answer instead of pointing to the CLI);
 * warning: ``period`` (a period code such as ``5wd``, shown as 5个工作日, or text) and
   ``remaining`` (time left, as text: "2个工作日");
 * breach: ``period`` and ``late_by`` (how late, as text: "3个工作日");
@@ -86,7 +88,7 @@ REQUIRED_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.urge: _COMMON | {"urged_by", "text"},
     NotificationKind.info: _COMMON | {"headline", "text"},
 }
-_ANY = frozenset({"category", "role", "summary_masked"})
+_ANY = frozenset({"category", "role", "summary_masked", "external"})
 OPTIONAL_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.warning: _ANY | {"period", "remaining"},
     NotificationKind.breach: _ANY | {"period", "late_by"},
