@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from commands.api import api
-from commands.common import UserError, console, db_session, print_json, settings
+from commands.common import UserError, console, db_session, print_json
 from commands.views import (
     mail_table,
     print_overdue,
@@ -40,15 +40,10 @@ from sla import (
     OfficeHours,
     Period,
     Unit,
-    WorkCalendar,
     add_working_time,
     due_at,
-    load_overrides,
 )
 
-sla_app = typer.Typer(
-    help="Deadline arithmetic on China's working-day calendar.", no_args_is_help=True
-)
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -338,25 +333,3 @@ def register(app: typer.Typer) -> None:
                 m["office"] or "",
             )
         console.print(table)
-
-    @sla_app.command("due")
-    def sla_due(
-        start: Annotated[str, typer.Option(help="ISO 8601, e.g. 2026-09-30T10:00+08:00")],
-        period: Annotated[str, typer.Option(help="<N><unit>: wd, d, h, wh, m")],
-    ) -> None:
-        """Print the deadline of a period started at START, as ISO 8601 with offset."""
-        s = settings()
-        try:
-            moment = datetime.fromisoformat(start)
-        except ValueError as e:
-            raise UserError(
-                f"--start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)"
-            ) from e
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=s.tz)  # a local time means the deployment's zone
-        try:
-            p = Period.parse(period)
-        except ValueError as e:
-            raise UserError(str(e)) from e
-        calendar = WorkCalendar(load_overrides(s.rules_dir / "calendar.yaml"))
-        print(due_at(moment, p, calendar=calendar, tz=s.tz).isoformat())
