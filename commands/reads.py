@@ -292,20 +292,6 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @app.command()
-    def mail(
-        status: Annotated[str | None, typer.Option(help="queued, retrying, sent or failed")] = None,
-        as_json: Json = False,
-    ) -> None:
-        """The e-mail outbox, newest first: what was sent, what is retrying and why."""
-        rows: list[dict[str, Any]] = api().get("/supervision/mail", status=status)
-        if as_json:
-            print_json(rows)
-        elif not rows:
-            console.print("no e-mail" + (f" with status {status}" if status else ""))
-        else:
-            console.print(mail_table(rows, title=f"outbox ({len(rows)})"))
-
-    @app.command()
     def staff(
         department: Annotated[str | None, typer.Option()] = None,
         region: Annotated[str | None, typer.Option()] = None,

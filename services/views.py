@@ -181,6 +181,8 @@ def outbox_dict(m: OutboxRow, s: Settings) -> dict[str, Any]:
         "status": m.status,
         "attempts": m.attempts,
         "last_error": m.last_error,
+        # Per recipient: {"address": {"status": "sent" | "refused", "reply": …, "at": …}}
+        "delivery": json.loads(m.delivery) if m.delivery else {},
         "created_at": iso(m.created_at, s),
         "sent_at": iso(m.sent_at, s),
     }

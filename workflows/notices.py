@@ -8,7 +8,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import mask_personal
+    from activities.mail import mask_personal
     from models.notify import Notification, NotificationKind, Recipient
     from models.routing import EscalationContacts
     from models.sla import ClockEvent, ClockState

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from activities.notify import (
+from activities.mail import (
     OPTIONAL_KEYS,
     REQUIRED_KEYS,
     NotificationError,
