@@ -31,6 +31,10 @@ class ResendError(ValueError):
     """A notification that cannot be resent; the message is one line saying why."""
 
 
+class UnknownMail(ResendError):
+    """No outbox row has that id."""
+
+
 def insert_if_absent(session: Session, n: Notification, subject: str) -> OutboxRow:
     """Insert the queued row unless one exists, then return the row. ON CONFLICT DO
     NOTHING rather than get-then-add: two attempts racing must not fail on the key."""
@@ -158,7 +162,7 @@ def for_resend(engine: Engine, notification_id: str) -> Notification:
     with Session(engine) as session:
         row = session.get(OutboxRow, notification_id)
         if row is None:
-            raise ResendError(f"no e-mail {notification_id!r} in the outbox (`appeals mail`)")
+            raise UnknownMail(f"no e-mail {notification_id!r} in the outbox (`appeals mail`)")
         if row.status != FAILED:
             why = {
                 SENT: "it was sent",
