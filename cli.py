@@ -13,7 +13,7 @@ from pydantic import ValidationError
 # typer vendors click (typer._click); its usage errors are only reachable from there.
 from typer._click import exceptions as click_errors
 
-from commands import cases, identity, reads, rules, stack, tasks, users
+from commands import cases, identity, mail, reads, rules, sla, stack, tasks, users
 from commands.common import UserError
 
 app = typer.Typer(
@@ -24,7 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules.app, name="rules")
-app.add_typer(reads.sla_app, name="sla")
+app.add_typer(sla.app, name="sla")
+app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 
 for module in (identity, cases, tasks, reads, stack):

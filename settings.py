@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_starttls: bool = False
     mail_from: str = "appeals-noreply@appeals.example"
+    # APPEALS_ADMIN_MAIL: who is told when an e-mail fails for good (unset: the log only).
+    admin_mail: str | None = None
 
     # The HTTP API and web screens: `appeals serve` and the embedded stack listen here
     # (default: the embedded gRPC port + 3); the CLI calls ``api_url`` (default: the

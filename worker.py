@@ -13,8 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.clocks import ClockActivities
-from activities.notify import EmailSender, NotifyActivities, SmtpSender
+from activities.notify import NotifyActivities
 from activities.routing import RoutingActivities
+from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
 from client import connect
 from db.engine import make_engine, migrate
@@ -36,7 +37,10 @@ def build_activities(
     routing = RoutingActivities(settings.rules_dir)
     clocks = ClockActivities(calendar, settings.tz)
     notify = NotifyActivities(
-        engine, sender or SmtpSender.from_settings(settings), settings.mail_from
+        engine,
+        sender or SmtpSender.from_settings(settings),
+        settings.mail_from,
+        settings.admin_mail,
     )
     return [
         notify.queue,

@@ -66,6 +66,7 @@ class Action(StrEnum):
     returns_read = "supervision.returns"
     board_read = "supervision.board"
     mail_read = "mail.read"
+    mail_resend = "mail.resend"
     staff_read = "staff.read"
     rules_explain = "rules.explain"
     rules_reload = "rules.reload"
@@ -111,6 +112,7 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.returns_read: {R.head: S.office, R.supervisor: S.region},
     Action.board_read: {R.supervisor: S.region},
     Action.mail_read: {R.supervisor: S.region, R.admin: S.any},
+    Action.mail_resend: {R.admin: S.any},
     Action.staff_read: {
         R.clerk: S.any,
         **dict.fromkeys(_HANDLERS, S.any),

@@ -17,12 +17,15 @@ import typer
 from rich.table import Table
 
 from commands.api import api
-from commands.common import UserError, console, db_session, print_json, settings
+from commands.common import UserError, console, db_session, print_json
 from commands.views import (
     mail_table,
     print_overdue,
     print_timeline,
+    short_time,
+    task_list_table,
     tasks_table,
+    whole_column,
 )
 from db import queries
 from services.views import (
@@ -37,15 +40,10 @@ from sla import (
     OfficeHours,
     Period,
     Unit,
-    WorkCalendar,
     add_working_time,
     due_at,
-    load_overrides,
 )
 
-sla_app = typer.Typer(
-    help="Deadline arithmetic on China's working-day calendar.", no_args_is_help=True
-)
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -218,22 +216,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(data)
             return
-        table = Table(title=f"tasks ({len(data)})")
-        for col in ("task", "role", "office", "category", "status", "dispatched", "next due"):
-            table.add_column(col)
-        for t in data:
-            running = [d for d in t["deadlines"].values() if d["running"]]
-            nxt = min((d["due_at"] for d in running), default="")
-            table.add_row(
-                t["id"],
-                t["role"],
-                t["office_name"],
-                t["category"],
-                t["status"],
-                (t["dispatched_at"] or "")[:16].replace("T", " "),
-                nxt[:16].replace("T", " "),
-            )
-        console.print(table)
+        console.print(task_list_table(data))
 
     @app.command()
     def overdue(
@@ -294,8 +277,9 @@ def register(app: typer.Typer) -> None:
             console.print("no returns or designations")
             return
         table = Table(title="returns (退单) and designations (指定承办) by office")
-        for col in ("office", "department", "region", "returns", "designated to", "last"):
-            table.add_column(col)
+        for col in ("office", "department", "region", "returns", "designated to"):
+            table.add_column(col, overflow="fold")
+        whole_column(table, "last", [short_time(r["last_at"]) for r in data])
         for r in data:
             table.add_row(
                 r["office_name"],
@@ -303,23 +287,9 @@ def register(app: typer.Typer) -> None:
                 r["region"],
                 str(r["returns"]),
                 str(r["designated_to"]),
-                (r["last_at"] or "")[:16].replace("T", " "),
+                short_time(r["last_at"]),
             )
         console.print(table)
-
-    @app.command()
-    def mail(
-        status: Annotated[str | None, typer.Option(help="queued, retrying, sent or failed")] = None,
-        as_json: Json = False,
-    ) -> None:
-        """The e-mail outbox, newest first: what was sent, what is retrying and why."""
-        rows: list[dict[str, Any]] = api().get("/supervision/mail", status=status)
-        if as_json:
-            print_json(rows)
-        elif not rows:
-            console.print("no e-mail" + (f" with status {status}" if status else ""))
-        else:
-            console.print(mail_table(rows, title=f"outbox ({len(rows)})"))
 
     @app.command()
     def staff(
@@ -336,8 +306,9 @@ def register(app: typer.Typer) -> None:
             print_json(people)
             return
         table = Table(title=f"staff ({len(people)})")
-        for col in ("id", "name", "role", "department", "region", "office"):
-            table.add_column(col)
+        whole_column(table, "id", [m["id"] for m in people])
+        for col in ("name", "role", "department", "region", "office"):
+            table.add_column(col, overflow="fold")
         for m in people:
             table.add_row(
                 m["id"],
@@ -348,25 +319,3 @@ def register(app: typer.Typer) -> None:
                 m["office"] or "",
             )
         console.print(table)
-
-    @sla_app.command("due")
-    def sla_due(
-        start: Annotated[str, typer.Option(help="ISO 8601, e.g. 2026-09-30T10:00+08:00")],
-        period: Annotated[str, typer.Option(help="<N><unit>: wd, d, h, wh, m")],
-    ) -> None:
-        """Print the deadline of a period started at START, as ISO 8601 with offset."""
-        s = settings()
-        try:
-            moment = datetime.fromisoformat(start)
-        except ValueError as e:
-            raise UserError(
-                f"--start {start!r} is not ISO 8601 (e.g. 2026-09-30T10:00+08:00)"
-            ) from e
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=s.tz)  # a local time means the deployment's zone
-        try:
-            p = Period.parse(period)
-        except ValueError as e:
-            raise UserError(str(e)) from e
-        calendar = WorkCalendar(load_overrides(s.rules_dir / "calendar.yaml"))
-        print(due_at(moment, p, calendar=calendar, tz=s.tz).isoformat())

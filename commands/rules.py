@@ -19,21 +19,39 @@ Dir = Annotated[Path | None, typer.Option("--dir", help="rules directory (defaul
 
 
 @app.command()
-def check(dir: Dir = None) -> None:
-    """Validate the directory and rules; exits non-zero listing every problem."""
+def check(
+    dir: Dir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Validate the directory, rules and working-day calendar (calendar.yaml); exits
+    non-zero listing every problem."""
     directory = dir or settings().rules_dir
     if not directory.is_dir():
         raise UserError(f"{directory} is not a directory")
     problems = check_directory(directory)
-    if problems:
+    rules = None if problems else load_ruleset(directory)
+    if as_json:
+        print_json(
+            {
+                "directory": str(directory),
+                "ok": not problems,
+                "problems": problems,
+                "rules": len(rules.rules) if rules else None,
+                "offices": len(rules.offices) if rules else None,
+                "staff": len(rules.staff) if rules else None,
+                "rules_version": rules.version if rules else None,
+            }
+        )
+    else:
         for p in problems:
             console.print(f"[red]✗[/] {p}", markup=True, highlight=False)
+    if problems or rules is None:
         raise UserError(f"{len(problems)} problem(s) in {directory}")
-    rules = load_ruleset(directory)
-    console.print(
-        f"[green]✓[/] {directory}: {len(rules.rules)} rules, {len(rules.offices)} "
-        f"offices, {len(rules.staff)} staff, rules version {rules.version}"
-    )
+    if not as_json:
+        console.print(
+            f"[green]✓[/] {directory}: {len(rules.rules)} rules, {len(rules.offices)} "
+            f"offices, {len(rules.staff)} staff, rules version {rules.version}; calendar ok"
+        )
 
 
 @app.command()

@@ -118,9 +118,10 @@ class OutboxRow(SQLModel, table=True):
     ``sent`` row tells a retried send that the mail already left.
 
     Statuses: ``queued`` → ``sent``, or ``queued`` → ``retrying`` (each failed
-    attempt, with ``attempts`` and ``last_error``) → ``sent`` or ``failed`` (the
-    caller gave up, or the notification cannot be rendered). ``sent`` is final;
-    a later explicit send of a ``failed`` notification may still deliver it.
+    attempt, or recipients the server refused, with ``attempts`` and ``last_error``)
+    → ``sent`` (every recipient has it) or ``failed`` (the caller gave up, or the
+    notification cannot be rendered). ``sent`` is final; ``appeals mail resend`` of a
+    ``failed`` notification may still deliver it.
     """
 
     __tablename__ = "outbox"
@@ -139,6 +140,10 @@ class OutboxRow(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # JSON: each recipient's status ("sent" or "refused", the server's reply, when).
+    delivery: str | None = None
+    # JSON: the notification itself, so that a failed mail can be resent by hand.
+    notification: str | None = None
 
 
 class AccountRow(SQLModel, table=True):

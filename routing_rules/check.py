@@ -20,6 +20,7 @@ from routing_rules.loader import load_ruleset
 from routing_rules.references import reference_problems
 from routing_rules.ruleset import RuleSet
 from routing_rules.schema import Match, Rule
+from sla.calendar import CalendarFileError, load_overrides
 
 
 def check_ruleset(ruleset: RuleSet) -> list[str]:
@@ -36,12 +37,26 @@ def check_ruleset(ruleset: RuleSet) -> list[str]:
 
 
 def check_directory(directory: Path) -> list[str]:
-    """Load ``directory`` and check it; load errors come back as problems, not raised."""
+    """Load ``directory`` and check it, its working-day calendar (``calendar.yaml``)
+    included; load errors come back as problems, not raised."""
     try:
         ruleset = load_ruleset(directory)
     except RulesError as exc:
-        return exc.problems
-    return check_ruleset(ruleset)
+        problems = exc.problems
+    else:
+        problems = check_ruleset(ruleset)
+    return problems + calendar_problems(directory)
+
+
+def calendar_problems(directory: Path) -> list[str]:
+    """The problems of ``calendar.yaml`` (a missing file is none: no overrides)."""
+    path = directory / "calendar.yaml"
+    try:
+        load_overrides(path)
+    except CalendarFileError as exc:
+        # Named like the other files' problems: relative to the rules directory.
+        return [" ".join(str(exc).replace(str(path), path.name, 1).split())]
+    return []
 
 
 def empty_condition(match: Match) -> str | None:

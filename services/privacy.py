@@ -4,7 +4,7 @@ the worker's name into the summary."""
 
 from __future__ import annotations
 
-from activities.notify import mask_personal
+from activities.mail import mask_personal
 from db.tables import CaseRow
 from models.intake import mask_name
 

@@ -7,11 +7,14 @@ import json
 from datetime import datetime
 from typing import Any
 
+from activities.notify import NotifyActivities
+from activities.outbox import ResendError, UnknownMail
+from activities.smtp import SmtpSender
 from auth.identity import Principal
 from auth.policy import Action
 from db import queries
 from services.context import Context
-from services.errors import BadInput
+from services.errors import BadInput, Conflict, NotFound
 from services.filters import check_filters
 from services.privacy import masked_summary
 from services.scope import case_task_clause, required_scope, task_clause
@@ -183,3 +186,21 @@ def mail(ctx: Context, p: Principal, *, status: str | None = None) -> list[dict[
         where = None if p.regions is None else task_clause(p, scope)
         rows = queries.outbox(session=session, status=status, where=where)
         return [outbox_dict(m, ctx.settings) for m in rows]
+
+
+async def resend_mail(ctx: Context, p: Principal, notification_id: str) -> dict[str, Any]:
+    """Send a failed e-mail again, now (administrators), as `appeals mail resend` does."""
+    required_scope(p, Action.mail_resend)
+    s = ctx.settings
+    notify = NotifyActivities(ctx.engine, SmtpSender.from_settings(s), s.mail_from, s.admin_mail)
+    try:
+        result = await notify.resend(notification_id)
+    except UnknownMail as e:
+        raise NotFound(str(e)) from e
+    except ResendError as e:
+        raise Conflict(str(e)) from e
+    return {
+        "id": result.notification_id,
+        "message_id": result.message_id,
+        "sent_at": iso(result.sent_at, s),
+    }

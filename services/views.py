@@ -44,10 +44,34 @@ def time_left(due: datetime, now: datetime, mode: str, s: Settings) -> tuple[tim
     return left, ("剩余 " if left >= timedelta(0) else "超期 ") + text
 
 
-def deadline_dict(d: DeadlineRow, s: Settings, now: datetime) -> dict[str, Any]:
+# A task that ends this way stops every clock still going: the office handed the
+# matter on, so its clocks were neither met nor missed.
+HANDED_ON = ("returned", "transferred", "cancelled")
+
+
+def ended_by(d: DeadlineRow, task: TaskRow | None) -> str | None:
+    """``returned``, ``transferred`` or ``cancelled`` when the task's end stopped this
+    clock; None when the clock stopped on its own event (signed for, replied) or runs."""
+    if task is None or task.status not in HANDED_ON or d.stopped_at is None:
+        return None
+    if task.closed_at is not None and d.stopped_at < task.closed_at:
+        return None  # stopped earlier by its own event (e.g. 签收 before the return)
+    return task.status
+
+
+def deadline_dict(
+    d: DeadlineRow, s: Settings, now: datetime, *, task: TaskRow | None = None
+) -> dict[str, Any]:
+    """A clock for people. ``result`` is ``met``, ``missed``, ``stopped`` (the task was
+    returned, transferred or cancelled first: ``ended_by`` says which) or None while
+    the clock has not ended."""
     running = d.running_due_at is not None
     detail = json.loads(d.detail) if d.detail else {}
     events = detail.get("events", [])
+    handed_on = ended_by(d, task)
+    finished = d.stopped_at is not None and d.due_at is not None and handed_on is None
+    met = finished and d.stopped_at <= d.due_at  # type: ignore[operator]
+    result = "stopped" if handed_on else ("met" if met else "missed") if finished else None
     out: dict[str, Any] = {
         "clock": d.clock,
         "label": d.label,
@@ -58,7 +82,9 @@ def deadline_dict(d: DeadlineRow, s: Settings, now: datetime) -> dict[str, Any]:
         "running": running,
         "paused": d.status == "paused",
         "overdue": running and d.due_at is not None and d.due_at < now,
-        "met": d.stopped_at is not None and d.due_at is not None and d.stopped_at <= d.due_at,
+        "met": met,
+        "result": result,
+        "ended_by": handed_on,
         "remaining": None,
         "pauses": detail.get("pauses", []),
         "extensions": detail.get("extensions", []),
@@ -94,7 +120,7 @@ def task_dict(
         "closed_at": iso(t.closed_at, s),
         "outcome": t.outcome,
         "reply": t.reply,
-        "deadlines": {d.clock: deadline_dict(d, s, now) for d in deadlines},
+        "deadlines": {d.clock: deadline_dict(d, s, now, task=t) for d in deadlines},
     }
 
 
@@ -155,6 +181,8 @@ def outbox_dict(m: OutboxRow, s: Settings) -> dict[str, Any]:
         "status": m.status,
         "attempts": m.attempts,
         "last_error": m.last_error,
+        # Per recipient: {"address": {"status": "sent" | "refused", "reply": …, "at": …}}
+        "delivery": json.loads(m.delivery) if m.delivery else {},
         "created_at": iso(m.created_at, s),
         "sent_at": iso(m.sent_at, s),
     }

@@ -19,11 +19,21 @@ def free_port() -> int:
 
 
 class Inbox:
-    """aiosmtpd handler: keeps every envelope, or refuses with ``reject_with``."""
+    """aiosmtpd handler: keeps every envelope, or refuses with ``reject_with``; refuses
+    the recipients in ``refuse`` one by one (at RCPT), accepting the others."""
 
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
         self.reject_with: str | None = None
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.reject_with:

@@ -82,6 +82,7 @@ ACTIONS = {
     "cohandler_added": "增加协办",
     "cohandler_refused": "拒绝增加协办",
     "co_dropped": "协办撤销",
+    "breached": "超期",
     "escalated": "超期升级",
     "warning": "临期提醒",
     "paused": "暂停计时",

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
+from workflows import patches
 from workflows.task_answers import TaskAnswers
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TASK_CHANGED_SIGNAL, reject
 from workflows.task_clock_actions import TaskClockActions
@@ -77,7 +78,10 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             f"{inp.role.value} → {self._office.name} ({self._office.region}); {due}",
             {"reopened": inp.reopened, "plan": inp.plan.name, "designated": inp.designated},
         )
-        driver = asyncio.create_task(self._clocks.drive(lambda: self._status in OPEN, self._fire))
+        note = self._note_breach if workflow.patched(patches.BREACH_NOTED_AT_ONCE) else None
+        driver = asyncio.create_task(
+            self._clocks.drive(lambda: self._status in OPEN, self._fire, note=note)
+        )
         await workflow.wait_condition(lambda: self._result is not None)
         await driver  # a rung that was firing when the task closed finishes its mail
         # Handlers project before returning; let them finish so the read model is

@@ -8,7 +8,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import mask_personal
+    from activities.mail import mask_personal
     from models.notify import Notification, NotificationKind, Recipient
     from models.routing import EscalationContacts
     from models.sla import ClockEvent, ClockState
@@ -102,9 +102,10 @@ class Notices:
                 task_id=self._inp.task_id,
                 to=self._recipients(["office"]),
                 urgent=self._inp.urgent,
+                # The summary once, as its own fact; the text says what is asked.
                 context=self._context(
                     headline="跨地域转办：请贵方受理并回复办理结果",
-                    text=f"诉求摘要：{summary}",
+                    text="本诉求的属地在贵方辖区，现转请贵方依职责受理办理，并将结果函复我方。",
                     summary_masked=summary,
                 ),
                 created_at=workflow.now(),
@@ -112,6 +113,10 @@ class Notices:
         )
 
     async def _start(self, n: Notification) -> None:
+        if self._inp.assignment.external and all(r.role == "office" for r in n.to):
+            # Another region's hotline cannot log in here: the mail must not send it
+            # to the CLI, but ask for a written answer (a clerk records it).
+            n.context["external"] = "yes"
         if not n.to:
             workflow.logger.warning("notification %s has no recipient; not sent", n.id)
             return

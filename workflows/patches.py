@@ -2,7 +2,7 @@
 
 A case that started on older code replays its history with the old branch; a new
 case takes the new one and records the id as a marker. Each id here must appear
-in a saved history (tests/workflows/histories/v2-*), and the replay test checks
+in a saved history (tests/workflows/histories/v2-* and later), and the replay test checks
 that it does, so a patch can never ship without proof that both branches replay.
 Never rename or reuse an id: running cases already carry them.
 """
@@ -30,10 +30,21 @@ COHANDLER_REQUESTS_QUEUED = "cohandler-requests-in-main-loop"
 main loop, between task results, and acknowledged to the lead, which cannot reply
 before; the signal handler resolved it on its own and raced the lead's reply."""
 
+URGE_ONE_TIMELINE_ROW = "urge-one-timeline-row"
+"""A 督办 is one row in the case's timeline: the case records it; each open task mails
+its office and projects its new priority without an audit row of its own (each task
+wrote an identical "urged" row, so one 督办 showed two or three times)."""
+
+BREACH_NOTED_AT_ONCE = "breach-noted-at-once"
+"""A rung whose mail waits for office hours (a non-urgent breach at night) is written
+to the timeline when the clock crosses it ("breached"), not only when it is mailed."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
     SET_PLAN_SKIPS_HANDOFFS,
     REVIEW_NOTICE_PER_REVIEW,
     COHANDLER_REQUESTS_QUEUED,
+    URGE_ONE_TIMELINE_ROW,
+    BREACH_NOTED_AT_ONCE,
 )

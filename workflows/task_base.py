@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.events import ProjectionBatch
+    from models.events import AuditEvent, ProjectionBatch
     from models.sla import ClockState
     from models.tasks import (
         ActionResult,
@@ -157,6 +157,10 @@ class TaskBase:
         event = self._projector.event(
             action, actor=actor, detail=detail, task_id=self._inp.task_id, data=data
         )
+        await self._project([event])
+
+    async def _project(self, events: list[AuditEvent]) -> None:
+        """Write the task's new state (and ``events``, if any), then tell the case."""
         projection = task_projection(
             self.state(),
             self._inp,
@@ -164,6 +168,6 @@ class TaskBase:
             version=self._projector.bump(),
             priority=self._priority,
         )
-        await self._projector.write(ProjectionBatch(task=projection, events=[event]))
+        await self._projector.write(ProjectionBatch(task=projection, events=events))
         parent = workflow.get_external_workflow_handle(self._inp.case_id)
         await parent.signal(TASK_CHANGED_SIGNAL, self.state())

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from sla.periods import Period
 
+from workflows import patches
 from workflows.task_base import OPEN, TaskBase, reject
 
 
@@ -224,7 +225,12 @@ class TaskClockActions(TaskBase):
             for name in self._clocks.running():
                 await self._clocks.op(name, ClockOp.reschedule)
         await self._notices.send_urge(inp, inp.priority)
-        await self._record("urged", inp.actor, inp.text, {"priority": inp.priority})
+        if workflow.patched(patches.URGE_ONE_TIMELINE_ROW):
+            # The case recorded this 督办 once; the task's part is the mail above
+            # and its new priority in the read model, not a second identical row.
+            await self._project([])
+        else:
+            await self._record("urged", inp.actor, inp.text, {"priority": inp.priority})
 
     # ---- clocks firing ---------------------------------------------------------------
 
@@ -255,4 +261,20 @@ class TaskClockActions(TaskBase):
             None,
             f"{clock.label} {event.key}{late}",
             {"clock": clock.name, "event": event.key},
+        )
+
+    async def _note_breach(self, clock: ClockState, event: ClockEvent) -> None:
+        """The clock crossed a rung whose mail waits for office hours: the timeline
+        says so now; the mail (and its "escalated" row) follows at ``notify_at``."""
+        due = f" (due {clock.due_at:%Y-%m-%d %H:%M})" if clock.due_at else ""
+        mail_at = f"; mailed {event.notify_at:%Y-%m-%d %H:%M}" if event.notify_at else ""
+        await self._record(
+            "breached",
+            None,
+            f"{clock.label} {event.key}{due}{mail_at}",
+            {
+                "clock": clock.name,
+                "event": event.key,
+                "mail_at": event.notify_at.isoformat() if event.notify_at else None,
+            },
         )

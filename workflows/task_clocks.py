@@ -40,6 +40,8 @@ class TaskClocks:
         self.urgent = urgent
         self.lock = asyncio.Lock()
         self.version = 0  # bumped on every change: the driver re-plans its sleep
+        # "clock:rung" of breaches written to the timeline before their mail is due.
+        self.noted: set[str] = set()
 
     # ---- ledger operations (call with the lock held) ---------------------------------
 
@@ -110,8 +112,11 @@ class TaskClocks:
 
     # ---- the driver -----------------------------------------------------------------
 
-    def next_event(self) -> tuple[str, ClockEvent] | None:
-        best: tuple[str, ClockEvent] | None = None
+    def next_event(self, *, notes: bool = False) -> tuple[str, ClockEvent, bool] | None:
+        """The next thing to do: (clock, event, True) to note a breach whose mail
+        waits for office hours (with ``notes``), or (clock, event, False) to fire it."""
+        best: tuple[str, ClockEvent, bool] | None = None
+        best_at: datetime | None = None
         for name, clock in self.clocks.items():
             if clock.status not in (ClockStatus.running, ClockStatus.paused):
                 continue
@@ -120,15 +125,28 @@ class TaskClocks:
                     continue
                 if (e.kind == "auto_resume") != (clock.status is ClockStatus.paused):
                     continue
-                if best is None or e.notify_at < best[1].notify_at:  # type: ignore[operator]
-                    best = (name, e)
+                when, noting = e.notify_at, False
+                if (
+                    notes
+                    and e.kind == "breach"
+                    and e.at is not None
+                    and e.at < e.notify_at
+                    and f"{name}:{e.key}" not in self.noted
+                ):
+                    when, noting = e.at, True
+                if best_at is None or when < best_at:
+                    best, best_at = (name, e, noting), when
         return best
 
-    async def drive(self, is_open: Callable[[], bool], fire: FireHandler) -> None:
-        """Sleep until the next event is due, fire it, repeat; re-plan on any change."""
+    async def drive(
+        self, is_open: Callable[[], bool], fire: FireHandler, *, note: FireHandler | None = None
+    ) -> None:
+        """Sleep until the next event is due, fire it, repeat; re-plan on any change.
+        With ``note``, a breach whose mail waits for office hours is noted when the
+        clock crosses it, then fired (mailed) at its ``notify_at``."""
         while is_open():
             version = self.version
-            nxt = self.next_event()
+            nxt = self.next_event(notes=note is not None)
 
             def changed(v: int = version) -> bool:
                 return self.version != v or not is_open()
@@ -136,9 +154,10 @@ class TaskClocks:
             if nxt is None:
                 await workflow.wait_condition(changed)
                 continue
-            name, event = nxt
-            assert event.notify_at is not None
-            delay = (event.notify_at - workflow.now()).total_seconds()
+            name, event, noting = nxt
+            when = event.at if noting else event.notify_at
+            assert when is not None
+            delay = (when - workflow.now()).total_seconds()
             if delay > 0:
                 try:
                     await workflow.wait_condition(changed, timeout=delay)
@@ -154,6 +173,10 @@ class TaskClocks:
                 current = next((e for e in clock.events if e.key == event.key), None)
                 if current is None or current.fired_at is not None:
                     continue
-                current.fired_at = workflow.now()
                 self.version += 1
+                if noting and note is not None:
+                    self.noted.add(f"{name}:{current.key}")
+                    await note(clock, current)
+                    continue
+                current.fired_at = workflow.now()
                 await fire(clock, current)

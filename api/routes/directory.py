@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import Ctx, CurrentUser
 from api.permissions import needs
 from auth.policy import Action
 from models.common import Occupation
-from services import directory
+from services import directory, supervision
 
 router = APIRouter(tags=["directory"])
 Filter = Annotated[str | None, Query(max_length=40)]
@@ -56,6 +56,14 @@ def explain(
 def reload(p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """Check the rules directory and reload it (administrators)."""
     return directory.reload_rules(ctx, p)
+
+
+@router.post("/mail/{notification_id}/resend", dependencies=[needs(Action.mail_resend)])
+async def resend_mail(
+    p: CurrentUser, ctx: Ctx, notification_id: Annotated[str, Path(max_length=120)]
+) -> dict[str, Any]:
+    """Send a failed e-mail again, now, to the recipients that do not have it (administrators)."""
+    return await supervision.resend_mail(ctx, p, notification_id)
 
 
 @router.get("/sla/due", dependencies=[needs(Action.sla_due)])

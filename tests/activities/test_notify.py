@@ -13,7 +13,8 @@ from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notify import NotifyActivities, RecordingSender, SmtpSender
+from activities.notify import NotifyActivities
+from activities.smtp import RecordingSender, SmtpSender
 from db import queries
 from db.engine import alembic_config
 from db.tables import OutboxRow
@@ -137,9 +138,9 @@ async def test_mark_failed_records_the_end_but_never_undoes_sent(
         env.run(acts.queue, n)
     await env.run(acts.send, delivered)
 
-    env.run(acts.mark_failed, lost.id, "activity ScheduleToClose timeout\n after 3 days")
-    env.run(acts.mark_failed, delivered.id, "a late failure report")
-    env.run(acts.mark_failed, "no-such-notification", "nothing to mark")
+    await env.run(acts.mark_failed, lost.id, "activity ScheduleToClose timeout\n after 3 days")
+    await env.run(acts.mark_failed, delivered.id, "a late failure report")
+    await env.run(acts.mark_failed, "no-such-notification", "nothing to mark")
 
     r = row(engine, lost.id)
     assert (r.status, r.last_error) == ("failed", "activity ScheduleToClose timeout after 3 days")

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from activities.notify import (
+from activities.mail import (
     OPTIONAL_KEYS,
     REQUIRED_KEYS,
     NotificationError,
@@ -191,3 +191,17 @@ def test_period_codes_read_as_chinese() -> None:
 def test_a_bad_recipient_is_refused_not_retried(address: str, name: str | None) -> None:
     with pytest.raises(NotificationError, match="bad recipient"):
         render(sample("info", to=[Recipient(address=address, name=name)]), mail_from=MAIL_FROM)
+
+
+def test_mail_to_an_outside_hotline_asks_for_a_written_answer() -> None:
+    internal = render(sample("info"), mail_from=MAIL_FROM)
+    n = sample("info")
+    n.context["external"] = "yes"
+    external = render(n, mail_from=MAIL_FROM)
+    for msg, outside in ((internal, False), (external, True)):
+        for part in ("plain", "html"):
+            body = msg.get_body((part,))
+            assert body is not None
+            text = body.get_content()
+            assert ("appeals show" in text) is not outside
+            assert ("函复我方12345热线" in text) is outside

@@ -12,7 +12,8 @@ import aiosmtplib
 import pytest
 from pydantic import SecretStr
 
-from activities.notify import SmtpSender, render
+from activities.mail import render
+from activities.smtp import SmtpSender
 from settings import Settings
 from tests.smtp import SmtpServer, free_port
 

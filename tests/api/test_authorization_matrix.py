@@ -87,6 +87,7 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     Action.returns_read: (_get("/api/v1/supervision/returns"), True),
     Action.board_read: (_get("/api/v1/supervision/review"), True),
     Action.mail_read: (_get("/api/v1/supervision/mail"), True),
+    Action.mail_resend: (lambda c, t, _: c.post("/api/v1/mail/no-such-mail/resend"), False),
     Action.staff_read: (_get("/api/v1/staff"), True),
     Action.rules_explain: (
         _get(
@@ -137,6 +138,8 @@ def _expected(action: Action, role: Role, inside: bool, is_list: bool) -> set[in
     scope = scope_of(action, role)
     if scope is None:
         return {403}
+    if action is Action.mail_resend:
+        return {404}  # allowed, but there is no such mail to resend
     if inside or is_list or scope is Scope.any:
         return {200} if is_list or action in (Action.case_read, Action.task_read) else {422}
     return {403}

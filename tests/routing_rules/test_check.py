@@ -261,3 +261,17 @@ def test_synthesized_department_codes_are_reserved(rules_dir: Path) -> None:
         "departments.yaml: department 'platform': the code is reserved for platform liaison "
         "offices (platforms.yaml); choose another code"
     ]
+
+
+def test_a_broken_calendar_is_a_problem(rules_dir: Path) -> None:
+    (rules_dir / "calendar.yaml").write_text(
+        "years:\n  2027:\n    holidays: [2027-02-30]\n", encoding="utf-8"
+    )
+    [problem] = check_directory(rules_dir)
+    assert problem.startswith("calendar.yaml: ") and "2027" in problem
+    assert str(rules_dir) not in problem
+
+
+def test_a_missing_calendar_is_no_problem(rules_dir: Path) -> None:
+    (rules_dir / "calendar.yaml").unlink()
+    assert check_directory(rules_dir) == []

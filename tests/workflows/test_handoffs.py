@@ -70,6 +70,12 @@ async def test_external_handoff_is_mailed_and_answered_by_a_clerk(
     mail = next(m for m in smtp.inbox.messages() if m["X-Appeals-Task"] == lead.task_id)
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "封号7天" in body and "13800138001" not in body and "王小明" not in body
+    # The other region's hotline cannot run our CLI, and reads the summary once.
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    for text in (body, html):
+        assert "appeals show" not in text and "登录诉求办理系统" not in text
+        assert "函复我方12345热线" in text
+        assert text.count("封号7天") == 1
     await refused(
         act(
             stack,

@@ -58,3 +58,6 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert not missing, f"patched branches no saved history takes: {missing}"
     # The lead task's side of the co-handler request is patched too.
     assert any("task" in h for h in recorded[patches.COHANDLER_REQUESTS_QUEUED])
+    # Both are task-side changes; the saved task took them.
+    for patch in (patches.URGE_ONE_TIMELINE_ROW, patches.BREACH_NOTED_AT_ONCE):
+        assert any("task" in h for h in recorded[patch])

@@ -1,0 +1,55 @@
+"""The v4 histories (tests/workflows/histories/v4-*), recorded after the issue-11
+workflow changes (v3 is left to the branch that records its own):
+
+- v4-night: a wage-arrears case opened Thu 2026-12-31 10:00 is urged once
+  (urge-one-timeline-row, in both tasks), left until the sign-for clocks breach at
+  17:30 on Mon 2027-01-04, noted at once and mailed the next morning
+  (breach-noted-at-once), then handled, replied and called back.
+
+    .venv/bin/python -m tests.workflows.record_histories v4
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from models.case import CallbackInput, UrgeInput
+from models.tasks import AcceptInput, CompleteInput
+from tests.conftest import Stack
+from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.record_histories import save
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+async def travel_to(stack: Stack, when: datetime) -> None:
+    now = await stack.env.get_current_time()
+    await stack.env.sleep(when - now)
+
+
+async def night(stack: Stack) -> None:
+    await travel_to(stack, datetime(2026, 12, 31, 10, 0, tzinfo=SH))
+    handle = await open_case(stack, intake(request_id="replay-night-v4"))
+    lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
+    await handle.execute_update("urge", UrgeInput(actor="sup.zhang", text="请本周内办结"))
+    await travel_to(stack, datetime(2027, 1, 4, 20, 0, tzinfo=SH))  # breached at 17:30
+    await travel_to(stack, datetime(2027, 1, 5, 9, 30, tzinfo=SH))  # rung 1 mailed at 09:00
+    for task, reply in ((co, "工会意见：支持劳动者"), (lead, "已足额支付")):
+        actor = task.handlers[0]
+        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
+        if task is lead:
+            await opinions_in(stack, lead.task_id)
+        await act(
+            stack,
+            task.task_id,
+            "complete",
+            CompleteInput(actor=actor, outcome="resolved", reply=reply),
+        )
+    await wait_status(handle, "awaiting_callback")
+    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await save(stack, handle, "v4-night")
+
+
+async def record(stack: Stack) -> None:
+    await night(stack)
