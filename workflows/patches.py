@@ -2,7 +2,7 @@
 
 A case that started on older code replays its history with the old branch; a new
 case takes the new one and records the id as a marker. Each id here must appear
-in a saved history (tests/workflows/histories/v2-*), and the replay test checks
+in a saved history (tests/workflows/histories/v2-*, v3-*), and the replay test checks
 that it does, so a patch can never ship without proof that both branches replay.
 Never rename or reuse an id: running cases already carry them.
 """
@@ -30,10 +30,22 @@ COHANDLER_REQUESTS_QUEUED = "cohandler-requests-in-main-loop"
 main loop, between task results, and acknowledged to the lead, which cannot reply
 before; the signal handler resolved it on its own and raced the lead's reply."""
 
+PROJECTION_IN_BACKGROUND = "projection-in-background"
+"""Projections are queued and written by a background projector that retries with
+backoff (the newest state superseding what is still unwritten); an action waits for
+its projection at most PROJECTION_WAIT. Before, every action awaited a projection
+that retried forever, so a read model that refused one write froze the task."""
+
+CLOCKS_FIRE_OUTSIDE_LOCK = "clocks-fire-outside-lock"
+"""A clock event is claimed under the clocks' lock but fired (mailed, recorded)
+after it is released; before, it fired holding the lock that every action needs."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
     SET_PLAN_SKIPS_HANDOFFS,
     REVIEW_NOTICE_PER_REVIEW,
     COHANDLER_REQUESTS_QUEUED,
+    PROJECTION_IN_BACKGROUND,
+    CLOCKS_FIRE_OUTSIDE_LOCK,
 )
