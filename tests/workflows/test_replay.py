@@ -58,3 +58,9 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert not missing, f"patched branches no saved history takes: {missing}"
     # The lead task's side of the co-handler request is patched too.
     assert any("task" in h for h in recorded[patches.COHANDLER_REQUESTS_QUEUED])
+    # Cases and tasks both project in the background; only tasks have clocks.
+    assert {h.split("-")[-1][:4] for h in recorded[patches.PROJECTION_IN_BACKGROUND]} >= {
+        "case",
+        "T1",
+    }
+    assert any("task" in h for h in recorded[patches.CLOCKS_FIRE_OUTSIDE_LOCK])
