@@ -13,8 +13,9 @@ from pydantic import ValidationError
 # typer vendors click (typer._click); its usage errors are only reachable from there.
 from typer._click import exceptions as click_errors
 
-from commands import cases, identity, mail, reads, rules, sla, stack, tasks, users
+from commands import cases, health, identity, mail, reads, rules, sla, stack, tasks, users
 from commands.common import UserError
+from settings import Settings
 
 app = typer.Typer(
     name="appeals",
@@ -28,7 +29,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 
-for module in (identity, cases, tasks, reads, stack):
+for module in (identity, cases, tasks, reads, stack, health):
     module.register(app)
 
 
@@ -40,8 +41,27 @@ def _one_line(e: ValidationError) -> str:
     return "invalid input: " + "; ".join(parts)
 
 
+def _log_to_file() -> None:
+    """Warnings from the libraries a command uses (e.g. the calendar's "2027 has no
+    official holiday schedule") go to the data directory's appeals.log, said once there
+    and by `appeals health`, not into the middle of the command's output. `serve` and
+    `worker` replace this with their own log on stderr."""
+    import logging
+
+    try:
+        path = Settings().data_dir / "appeals.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (ValidationError, OSError):
+        return  # the command itself will say what is wrong with the settings
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the typer app and turns every expected failure into one line."""
+    _log_to_file()
     handlers: list[tuple[type[BaseException], Callable[[Any], str]]] = [
         (UserError, str),
         (ValidationError, _one_line),

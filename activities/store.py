@@ -4,21 +4,24 @@
   overwritten by a newer version, so a retried or late activity never moves a
   row backwards;
 * events carry a key unique per workflow and sequence number, so a retried
-  activity inserts nothing twice.
+  activity inserts nothing twice;
+* a failed write leaves a note in ``projection_lag`` (how far behind, why), which
+  the next successful write of that workflow removes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 from temporalio import activity
 
-from db.tables import CaseRow, DeadlineRow, EventRow, TaskRow
+from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
@@ -30,15 +33,65 @@ class StoreActivities:
 
     @activity.defn(name="project")
     def project(self, batch: ProjectionBatch) -> None:
-        """Apply one batch of projections in a single transaction."""
-        with Session(self._engine) as session:
-            if batch.case is not None:
-                _upsert_case(session, batch.case)
-            if batch.task is not None:
-                _upsert_task(session, batch.task)
-            if batch.events:
-                _insert_events(session, batch.events)
+        """Apply one batch of projections in a single transaction.
+
+        A failure is noted in ``projection_lag`` (in a transaction of its own, so the
+        read model says it is behind while it cannot take the write) and raised for
+        the caller to retry; a success clears the workflow's note.
+        """
+        workflow_id = _workflow_id(batch)
+        try:
+            with Session(self._engine) as session:
+                if batch.case is not None:
+                    _upsert_case(session, batch.case)
+                if batch.task is not None:
+                    _upsert_task(session, batch.task)
+                if batch.events:
+                    _insert_events(session, batch.events)
+                if workflow_id is not None:
+                    session.execute(delete(ProjectionLagRow).where(key_of(workflow_id)))
+                session.commit()
+        except Exception as e:
+            if workflow_id is not None:
+                note_lag(self._engine, batch, workflow_id, e)
+            raise
+
+
+def _workflow_id(batch: ProjectionBatch) -> str | None:
+    if batch.task is not None:
+        return batch.task.task_id
+    return batch.case.case_id if batch.case is not None else None
+
+
+def key_of(workflow_id: str) -> Any:
+    return ProjectionLagRow.workflow_id == workflow_id
+
+
+def note_lag(engine: Engine, batch: ProjectionBatch, workflow_id: str, error: Exception) -> None:
+    """Record that ``workflow_id``'s projection failed, keeping the oldest change's time.
+
+    Best effort: when the database cannot take even this, the health check finds the
+    database itself unreachable.
+    """
+    now = datetime.now(UTC)
+    oldest = min((e.at for e in batch.events), default=now)
+    message = " ".join(str(getattr(error, "orig", None) or error).split())[:500]
+    try:
+        with Session(engine) as session:
+            row = session.get(ProjectionLagRow, workflow_id)
+            if row is None:
+                case_id = batch.task.case_id if batch.task else workflow_id
+                row = ProjectionLagRow(
+                    workflow_id=workflow_id, case_id=case_id, since=oldest, updated_at=now
+                )
+                session.add(row)
+            row.since = min(row.since, oldest)
+            row.attempts += 1
+            row.last_error = f"{type(error).__name__}: {message}"
+            row.updated_at = now
             session.commit()
+    except Exception as e:  # noqa: BLE001 - the projection's own error is what matters
+        activity.logger.warning("cannot note the projection lag of %s: %s", workflow_id, e)
 
 
 def _newer(session: Session, table: Any, key: Any, version: int, values: dict[str, Any]) -> bool:

@@ -51,6 +51,7 @@ async def _dev(s: Settings) -> None:
             console.print(f"Web UI    {live.ui_address}")
             console.print(f"SMTP sink 127.0.0.1:{live.sink_port} → {live.mail_dir}/*.eml")
             console.print(f"database  {live.db_url}")
+            console.print(f"log       {live.data_dir / 'appeals.log'}  (warnings)")
             async with api_server(live) as url:
                 console.print(f"API/web   {url}  {DOCS}")
                 console.print(
@@ -137,7 +138,9 @@ def register(app: typer.Typer) -> None:
         if port is not None:
             overrides["http_port"] = port
         logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            force=True,  # this process's log is stderr, not the CLI's appeals.log
         )
         run(_serve(s.model_copy(update=overrides)))
 
@@ -145,7 +148,9 @@ def register(app: typer.Typer) -> None:
     def worker() -> None:
         """Run a worker (production) against the configured Temporal and database."""
         logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            force=True,  # this process's log is stderr, not the CLI's appeals.log
         )
         run(_worker(settings()))
 

@@ -179,3 +179,19 @@ class TokenRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts(nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ProjectionLagRow(SQLModel, table=True):
+    """A workflow whose latest projection has not reached the read model: written by a
+    failed projection attempt (in a transaction of its own), deleted by the next one
+    that succeeds. ``since`` is when the oldest change still missing was made, so
+    ``now - min(since)`` is how far behind the read model is."""
+
+    __tablename__ = "projection_lag"
+
+    workflow_id: str = Field(primary_key=True, max_length=48)
+    case_id: str = Field(index=True, max_length=40)
+    since: datetime = Field(sa_column=_ts(nullable=False))
+    attempts: int = 0
+    last_error: str | None = None
+    updated_at: datetime = Field(sa_column=_ts(nullable=False))

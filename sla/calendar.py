@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,16 +150,26 @@ def _package_has_year(year: int) -> bool:
     return True
 
 
+def fallback_notice(year: int) -> str:
+    """What is said (once, in the log and by `appeals health`) of a year without data."""
+    return (
+        f"{year} has no official holiday schedule in chinese_calendar; counting Mon-Fri minus "
+        "statutory holidays, make-up workdays (调休) are unknown. Add the State Council "
+        f"schedule for {year} to the calendar overrides file."
+    )
+
+
+def years_without_schedule(calendar: WorkCalendar, years: Iterable[int]) -> list[int]:
+    """The years among ``years`` that fall back to weekends and statutory holidays:
+    neither the package nor a complete overrides entry has their official schedule."""
+    return [y for y in years if not _package_has_year(y) and y not in calendar.complete_years]
+
+
 @functools.cache
 def _fallback_days_off(year: int) -> frozenset[date]:
-    # Cached per year, so the warning below is logged once per year per process.
-    logger.warning(
-        "%d has no official holiday schedule in chinese_calendar; counting Mon-Fri minus "
-        "statutory holidays, make-up workdays (调休) are unknown. Add the State Council "
-        "schedule for %d to the calendar overrides file.",
-        year,
-        year,
-    )
+    # Cached per year, so the warning is logged once per year per process; the CLI
+    # sends warnings to its log file, not into a command's output (cli.py).
+    logger.warning("%s", fallback_notice(year))
     # Empty outside the years it knows (1950-2100 in 0.109); weekends still apply then.
     return frozenset(holidays.country_holidays("CN", years=year).keys())
 
@@ -194,6 +204,11 @@ class WorkCalendar:
         self._complete = frozenset(
             year for year, entry in self.overrides.years.items() if entry.complete
         )
+
+    @property
+    def complete_years(self) -> frozenset[int]:
+        """Years whose whole official schedule the overrides give."""
+        return self._complete
 
     def is_workday(self, day: date) -> bool:
         """Whether offices work on ``day``; never raises for a valid date.

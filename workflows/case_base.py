@@ -293,4 +293,5 @@ class CaseBase:
             priority=self._priority,
             closed_at=self._closed_at,
         )
-        await self._projector.write(ProjectionBatch(case=projection, events=[event]))
+        version = await self._projector.write(ProjectionBatch(case=projection, events=[event]))
+        await self._projector.settle(version)

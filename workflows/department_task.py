@@ -87,6 +87,8 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         # Handlers project before returning; let them finish so the read model is
         # complete when the case sees the result.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # Queued projections live only in this run: they must be written before it ends.
+        await workflow.wait_condition(lambda: self._projector.idle)
         assert self._result is not None
         return self._result
 

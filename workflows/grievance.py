@@ -96,6 +96,8 @@ class GrievanceWorkflow(CaseSupervision):
             self._reacting = False
 
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # Queued projections live only in this run: they must be written before it ends.
+        await workflow.wait_condition(lambda: self._projector.idle)
         return self.state()
 
     # ---- signals from the tasks ---------------------------------------------------

@@ -38,6 +38,15 @@ wrote an identical "urged" row, so one 督办 showed two or three times)."""
 BREACH_NOTED_AT_ONCE = "breach-noted-at-once"
 """A rung whose mail waits for office hours (a non-urgent breach at night) is written
 to the timeline when the clock crosses it ("breached"), not only when it is mailed."""
+PROJECTION_IN_BACKGROUND = "projection-in-background"
+"""Projections are queued and written by a background projector that retries with
+backoff (the newest state superseding what is still unwritten); an action waits for
+its projection at most PROJECTION_WAIT. Before, every action awaited a projection
+that retried forever, so a read model that refused one write froze the task."""
+
+CLOCKS_FIRE_OUTSIDE_LOCK = "clocks-fire-outside-lock"
+"""A clock event is claimed under the clocks' lock but fired (mailed, recorded)
+after it is released; before, it fired holding the lock that every action needs."""
 
 ALL = (
     DRILL_SPECIAL_TASKS,
@@ -47,4 +56,6 @@ ALL = (
     COHANDLER_REQUESTS_QUEUED,
     URGE_ONE_TIMELINE_ROW,
     BREACH_NOTED_AT_ONCE,
+    PROJECTION_IN_BACKGROUND,
+    CLOCKS_FIRE_OUTSIDE_LOCK,
 )

@@ -22,3 +22,18 @@ COMPUTE_RETRY = RetryPolicy(
     non_retryable_error_types=["RoutingError"],
 )
 COMPUTE_TIMEOUT = timedelta(seconds=30)
+
+# Projections in the background (patches.PROJECTION_IN_BACKGROUND): one round of
+# attempts is short and bounded, so that between rounds the projector can take the
+# newest state (a later projection supersedes an earlier one) and back off.
+PROJECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+)
+PROJECT_ROUND = timedelta(seconds=60)  # schedule-to-close of one round
+PROJECT_BACKOFF = timedelta(seconds=10)  # between rounds, doubling …
+PROJECT_BACKOFF_MAX = timedelta(minutes=2)  # … up to this, so a mended database is seen soon
+# An action (an Update) waits this long for its projection, so a person reads their
+# own write when the read model is well, and never waits longer when it is not.
+PROJECTION_WAIT = timedelta(seconds=5)

@@ -1,17 +1,37 @@
-"""Deterministic bookkeeping for a workflow's writes to the read model."""
+"""Deterministic bookkeeping for a workflow's writes to the read model.
+
+Since ``patches.PROJECTION_IN_BACKGROUND`` a workflow never waits on the read model
+for long: its projections are queued here and written by one background coroutine
+(the projector) that retries with backoff. Case and task rows are versioned and the
+store only moves a row forward, so what is still unwritten is replaced by the newest
+projection; audit events are all kept, in order, and written once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
-    from models.events import AuditEvent, ProjectionBatch
-    from workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
+    from workflows.policies import (
+        PROJECT_BACKOFF,
+        PROJECT_BACKOFF_MAX,
+        PROJECT_RETRY,
+        PROJECT_ROUND,
+        PROJECTION_WAIT,
+        STORE_RETRY,
+        STORE_TIMEOUT,
+    )
+
+from workflows import patches
 
 
 class Projector:
-    """Numbers a workflow's audit events and projection versions.
+    """Numbers a workflow's audit events and projection versions, and writes them.
 
     The numbers come from workflow state, so replay and activity retries produce
     the same keys and the store can drop duplicates.
@@ -22,6 +42,14 @@ class Projector:
         self._case_id = case_id
         self._events = 0
         self._version = 0
+        # The background projector's queue: what is not written yet.
+        self._case: CaseProjection | None = None
+        self._task: TaskProjection | None = None
+        self._queued: list[AuditEvent] = []
+        self._queued_version = 0
+        self._written = 0  # the newest version the read model has
+        self._in_flight = False
+        self._runner: asyncio.Task[None] | None = None
 
     def bump(self) -> int:
         self._version += 1
@@ -48,10 +76,105 @@ class Projector:
             data=data or {},
         )
 
-    async def write(self, batch: ProjectionBatch) -> None:
-        await workflow.execute_activity_method(
-            StoreActivities.project,
-            batch,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
-        )
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being written: the read model is up to date."""
+        return self._runner is None or (not self._has_queued() and not self._in_flight)
+
+    async def write(self, batch: ProjectionBatch) -> int | None:
+        """Write ``batch``: queued for the projector (returns its version, for
+        ``settle``), or on histories from before the patch, awaited (returns None)."""
+        if not workflow.patched(patches.PROJECTION_IN_BACKGROUND):
+            await workflow.execute_activity_method(
+                StoreActivities.project,
+                batch,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            return None
+        self._enqueue(batch)
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        return self._queued_version
+
+    async def settle(self, version: int | None) -> None:
+        """Inside an action (an Update), wait a little for ``version`` to be written, so
+        the person reads their own write; never longer, and not at all elsewhere (the
+        case's loop, a firing clock) where nobody reads at once."""
+        if version is None or workflow.current_update_info() is None:
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self._written >= version,
+                timeout=PROJECTION_WAIT,
+            )
+        except TimeoutError:
+            workflow.logger.warning(
+                "read model behind: %s v%d not projected within %ss; the action stands",
+                self._workflow_id,
+                version,
+                PROJECTION_WAIT.total_seconds(),
+            )
+
+    # ---- the background projector -------------------------------------------------
+
+    def _has_queued(self) -> bool:
+        return bool(self._queued or self._case or self._task)
+
+    def _enqueue(self, batch: ProjectionBatch) -> None:
+        self._queued.extend(batch.events)
+        # A newer projection of the same row supersedes one not written yet.
+        if batch.case is not None and (
+            self._case is None or batch.case.version > self._case.version
+        ):
+            self._case = batch.case
+        if batch.task is not None and (
+            self._task is None or batch.task.version > self._task.version
+        ):
+            self._task = batch.task
+        for p in (batch.case, batch.task):
+            if p is not None:
+                self._queued_version = max(self._queued_version, p.version)
+
+    def _take(self) -> tuple[ProjectionBatch, int]:
+        batch = ProjectionBatch(case=self._case, task=self._task, events=self._queued)
+        version = self._queued_version
+        self._case, self._task, self._queued = None, None, []
+        return batch, version
+
+    def _put_back(self, batch: ProjectionBatch) -> None:
+        """A failed batch goes back in front of what was queued meanwhile."""
+        newer = ProjectionBatch(case=self._case, task=self._task, events=self._queued)
+        self._case, self._task, self._queued = None, None, list(batch.events)
+        self._enqueue(ProjectionBatch(case=batch.case, task=batch.task))
+        self._enqueue(newer)
+
+    async def _run(self) -> None:
+        backoff = PROJECT_BACKOFF
+        while True:
+            await workflow.wait_condition(self._has_queued)
+            batch, version = self._take()
+            self._in_flight = True
+            try:
+                await workflow.execute_activity_method(
+                    StoreActivities.project,
+                    batch,
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    schedule_to_close_timeout=PROJECT_ROUND,
+                    retry_policy=PROJECT_RETRY,
+                )
+            except ActivityError as e:
+                self._put_back(batch)
+                self._in_flight = False
+                workflow.logger.warning(
+                    "projection of %s failed (%s); retrying in %ss",
+                    self._workflow_id,
+                    e.cause or e,
+                    backoff.total_seconds(),
+                )
+                await workflow.sleep(backoff)
+                backoff = min(backoff * 2, PROJECT_BACKOFF_MAX)
+                continue
+            self._in_flight = False
+            self._written = max(self._written, version)
+            backoff = PROJECT_BACKOFF

@@ -168,6 +168,7 @@ class TaskBase:
             version=self._projector.bump(),
             priority=self._priority,
         )
-        await self._projector.write(ProjectionBatch(task=projection, events=events))
+        version = await self._projector.write(ProjectionBatch(task=projection, events=events))
         parent = workflow.get_external_workflow_handle(self._inp.case_id)
         await parent.signal(TASK_CHANGED_SIGNAL, self.state())
+        await self._projector.settle(version)  # the case hears first: it needs no SQL

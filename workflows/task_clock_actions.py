@@ -236,7 +236,15 @@ class TaskClockActions(TaskBase):
 
     async def _fire(self, clock: ClockState, event: ClockEvent) -> None:
         if event.kind == "auto_resume":
-            await self._resume_all("system")
+            if workflow.patched(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
+                # Fired without the lock: take it for the ledger, and find out whether
+                # the worker's material came in since the pause limit was reached.
+                async with self._clocks.lock:
+                    if self._status is not TaskStatus.waiting_on_worker:
+                        return
+                    await self._resume_all("system")
+            else:
+                await self._resume_all("system")
             await self._record(
                 "info_timeout", None, f"pause limit {clock.spec.max_pause} reached: clocks resumed"
             )

@@ -3,7 +3,8 @@ that sleeps until the next warning or rung and fires it exactly once.
 
 Every change to a clock's ledger goes through the ``clock_op`` activity (calendar
 arithmetic recorded in history) under one lock, so a firing rung and a handler's
-pause can never overwrite each other's result.
+pause can never overwrite each other's result. An event is claimed under the lock
+and fired (mailed, recorded) after it is released.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
         ClockStatus,
     )
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
+
+from workflows import patches
 
 FireHandler = Callable[[ClockState, ClockEvent], Awaitable[None]]
 
@@ -178,5 +181,10 @@ class TaskClocks:
                     self.noted.add(f"{name}:{current.key}")
                     await note(clock, current)
                     continue
-                current.fired_at = workflow.now()
-                await fire(clock, current)
+                current.fired_at = workflow.now()  # claimed: it fires exactly once
+                if not workflow.patched(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
+                    await fire(clock, current)
+                    continue
+            # Mailing and recording need no clock arithmetic: firing with the lock
+            # held made every action on the task wait for them.
+            await fire(clock, current)

@@ -26,7 +26,7 @@ FINISHED_CASE = ("closed", "withdrawn")
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedStack]:
     smtp = SmtpServer()
     smtp.start()
@@ -46,7 +46,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSta
         smtp.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def http(fuzz_stack: ThreadedStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fuzz_stack.base_url, timeout=60) as client:
         yield client
@@ -58,7 +58,7 @@ def login(http: httpx.Client, staff_id: str) -> str:
     return str(r.json()["access_token"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tokens(http: httpx.Client) -> dict[str, str]:
     return {staff_id: login(http, staff_id) for staff_id in (CLERK, HANDLER, SUPERVISOR, ADMIN)}
 
@@ -115,7 +115,7 @@ class Known:
         return self.case, self.task
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def known(http: httpx.Client, tokens: dict[str, str]) -> Known:
     ids = Known(http=http, tokens=tokens)
     # A finished case from the start: refusals of actions on closed things are reached too.
@@ -153,7 +153,7 @@ class LogWatch(logging.Handler):
         return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def log_watch() -> Iterator[LogWatch]:
     watch = LogWatch()
     root = logging.getLogger()

@@ -292,7 +292,7 @@ def text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzzer(
     fuzz_stack: ThreadedStack,
     tokens: dict[str, str],

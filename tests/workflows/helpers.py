@@ -106,3 +106,21 @@ async def opinions_in(stack: Stack, lead_task: str) -> TaskState:
         return state if not state.waiting_for or state.may_proceed else None
 
     return await eventually(check)
+
+
+async def projected(stack: Stack, case_id: str) -> None:
+    """Wait until the read model shows what the case's workflows know (projections are
+    written in the background, so SQL can be a moment behind a signal or a query)."""
+    handle = stack.client.get_workflow_handle(case_id)
+
+    async def check() -> bool:
+        state = await case_state(handle)
+        with Session(stack.engine) as session:
+            case = queries.get_case(session=session, case_id=case_id)
+            rows = {
+                t.task_id: t.status for t in queries.case_tasks(session=session, case_id=case_id)
+            }
+        want = {t.task_id: t.status.value for t in state.tasks}
+        return case is not None and case.status == state.status.value and rows == want
+
+    await eventually(check)

@@ -18,12 +18,14 @@ from tests.workflows.helpers import (
     events,
     intake,
     open_case,
+    projected,
     wait_tasks,
 )
 
 
 async def rejected(stack: Stack, workflow_id: str, name: str, arg: Any) -> str:
     """Send an update that must be rejected; return its message; check nothing was kept."""
+    await projected(stack, workflow_id.split("-T")[0])
     before_history = await accepted_updates(stack, workflow_id)
     before_events = len(events(stack, workflow_id.split("-T")[0]))
     with pytest.raises(WorkflowUpdateFailedError) as info:

@@ -61,3 +61,9 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     # Both are task-side changes; the saved task took them.
     for patch in (patches.URGE_ONE_TIMELINE_ROW, patches.BREACH_NOTED_AT_ONCE):
         assert any("task" in h for h in recorded[patch])
+    # Cases and tasks both project in the background; only tasks have clocks.
+    assert {h.split("-")[-1][:4] for h in recorded[patches.PROJECTION_IN_BACKGROUND]} >= {
+        "case",
+        "T1",
+    }
+    assert any("task" in h for h in recorded[patches.CLOCKS_FIRE_OUTSIDE_LOCK])

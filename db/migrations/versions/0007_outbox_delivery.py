@@ -1,11 +1,9 @@
 """outbox: per-recipient delivery status and the notification, for resending
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 16:00:00
 
-Branch `mail` (issue 11). 0006 is taken by a concurrent branch: when both merge,
-re-chain this one (down_revision = '0006').
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +11,7 @@ import sqlmodel
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
