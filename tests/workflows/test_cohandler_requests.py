@@ -108,7 +108,13 @@ async def test_the_case_waits_for_the_cohandler_the_lead_asked_for(
         assert replied.reply == "已责令平台整改并支付"
         # Three tasks, all answered: no task started after the reply.
         assert sorted(t.status.value for t in replied.tasks) == ["completed"] * 3
-        actions = [e.action for e in events(stack, handle.id)]
+
+        async def projected() -> list[str] | None:
+            # The audit rows are written by the projector a moment after the state.
+            actions = [e.action for e in events(stack, handle.id)]
+            return actions if "replied" in actions else None
+
+        actions = await eventually(projected)
         assert actions.index("cohandler_added") < actions.index("replied")
 
 
