@@ -1,5 +1,5 @@
-"""The fuzzer's world: the stack in its own thread, a token per
-person, cases that exist (so deep paths are reached), and a watch on the logs."""
+"""The fuzzer's world: the stack in its own thread, a token per person, cases that
+exist (so that deep paths are reached), and a watch on the logs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ CLERK, HANDLER, SUPERVISOR, ADMIN = "clerk.li", "hrss.tianhe.wang", "sup.zhang",
 BYSTANDER = "hrss.panyu.feng"
 FINISHED_CASE = ("closed", "withdrawn")
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
+AHEAD = 4  # cases opened at once when the live one has ended
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +67,8 @@ def tokens(http: httpx.Client) -> dict[str, str]:
 
 @dataclass
 class Known:
-    """Ids that exist: a live case with its open lead task, and every id seen before
-    (finished ones among them), so that path parameters reach past "unknown case"."""
+    """Ids that exist: a live case with its open lead task, every id seen before
+    (finished ones among them) and mail, so that path parameters reach past "unknown"."""
 
     http: httpx.Client
     tokens: dict[str, str]  # the clerk's, renewed when a fuzzed logout revokes it
@@ -74,12 +76,20 @@ class Known:
     task: str = ""
     cases: list[str] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)
-    stale: bool = True
+    reserve: list[tuple[str, str]] = field(default_factory=list)
+    mail: list[str] = field(default_factory=list)
+    stale: bool = False
 
-    def _get(self, path: str) -> Any:
-        r = self.http.get(path, headers={"Authorization": f"Bearer {self.tokens[CLERK]}"})
+    def _get(self, path: str, staff_id: str = CLERK) -> Any:
+        r = self.http.get(path, headers={"Authorization": f"Bearer {self.tokens[staff_id]}"})
         assert r.status_code == 200, r.text
         return r.json()
+
+    def mail_ids(self) -> list[str]:
+        """Ids of e-mails in the outbox (the cases opened so far sent some)."""
+        if not self.mail:
+            self.mail = [str(m["id"]) for m in self._get(f"{API}/supervision/mail", ADMIN)]
+        return self.mail
 
     def open(self) -> tuple[str, str]:
         """Open a case as the clerk; wait for its lead task."""
@@ -101,16 +111,23 @@ class Known:
             time.sleep(0.05)
         raise AssertionError(f"case {case_id} got no lead task in 30 s")
 
+    def still_live(self) -> bool:
+        """The live case is not finished and its lead task is open (and note its tasks)."""
+        case = self._get(f"{API}/cases/{self.case}")
+        self.tasks.extend(str(t["id"]) for t in case["tasks"] if t["id"] not in self.tasks)
+        lead = next((t for t in case["tasks"] if t["id"] == self.task), None)
+        return bool(case["status"] not in FINISHED_CASE and lead and lead["status"] in OPEN_TASK)
+
     def live(self) -> tuple[str, str]:
-        """A case that is not finished and its lead task, still open (a new one if not)."""
-        if self.stale and self.case:
-            case = self._get(f"{API}/cases/{self.case}")
-            self.tasks.extend(str(t["id"]) for t in case["tasks"] if t["id"] not in self.tasks)
-            lead = next((t for t in case["tasks"] if t["id"] == self.task), None)
-            if case["status"] in FINISHED_CASE or lead is None or lead["status"] not in OPEN_TASK:
-                self.case = ""
-        if not self.case:
-            self.case, self.task = self.open()
+        """A case that is not finished and its lead task, still open: the one before
+        unless an action may have ended it, else one opened ahead (several at once, as
+        opening waits for the workflow more than it works)."""
+        while not self.case or (self.stale and not self.still_live()):
+            if not self.reserve:
+                with ThreadPoolExecutor(max_workers=AHEAD) as pool:
+                    self.reserve = list(pool.map(lambda _: self.open(), range(AHEAD)))
+            self.case, self.task = self.reserve.pop()
+            self.stale = True  # fuzzed as a seen one meanwhile, perhaps
         self.stale = False
         return self.case, self.task
 

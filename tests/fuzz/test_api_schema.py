@@ -3,10 +3,10 @@ real stack, as real people and as nobody: no 5xx, no stack trace anywhere (respo
 logs), every refusal ``{"detail": "<one line>"}``, and a refused action leaves nothing
 in any workflow's history.
 
-Each person gets APPEALS_FUZZ_EXAMPLES examples (default 30), plus schemathesis'
-coverage cases, on every operation their role may do; the operations refused to them at
-the door, and every operation for nobody, get a sixth of that. For a long run:
-``APPEALS_FUZZ_EXAMPLES=500 .venv/bin/pytest tests/fuzz``.
+Each person gets APPEALS_FUZZ_EXAMPLES examples (default 30) of every operation their
+role may do; the operations refused to them at the door, and every operation for nobody,
+get a sixth of that. A longer run (more than the default) also gets schemathesis'
+coverage cases: ``APPEALS_FUZZ_EXAMPLES=300 .venv/bin/pytest tests/fuzz``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.transport import Response
 from schemathesis.filters import HasAPIOperation
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from api.app import create_app
 from auth.identity import principal_for
@@ -50,7 +51,8 @@ from tests.fuzz.conftest import (
 )
 from tests.fuzz.stack import ThreadedStack
 
-EXAMPLES = int(os.environ.get("APPEALS_FUZZ_EXAMPLES", "30"))
+DEFAULT_EXAMPLES = 30
+EXAMPLES = int(os.environ.get("APPEALS_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 FEW = max(3, EXAMPLES // 6)
 TOKEN, LOGOUT = f"POST {API}/token", f"DELETE {API}/token"
 
@@ -71,12 +73,18 @@ def served_schema() -> dict[str, Any]:
 
 
 SPEC = served_schema()
-# Where the role may act: examples and schemathesis' coverage cases (boundaries, each
-# constraint broken in turn). Refused at the door: a few generated examples suffice.
-full = schemathesis.openapi.from_dict(SPEC)
-light = schemathesis.openapi.from_dict(
-    SPEC, config=SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
-)
+
+
+def loaded(*, coverage: bool) -> OpenApiSchema:
+    config = {"phases": {"coverage": {"enabled": coverage}}}
+    return schemathesis.openapi.from_dict(SPEC, config=SchemathesisConfig.from_dict(config))
+
+
+# Where the role may act: generated examples, and in a long run also schemathesis'
+# coverage cases (boundaries, each constraint broken in turn, other methods), which
+# would double the default run. Refused at the door: a few generated examples.
+full = loaded(coverage=EXAMPLES > DEFAULT_EXAMPLES)
+light = loaded(coverage=False)
 
 # The action each operation needs, as api/routes declare it (None: none but a token;
 # the login needs no token at all).
@@ -96,6 +104,7 @@ NEEDS: dict[str, Action | None] = {
     f"GET {API}/supervision/review": Action.board_read,
     f"GET {API}/supervision/extensions": Action.board_read,
     f"GET {API}/supervision/mail": Action.mail_read,
+    f"POST {API}/mail/{{notification_id}}/resend": Action.mail_resend,
     f"GET {API}/staff": Action.staff_read,
     f"GET {API}/rules/explain": Action.rules_explain,
     f"POST {API}/rules/reload": Action.rules_reload,
@@ -108,6 +117,8 @@ NEEDS: dict[str, Action | None] = {
 
 RULES = load_ruleset(DEFAULT_RULES_DIR)
 REGIONS, DEPARTMENTS, PLANS = sorted(RULES.regions), sorted(RULES.departments), sorted(RULES.plans)
+# Edges of time: Python's, the epoch's, and the 1970-2100 that dates must lie in.
+MOMENTS = ["0001-01-01", "9999-12-31T23:59", "1970-01-01T00:00", "2100-12-31T23:59-12:00"]
 # Values the directory knows, by field or query parameter name: most examples get them
 # for every such field they have, so that they pass the directory's checks and reach
 # the workflows (generated values alone almost never name a known region or category).
@@ -129,8 +140,8 @@ SEEDS: dict[str, list[Any]] = {
     "clock": ["reply", "accept"],
     "period": ["5wd", "1d", "24h", "3wh", "30m", "100000wd", "100000d"],
     "within": ["1wd", "3d", "100000wd"],
-    "start": ["2026-10-08T09:00", "2026-09-30T17:59+08:00", "9999-12-31T23:59", "0001-01-01"],
-    "since": ["2026-10-01", "2026-10-01T00:00+08:00", "9999-12-31", "0001-01-01"],
+    "start": [*MOMENTS, "2026-10-08T09:00", "2026-09-30T17:59+08:00"],
+    "since": [*MOMENTS, "2026-10-01", "2026-10-01T00:00+08:00"],
 }
 
 
@@ -175,15 +186,17 @@ class Fuzzer:
             pick = (digest >> 4) % 6
             if name == "staff_id" and pick < 2:
                 case.path_parameters[name] = BYSTANDER
+            if name == "notification_id" and pick < 4 and (mail := self.known.mail_ids()):
+                case.path_parameters[name] = mail[digest % len(mail)]
             if name not in ("case_id", "task_id") or pick == 5:
                 continue  # as generated: unknown, or malformed in a negative example
             live_case, live_task = self.known.live()
             if name == "case_id":
                 seen = self.known.cases[digest % len(self.known.cases)]
-                target = [live_case, live_case, seen, seen, live_task][pick]
+                target = [live_case, seen, seen, seen, live_task][pick]
             else:
                 seen = self.known.tasks[digest % len(self.known.tasks)]
-                target = [live_task, live_task, seen, seen, live_case][pick]
+                target = [live_task, seen, seen, seen, live_case][pick]
             case.path_parameters[name] = target
         return target
 
@@ -308,6 +321,9 @@ def fuzz_settings(examples: int) -> settings:
         max_examples=examples,
         deadline=None,
         database=None,
+        # No shrinking: on a live stack every step replays requests that change state
+        # (and a slow refusal makes it endless); the report shows the request as sent.
+        phases=[Phase.explicit, Phase.generate, Phase.target],
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.filter_too_much,
