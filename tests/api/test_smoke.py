@@ -8,7 +8,7 @@ from tests.frontdoor import INTAKE, FrontDoor
 
 async def test_open_accept_complete(door: FrontDoor) -> None:
     async with await door.as_user("clerk.li") as clerk:
-        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": "smoke-1"})
+        r = await clerk.post("/api/v1/cases", json=INTAKE | {"request_id": door.rid("smoke-1")})
         assert r.status_code == 201, r.text
         case_id = r.json()["case_id"]
         case = (await clerk.get(f"/api/v1/cases/{case_id}")).json()

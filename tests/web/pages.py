@@ -35,7 +35,9 @@ async def open_and_route(
     each of ``roles`` (the tasks are projected one by one, in no fixed order)."""
     clerk = principal_for(door.ctx.rules, "clerk.li")
     assert clerk is not None
-    case_id = await open_case(door.ctx, clerk, INTAKE | {"request_id": request_id} | fields)
+    case_id = await open_case(
+        door.ctx, clerk, INTAKE | {"request_id": door.rid(request_id)} | fields
+    )
 
     async def routed() -> dict[str, Any] | None:
         case = show_case(door.ctx, clerk, case_id)

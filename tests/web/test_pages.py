@@ -49,7 +49,7 @@ async def test_login_sets_a_strict_httponly_cookie_and_logout_revokes_it(door: F
 
 async def test_a_post_without_the_csrf_token_is_refused(door: FrontDoor) -> None:
     async with logged_in(door, "clerk.li") as (c, csrf):
-        form = INTAKE | {"request_id": "csrf-1"}
+        form = INTAKE | {"request_id": door.rid("csrf-1")}
         for sent in (form, form | {"csrf": "0" * 32}):
             r = await c.post("/cases/new", data=sent)
             assert r.status_code == 403 and "CSRF" in r.text
@@ -67,11 +67,12 @@ async def test_the_intake_form_keeps_the_values_and_says_what_was_wrong(door: Fr
         page = await c.get("/cases/new")
         assert 'name="request_id"' in page.text and "天河区" in page.text
         assert "拖欠劳动报酬" in page.text and "外卖骑手" in page.text
-        bad = INTAKE | {"phone": "12345", "request_id": "bad-1", "csrf": csrf}
+        rid = door.rid("bad-1")
+        bad = INTAKE | {"phone": "12345", "request_id": rid, "csrf": csrf}
         r = await c.post("/cases/new", data=bad)
         assert r.status_code == 422
         assert "phone" in r.text and 'role="alert"' in r.text
-        assert html.escape(INTAKE["summary"]) in r.text and 'value="bad-1"' in r.text
+        assert html.escape(INTAKE["summary"]) in r.text and f'value="{rid}"' in r.text
 
 
 async def test_user_text_is_escaped_on_the_case_and_task_pages(door: FrontDoor) -> None:
