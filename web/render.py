@@ -45,6 +45,8 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         request, template, context, status_code=status
     )
     response.headers.update(SECURITY_HEADERS)
+    if request.app.state.ctx.settings.cookie_secure:  # served over https by the proxy
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
