@@ -42,7 +42,10 @@ async def update(
         raise Conflict(cause_message(e)) from e
     except WorkflowUpdateRPCTimeoutOrCancelledError as e:
         raise Unavailable(
-            f"no worker answered within {UPDATE_TIMEOUT.seconds} s; the action was not taken"
+            # An Update the server accepted may still be applied after this: say so, so
+            # that nobody repeats an action that did take effect.
+            f"no answer within {UPDATE_TIMEOUT.seconds} s; the action may still take effect: "
+            f"look at {workflow_id} before trying again"
         ) from e
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
