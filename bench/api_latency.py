@@ -28,12 +28,10 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
-import io
 import math
 import os
 import platform
 import random
-import signal
 import socket
 import sqlite3
 import sys
@@ -66,7 +64,7 @@ from api.app import API_PREFIX, create_app
 from api.deps import principal_from_token
 from auth.accounts import seed_dev
 from bench.report import cpu_model, med, pct, section, table
-from bench.stack import BenchError, stack_and_worker, temporal_version
+from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version
 from bench.throughput import (
     WARMUP_CASES,
     CpuWindow,
@@ -816,28 +814,9 @@ event loop waited for them (thread hand-off, and the GIL shared with the worker)
     )
 
 
-async def guarded(args: Args) -> int:
-    """``run``, cancelled (so that everything it started is stopped) on SIGTERM or SIGHUP."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, task.cancel)
-    return await run(args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(line_buffering=True)
-    try:
-        return asyncio.run(guarded(args))
-    except BenchError as e:
-        print(f"bench: {e}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("bench: interrupted; the API, the stack and the worker were stopped", file=sys.stderr)
-        return 130
+    return run_bench(lambda: run(args), stopped="the API, the stack and the worker")
 
 
 if __name__ == "__main__":

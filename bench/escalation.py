@@ -41,7 +41,6 @@ import math
 import os
 import platform
 import random
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -62,7 +61,7 @@ from temporalio.client import Client
 
 import devstack
 from bench.report import cpu_model, med, pct, section, table
-from bench.stack import BenchError, temporal_version
+from bench.stack import BenchError, run_bench, temporal_version
 from bench.stack import stack_and_worker as engine_stack
 from bench.stack import start_case_direct as open_case
 from client import connect
@@ -885,26 +884,9 @@ async def run(args: Args) -> int:
     return report(obs)
 
 
-async def guarded(args: Args) -> int:
-    """``run``, cancelled (so that everything it started is stopped) on SIGTERM or SIGHUP."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, task.cancel)
-    return await run(args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return asyncio.run(guarded(args))
-    except BenchError as e:
-        print(f"bench: {e}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("bench: interrupted; the stack and the worker were stopped", file=sys.stderr)
-        return 130
+    return run_bench(lambda: run(args))
 
 
 if __name__ == "__main__":

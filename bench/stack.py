@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import random
+import signal
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -114,3 +117,29 @@ async def start_case_direct(s: Settings, form: IntakeForm, opened_by: str | None
     except WorkflowAlreadyStartedError:
         pass  # a closed case with this request id: the same case
     return case_id
+
+
+def run_bench(
+    run: Callable[[], Awaitable[int]], *, stopped: str = "the stack and the worker"
+) -> int:
+    """Run a benchmark's ``run`` to its exit status: cancelled (so that everything it
+    started is stopped) on SIGTERM or SIGHUP, and a BenchError as one line."""
+
+    async def guarded() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, task.cancel)
+        return await run()
+
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # each line as it comes, even to a file
+    try:
+        return asyncio.run(guarded())
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(f"bench: interrupted; {stopped} were stopped", file=sys.stderr)
+        return 130

@@ -28,13 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import math
 import os
 import platform
 import random
 import resource
-import signal
 import sqlite3
 import statistics
 import sys
@@ -54,7 +52,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from bench.report import cpu_model, med, pct, section, table
-from bench.stack import BenchError, stack_and_worker, temporal_version
+from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version
 from client import connect
 from models.case import CaseInput, case_id_for
 from models.common import Channel, Occupation
@@ -1123,28 +1121,9 @@ completion RPC). sum ms/case adds durations that overlap across cases: work, not
         print("problems seen: none (no failed workflow tasks, no failed or retried activities)")
 
 
-async def guarded(args: Args) -> int:
-    """``run``, cancelled (so that everything it started is stopped) on SIGTERM or SIGHUP."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, task.cancel)
-    return await run(args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(line_buffering=True)  # each line as it comes, even to a file
-    try:
-        return asyncio.run(guarded(args))
-    except BenchError as e:
-        print(f"bench: {e}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("bench: interrupted; the stack and the worker were stopped", file=sys.stderr)
-        return 130
+    return run_bench(lambda: run(args))
 
 
 if __name__ == "__main__":
