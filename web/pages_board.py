@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auth.policy import Action
 from services.context import Context
@@ -30,9 +30,16 @@ class Filters(TypedDict, total=False):
     category: str
 
 
+Filter = Annotated[str | None, Query(max_length=40)]
+
+
 def _filters(
-    department: str | None, region: str | None, clock: str | None, category: str | None
+    department: Filter = None,
+    region: Filter = None,
+    clock: Filter = None,
+    category: Filter = None,
 ) -> Filters:
+    """The board's filters from the query string (a dependency of both board routes)."""
     out = Filters()
     if department:
         out["department"] = department
@@ -43,6 +50,9 @@ def _filters(
     if category:
         out["category"] = category
     return out
+
+
+Chosen = Annotated[Filters, Depends(_filters)]
 
 
 def lists(ctx: Context, me: Viewer, chosen: Filters) -> dict[str, Any]:
@@ -76,21 +86,9 @@ def _clock_label(ctx: Context, name: str) -> str:
     return name
 
 
-Filter = Annotated[str | None, Query(max_length=40)]
-
-
 @router.get("/board")
-def board(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    department: Filter = None,
-    region: Filter = None,
-    clock: Filter = None,
-    category: Filter = None,
-) -> Response:
+def board(request: Request, ctx: Ctx, me: Me, chosen: Chosen) -> Response:
     required_scope(me.p, Action.board_read)
-    chosen = _filters(department, region, clock, category)
     return page(
         request,
         "board.html",
@@ -106,18 +104,9 @@ def board(
 
 
 @router.get("/board/lists")
-def board_lists(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    department: Filter = None,
-    region: Filter = None,
-    clock: Filter = None,
-    category: Filter = None,
-) -> Response:
+def board_lists(request: Request, ctx: Ctx, me: Me, chosen: Chosen) -> Response:
     """The two lists alone, for htmx to swap in when a filter changes."""
     required_scope(me.p, Action.board_read)
-    chosen = _filters(department, region, clock, category)
     return page(
         request, "_board_lists.html", chosen=chosen, soon_window=SOON, **lists(ctx, me, chosen)
     )
