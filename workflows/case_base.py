@@ -46,8 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case_support import case_projection, decision_line, routing_facts
     from workflows.department_task import DepartmentTaskWorkflow
-    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
     from workflows.projection import Projector
+
+from workflows.compute import compute_options
 
 TERMINAL = (CaseStatus.closed, CaseStatus.withdrawn)
 ACTIVE = (CaseStatus.open, CaseStatus.in_review, CaseStatus.awaiting_callback)
@@ -225,8 +226,7 @@ class CaseBase:
                     prefer_department=prefer,
                     prefer_region=prefer_region,
                 ),
-                start_to_close_timeout=COMPUTE_TIMEOUT,
-                retry_policy=COMPUTE_RETRY,
+                **compute_options(),
             )
         except ActivityError as e:
             # e.g. the rules were reloaded without this case's category: a person decides.
@@ -238,8 +238,7 @@ class CaseBase:
             a = await workflow.execute_activity_method(
                 RoutingActivities.resolve_office,
                 ResolveOfficeRequest(department=department, region=region),
-                start_to_close_timeout=COMPUTE_TIMEOUT,
-                retry_policy=COMPUTE_RETRY,
+                **compute_options(),
             )
         except ActivityError as e:
             await self._record("routing_failed", None, str(e.cause or e))

@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -20,10 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import CancelInput, TaskInput, TaskResult, TaskStatus
     from workflows.department_task import DepartmentTaskWorkflow
     from workflows.notification import NotificationWorkflow
-    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
 from workflows import patches
 from workflows.case_base import MAX_LEAD_RESTARTS, MAX_RECEIPTS, TERMINAL, CaseBase, TaskHandle
+from workflows.compute import compute_options
 
 
 class CaseDispatch(CaseBase):
@@ -131,23 +131,32 @@ class CaseDispatch(CaseBase):
     async def _enter_review(self, why: str) -> None:
         """派单异议审核: no more automatic re-routing; a supervisor designates the owner
         within the plan's review period, or 社会工作部 hears about it."""
-        due = await workflow.execute_activity_method(
-            ClockActivities.compute_deadlines,
-            DeadlineRequest(start=workflow.now(), periods=[self._current_plan().review]),
-            start_to_close_timeout=COMPUTE_TIMEOUT,
-            retry_policy=COMPUTE_RETRY,
-        )
+        try:
+            due: datetime | None = (
+                await workflow.execute_activity_method(
+                    ClockActivities.compute_deadlines,
+                    DeadlineRequest(start=workflow.now(), periods=[self._current_plan().review]),
+                    **compute_options(),
+                )
+            ).due[0]
+        except ActivityError as e:  # bounded: the review opens without a due time
+            due, failed = None, f"review due time could not be computed ({e.cause or e})"
         if any(self._assignments[t].role is TaskRole.lead for t in self._open):
             return  # a supervisor designated an owner while we computed the due time
-        # Status and due time change together, so nobody sees a review without a due.
-        self._status, self._review_due = CaseStatus.in_review, due.due[0]
+        # Status and due time change together, so nobody sees a review without its due
+        # (none only when it could not be computed, and then the timeline says so).
+        self._status, self._review_due = CaseStatus.in_review, due
         self._reviews += 1
+        if due is None:
+            await self._record("in_review", None, f"{why}; a supervisor designates the owner")
+            await self._record("clock_failed", None, failed)
+            return
         await self._record(
             "in_review",
             None,
-            f"{why}; a supervisor designates the owner by {self._review_due:%Y-%m-%d %H:%M}",
+            f"{why}; a supervisor designates the owner by {due:%Y-%m-%d %H:%M}",
         )
-        asyncio.create_task(self._watch_review(self._review_due, self._reviews))
+        asyncio.create_task(self._watch_review(due, self._reviews))
 
     async def _watch_review(self, due: datetime, review: int) -> None:
         try:

@@ -4,7 +4,7 @@ proceed without late co-handlers, and designating the owner (派单异议审核)
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.routing import RoutingActivities
@@ -19,11 +19,11 @@ with workflow.unsafe.imports_passed_through():
     from models.routing import PlanRequest, TaskRole
     from models.tasks import ChangePlanSignal, UrgeSignal
     from workflows.department_task import DepartmentTaskWorkflow
-    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
 from workflows import patches
 from workflows.case_base import MAX_RECEIPTS, reject
 from workflows.case_dispatch import CaseDispatch
+from workflows.compute import compute_options
 
 
 class CaseSupervision(CaseDispatch):
@@ -60,12 +60,16 @@ class CaseSupervision(CaseDispatch):
         """Change the case's SLA plan mid-way (e.g. it turned out urgent); every open
         task keeps the time it has already spent."""
         self._validate_set_plan(inp)
-        plan = await workflow.execute_activity_method(
-            RoutingActivities.get_plan,
-            PlanRequest(name=inp.plan),
-            start_to_close_timeout=COMPUTE_TIMEOUT,
-            retry_policy=COMPUTE_RETRY,
-        )
+        try:
+            plan = await workflow.execute_activity_method(
+                RoutingActivities.get_plan, PlanRequest(name=inp.plan), **compute_options()
+            )
+        except ActivityError as e:  # bounded: the case keeps its plan
+            raise ApplicationError(
+                f"the plan {inp.plan} could not be loaded just now; nothing changed, try again",
+                type="ComputeUnavailable",
+                non_retryable=True,
+            ) from e
         self._plan = plan
         await self._record(
             "plan_changed", inp.actor, f"→ {plan.name}: {inp.reason}", {"plan": plan.name}

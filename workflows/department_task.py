@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.clocks import ClockActivities
@@ -34,9 +35,9 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         TransferInput,
     )
-    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
 from workflows import patches
+from workflows.compute import compute_options
 from workflows.task_answers import TaskAnswers
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TASK_CHANGED_SIGNAL, reject
 from workflows.task_clock_actions import TaskClockActions
@@ -55,15 +56,19 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
 
     @workflow.run
     async def run(self, inp: TaskInput) -> TaskResult:
+        failed: list[str] = []
         async with self._clocks.lock:
-            await self._clocks.start_on("dispatched")
-            window = await workflow.execute_activity_method(
-                ClockActivities.compute_deadlines,
-                DeadlineRequest(start=self._dispatched_at, periods=[inp.plan.return_window]),
-                start_to_close_timeout=COMPUTE_TIMEOUT,
-                retry_policy=COMPUTE_RETRY,
-            )
-            self._return_until = window.due[0]
+            why = await self._clock_change("start", lambda: self._clocks.start_on("dispatched"))
+            failed += [why] if why else []
+            try:
+                window = await workflow.execute_activity_method(
+                    ClockActivities.compute_deadlines,
+                    DeadlineRequest(start=self._dispatched_at, periods=[inp.plan.return_window]),
+                    **compute_options(),
+                )
+                self._return_until = window.due[0]
+            except ActivityError as e:  # bounded: returns stay open rather than none at all
+                failed.append(f"return window: could not be computed ({e.cause or e})")
         self._ready = True
         if inp.assignment.external:
             # The receiving hotline learns of the case by e-mail, with the matter
@@ -78,6 +83,8 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             f"{inp.role.value} → {self._office.name} ({self._office.region}); {due}",
             {"reopened": inp.reopened, "plan": inp.plan.name, "designated": inp.designated},
         )
+        for why in failed:
+            await self._record("clock_failed", None, why)
         note = self._note_breach if workflow.patched(patches.BREACH_NOTED_AT_ONCE) else None
         driver = asyncio.create_task(
             self._clocks.drive(lambda: self._status in OPEN, self._fire, note=note)
@@ -104,8 +111,12 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             self._status = TaskStatus.accepted
             self._accepted_at = workflow.now()
             self._clocks.stop_on("accepted", workflow.now())
-            await self._clocks.start_on("accepted")
+            # The signing for stands even when the reply clock cannot start: the
+            # office did sign; the timeline says which clock is missing.
+            failed = await self._clock_change("start", lambda: self._clocks.start_on("accepted"))
         await self._record("accepted", inp.actor, f"签收 by {self._office.name}")
+        if failed:
+            await self._record("clock_failed", None, failed)
         return self._action_result()
 
     @accept.validator

@@ -48,6 +48,12 @@ CLOCKS_FIRE_OUTSIDE_LOCK = "clocks-fire-outside-lock"
 """A clock event is claimed under the clocks' lock but fired (mailed, recorded)
 after it is released; before, it fired holding the lock that every action needs."""
 
+COMPUTE_BOUNDED = "compute-retry-bounded"
+"""Calendar and routing computations retry with backoff for COMPUTE_GIVE_UP, then give
+up safely: a clock keeps its previous deadline (an action that needed a new one is
+refused, nothing changed) and the timeline says so ("clock_failed"). Before, they
+retried forever, and one that held the clocks' lock froze every action on the task."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
@@ -58,4 +64,5 @@ ALL = (
     BREACH_NOTED_AT_ONCE,
     PROJECTION_IN_BACKGROUND,
     CLOCKS_FIRE_OUTSIDE_LOCK,
+    COMPUTE_BOUNDED,
 )

@@ -22,6 +22,10 @@ COMPUTE_RETRY = RetryPolicy(
     non_retryable_error_types=["RoutingError"],
 )
 COMPUTE_TIMEOUT = timedelta(seconds=30)
+# … but not forever (patches.COMPUTE_BOUNDED): a calendar that cannot compute for this
+# long is broken, not glitching; the workflow keeps its previous deadlines and says so.
+# Short, because an action holding the clocks' lock waits for it.
+COMPUTE_GIVE_UP = timedelta(minutes=2)
 
 # Projections in the background (patches.PROJECTION_IN_BACKGROUND): one round of
 # attempts is short and bounded, so that between rounds the projector can take the

@@ -3,7 +3,10 @@ decisions, a new plan or 督办 from the case, and what happens when a clock fir
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.sla import (
@@ -28,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import patches
 from workflows.task_base import OPEN, TaskBase, reject
+from workflows.task_clocks import ClockUnavailable
 
 
 class TaskClockActions(TaskBase):
@@ -40,14 +44,46 @@ class TaskClockActions(TaskBase):
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
             self._validate_request_info(inp)
-            self._status = TaskStatus.waiting_on_worker
-            for name in self._clocks.running(pausable=True):
-                self._clocks.clocks[name].pauses.append(
-                    Pause(started_at=workflow.now(), reason=inp.question, by=inp.actor)
-                )
-                await self._clocks.op(name, ClockOp.pause)
+            failed = await self._clock_change("pause", lambda: self._pause_all(inp))
+        await self._refuse_if(failed)
         await self._record("info_requested", inp.actor, inp.question)
         return self._action_result()
+
+    async def _pause_all(self, inp: RequestInfoInput) -> None:
+        self._status = TaskStatus.waiting_on_worker
+        for name in self._clocks.running(pausable=True):
+            self._clocks.clocks[name].pauses.append(
+                Pause(started_at=workflow.now(), reason=inp.question, by=inp.actor)
+            )
+            await self._clocks.op(name, ClockOp.pause)
+
+    # ---- when the calendar arithmetic keeps failing (patches.COMPUTE_BOUNDED) ------
+
+    async def _clock_change(self, what: str, change: Callable[[], Awaitable[object]]) -> str | None:
+        """Make a change of the clocks (with their lock held). If its arithmetic cannot
+        be computed, the clocks and the task's status are put back as they were and the
+        reason is returned: every deadline stays as it was, none is lost."""
+        before, status = self._clocks.snapshot(), self._status
+        try:
+            await change()
+        except ClockUnavailable as e:
+            self._clocks.restore(before)
+            self._status = status
+            workflow.logger.error("task %s: %s failed: %s", self._inp.task_id, what, e)
+            return f"{what}: deadlines could not be computed ({e}); the clocks keep their deadlines"
+        return None
+
+    async def _refuse_if(self, failed: str | None) -> None:
+        """An action whose new deadlines cannot be computed is refused, nothing changed;
+        the timeline says so, so that a supervisor sees the calendar needs mending."""
+        if failed is None:
+            return
+        await self._record("clock_failed", None, failed)
+        raise ApplicationError(
+            "the deadlines could not be computed just now; nothing changed, try again later",
+            type="ClockUnavailable",
+            non_retryable=True,
+        )
 
     @request_info.validator
     def _validate_request_info(self, inp: RequestInfoInput) -> None:
@@ -61,7 +97,8 @@ class TaskClockActions(TaskBase):
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
             self._validate_provide_info(inp)
-            await self._resume_all(inp.actor)
+            failed = await self._clock_change("resume", lambda: self._resume_all(inp.actor))
+        await self._refuse_if(failed)
         await self._record("info_provided", inp.actor, inp.text)
         return self._action_result()
 
@@ -145,7 +182,13 @@ class TaskClockActions(TaskBase):
         async with self._clocks.lock:
             self._validate_approve(inp)
             ext = self._decide(inp, ExtensionStatus.approved)
-            clock = await self._clocks.op(inp.clock, ClockOp.extend, period=ext.period)
+
+            async def extend() -> None:
+                await self._clocks.op(inp.clock, ClockOp.extend, period=ext.period)
+
+            failed = await self._clock_change("extension", extend)
+            clock = self._clocks.clocks[inp.clock]
+        await self._refuse_if(failed)
         due = f"{clock.due_at:%Y-%m-%d %H:%M}" if clock.due_at else "paused"
         await self._record(
             "extension_approved",
@@ -205,12 +248,22 @@ class TaskClockActions(TaskBase):
         async with self._clocks.lock:
             if not self._status.is_open:
                 return
-            self._clocks.urgent = self._clocks.urgent or inp.plan.name == "urgent"
-            for name in list(self._clocks.clocks):
-                if name in specs:
-                    await self._clocks.op(
-                        name, ClockOp.replan, spec=specs[name], plan=inp.plan.name
-                    )
+            urgent = self._clocks.urgent
+
+            async def replan() -> None:
+                self._clocks.urgent = self._clocks.urgent or inp.plan.name == "urgent"
+                for name in list(self._clocks.clocks):
+                    if name in specs:
+                        await self._clocks.op(
+                            name, ClockOp.replan, spec=specs[name], plan=inp.plan.name
+                        )
+
+            failed = await self._clock_change(f"plan {inp.plan.name}", replan)
+            if failed:
+                self._clocks.urgent = urgent
+        if failed:  # the case's plan changed; this task's clocks could not follow
+            await self._record("clock_failed", inp.actor, failed)
+            return
         await self._record("plan_changed", inp.actor, f"→ {inp.plan.name}: {inp.reason}")
 
     @workflow.signal
@@ -221,9 +274,18 @@ class TaskClockActions(TaskBase):
             if not self._status.is_open:
                 return
             self._priority = max(self._priority, inp.priority)
-            self._clocks.urgent = True
-            for name in self._clocks.running():
-                await self._clocks.op(name, ClockOp.reschedule)
+            urgent = self._clocks.urgent
+
+            async def reschedule() -> None:
+                self._clocks.urgent = True
+                for name in self._clocks.running():
+                    await self._clocks.op(name, ClockOp.reschedule)
+
+            failed = await self._clock_change("督办 reschedule", reschedule)
+            if failed:
+                self._clocks.urgent = urgent
+        if failed:  # the 督办 stands (mail, priority); the rungs keep their old hours
+            await self._record("clock_failed", None, failed)
         await self._notices.send_urge(inp, inp.priority)
         if workflow.patched(patches.URGE_ONE_TIMELINE_ROW):
             # The case recorded this 督办 once; the task's part is the mail above
@@ -242,7 +304,12 @@ class TaskClockActions(TaskBase):
                 async with self._clocks.lock:
                     if self._status is not TaskStatus.waiting_on_worker:
                         return
-                    await self._resume_all("system")
+                    failed = await self._clock_change(
+                        "resume at the pause limit", lambda: self._resume_all("system")
+                    )
+                if failed:  # still paused: the clerk's material resumes it
+                    await self._record("clock_failed", None, failed)
+                    return
             else:
                 await self._resume_all("system")
             await self._record(

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.clocks import ClockActivities
@@ -25,11 +26,16 @@ with workflow.unsafe.imports_passed_through():
         ClockState,
         ClockStatus,
     )
-    from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT
 
 from workflows import patches
+from workflows.compute import compute_options
 
 FireHandler = Callable[[ClockState, ClockEvent], Awaitable[None]]
+
+
+class ClockUnavailable(Exception):  # noqa: N818 - a state, not a programming error
+    """The calendar arithmetic of a clock operation kept failing (patches.COMPUTE_BOUNDED):
+    the clock is as it was before the operation."""
 
 
 class TaskClocks:
@@ -57,26 +63,36 @@ class TaskClocks:
         spec: ClockSpec | None = None,
         plan: str | None = None,
     ) -> ClockState:
-        clock = await workflow.execute_activity_method(
-            ClockActivities.clock_op,
-            ClockRequest(
-                op=op,
-                clock=self.clocks[name],
-                at=workflow.now(),
-                period=period,
-                spec=spec,
-                plan=plan,
-                office_hours=self.office_hours,
-                urgent=self.urgent,
-            ),
-            start_to_close_timeout=COMPUTE_TIMEOUT,
-            retry_policy=COMPUTE_RETRY,
-        )
+        try:
+            clock = await workflow.execute_activity_method(
+                ClockActivities.clock_op,
+                ClockRequest(
+                    op=op,
+                    clock=self.clocks[name],
+                    at=workflow.now(),
+                    period=period,
+                    spec=spec,
+                    plan=plan,
+                    office_hours=self.office_hours,
+                    urgent=self.urgent,
+                ),
+                **compute_options(),
+            )
+        except ActivityError as e:  # only when bounded: unbounded retries never end
+            raise ClockUnavailable(f"{name} {op.value}: {e.cause or e}") from e
         # Every caller holds the lock, so nothing changed this clock while the
         # activity ran; replacing it with the activity's result loses nothing.
         self.clocks[name] = clock
         self.version += 1
         return clock
+
+    def snapshot(self) -> dict[str, ClockState]:
+        """The clocks as they are, to restore if an operation cannot be computed."""
+        return {n: c.model_copy(deep=True) for n, c in self.clocks.items()}
+
+    def restore(self, snapshot: dict[str, ClockState]) -> None:
+        self.clocks = snapshot
+        self.version += 1
 
     async def start_on(self, event: str) -> list[str]:
         started = []
