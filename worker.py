@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
 from activities.notify import NotifyActivities
 from activities.routing import RoutingActivities
@@ -20,7 +21,6 @@ from activities.store import StoreActivities
 from client import connect
 from db.engine import make_engine, migrate
 from settings import Settings, load_settings
-from sla import WorkCalendar, load_overrides
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.grievance import GrievanceWorkflow
 from workflows.notification import NotificationWorkflow
@@ -32,7 +32,7 @@ def build_activities(
     settings: Settings, engine: Engine, sender: EmailSender | None = None
 ) -> list[Any]:
     """Every activity, bound to its dependencies. Tests call this too."""
-    calendar = WorkCalendar(load_overrides(settings.rules_dir / "calendar.yaml"))
+    calendar = CalendarSource(settings.rules_dir / "calendar.yaml")
     store = StoreActivities(engine)
     routing = RoutingActivities(settings.rules_dir)
     clocks = ClockActivities(calendar, settings.tz)

@@ -6,16 +6,30 @@ from zoneinfo import ZoneInfo
 
 from temporalio import activity
 
+from activities.calendar_source import CalendarSource
 from models.sla import ClockRequest, ClockState, DeadlineRequest, DeadlineResult
 from sla import OfficeHours, Period, WorkCalendar, due_at
 from sla.ledger import ClockMath
 
 
 class ClockActivities:
-    def __init__(self, calendar: WorkCalendar, tz: ZoneInfo, hours: OfficeHours | None = None):
-        self._calendar = calendar
+    """Calendar arithmetic on the calendar as it is now (a ``CalendarSource`` follows
+    ``calendar.yaml``; a fixed ``WorkCalendar`` is for tests of one piece)."""
+
+    def __init__(
+        self,
+        calendar: WorkCalendar | CalendarSource,
+        tz: ZoneInfo,
+        hours: OfficeHours | None = None,
+    ):
+        self._source = calendar
         self._tz = tz
         self._hours = hours or OfficeHours()
+
+    @property
+    def _calendar(self) -> WorkCalendar:
+        s = self._source
+        return s.get() if isinstance(s, CalendarSource) else s
 
     @activity.defn(name="compute_deadlines")
     def compute_deadlines(self, req: DeadlineRequest) -> DeadlineResult:

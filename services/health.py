@@ -181,7 +181,13 @@ def calendar(s: Settings, now: datetime) -> Check:
     try:
         cal = WorkCalendar(load_overrides(s.rules_dir / "calendar.yaml"))
     except Exception as e:  # noqa: BLE001
-        return Check("calendar", "down", f"calendar overrides unreadable ({_why(e)})")
+        # A running worker keeps its last good calendar; a worker started now would not start.
+        return Check(
+            "calendar",
+            "down",
+            f"calendar.yaml is invalid, workers keep their last good calendar ({_why(e)});"
+            " mend it and run `appeals rules check`",
+        )
     year = now.astimezone(s.tz).year
     missing = years_without_schedule(cal, [year, year + 1])
     if not missing:
