@@ -293,7 +293,7 @@ async def scenario(desk: Desk) -> list[str]:
         summary="猎德片区小区禁止快递三轮车进入，路边临时停靠也被贴罚单，无法完成派件。",
         residence="440106",
         workplace="440106",
-        incident="440106012",
+        incident="440106013",
         channel="walk_in",
     )
     lead = await desk.open_task(parking, "lead")

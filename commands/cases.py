@@ -18,7 +18,16 @@ from commands.common import UserError, console
 from models.case import CallbackResult
 from models.common import Channel, Occupation
 from routing_rules import RulesError, RuleSet, load_ruleset
+from routing_rules.divisions import national
 from settings import Settings
+
+
+def _region(value: str | None) -> str | None:
+    """A region flag must name a current division (GB/T 2260): a usage error otherwise,
+    before anything is sent."""
+    if value is not None and value.strip() not in national():
+        raise typer.BadParameter(national().unknown(value.strip(), what="region"))
+    return value
 
 
 def load_rules(s: Settings) -> RuleSet:
@@ -41,9 +50,15 @@ def register(app: typer.Typer) -> None:
         platform: Annotated[str | None, typer.Option()] = None,
         category: Annotated[str | None, typer.Option()] = None,
         summary: Annotated[str | None, typer.Option()] = None,
-        residence: Annotated[str | None, typer.Option(help="region code")] = None,
-        workplace: Annotated[str | None, typer.Option(help="region code")] = None,
-        incident: Annotated[str | None, typer.Option(help="region code")] = None,
+        residence: Annotated[
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+        ] = None,
+        workplace: Annotated[
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+        ] = None,
+        incident: Annotated[
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+        ] = None,
         channel: Annotated[Channel | None, typer.Option()] = None,
         urgent: Annotated[bool, typer.Option("--urgent")] = False,
         request_id: Annotated[str | None, typer.Option("--request-id")] = None,

@@ -17,6 +17,7 @@ from pathlib import Path
 from models.common import Occupation
 from routing_rules.errors import RulesError
 from routing_rules.loader import load_ruleset
+from routing_rules.national_check import national_problems
 from routing_rules.references import reference_problems
 from routing_rules.ruleset import RuleSet
 from routing_rules.schema import Match, Rule
@@ -27,6 +28,7 @@ def check_ruleset(ruleset: RuleSet) -> list[str]:
     """Every problem of the rule set, one line each; empty when it is sound."""
     return [
         *reference_problems(ruleset),
+        *national_problems(ruleset),
         *_reachability_problems(ruleset),
         *_overlap_problems(ruleset.rules),
         *_catch_all_problems(ruleset),

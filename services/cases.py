@@ -18,6 +18,7 @@ from db.tables import CaseRow, EventRow
 from models.case import CaseInput, CaseState, case_id_for
 from models.intake import IntakeForm
 from routing_rules import RuleSet
+from routing_rules.divisions import national
 from services.actions import CASE_VERBS
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound
@@ -46,10 +47,11 @@ def check_against_directory(form: IntakeForm, rules: RuleSet) -> None:
         raise BadInput(f"unknown SLA plan {form.sla_plan!r}: one of {', '.join(rules.plans)}")
     for field in ("residence", "workplace", "incident"):
         code = getattr(form, field)
-        # A place outside the deployment is allowed (external hand-off), but a typo
-        # inside it is not: codes under the deployment's root must exist.
-        if code is not None and code not in rules.regions and rules.is_internal(code):
-            raise BadInput(f"unknown {field} region {code!r}; see the staff directory's regions")
+        # A real place outside the deployment is allowed (external hand-off), and so is
+        # a real street the directory does not list (served by its district); a code
+        # that exists nowhere is a typo, inside the deployment or out.
+        if code is not None and code not in rules.regions and code not in national():
+            raise BadInput(national().unknown(code, what=f"{field} region"))
 
 
 def _same_grievance(row: CaseRow, form: IntakeForm) -> bool:

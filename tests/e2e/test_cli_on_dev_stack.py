@@ -324,7 +324,7 @@ def test_restart_resumes_open_cases(dev: DevStack) -> None:
         "--workplace",
         "440106",
         "--incident",
-        "440106012",
+        "440106013",
     ).stdout.strip()
     lead = next(t for t in tasks_of(clerk, case_id, 2) if t["role"] == "lead")
     handler = next(
@@ -412,7 +412,7 @@ def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
         "--workplace",
         "440106",
         "--incident",
-        "440106012",
+        "440106013",
     ).stdout.strip()
     lead = next(t for t in tasks_of(clerk, case_id, 2) if t["role"] == "lead")
     assert lead["office"] == "subdistrict.liede"
@@ -431,7 +431,7 @@ def test_returns_and_designation_through_the_cli(dev: DevStack) -> None:
         "--department",
         "subdistrict",
         "--region",
-        "440106012",
+        "440106013",
         "--reason",
         "街道牵头协调物业与交警",
     )

@@ -22,7 +22,7 @@ BASE = {
 
 def test_a_complete_intake_is_accepted() -> None:
     form = IntakeForm.model_validate(
-        {**BASE, "id_number": "11010519491231002x", "incident": "440106012", "channel": "walk_in"}
+        {**BASE, "id_number": "11010519491231002x", "incident": "440106013", "channel": "walk_in"}
     )
     assert form.id_number == "11010519491231002X"  # normalised to the upper-case check
     assert form.channel.value == "walk_in" and form.urgent is False

@@ -8,9 +8,9 @@ from routing_rules import RuleSet
 
 
 def test_region_chain_goes_from_street_to_city(ruleset: RuleSet) -> None:
-    chain = ruleset.region_chain("440106012")
+    chain = ruleset.region_chain("440106013")
     assert [(r.code, r.name, r.level) for r in chain] == [
-        ("440106012", "猎德街道", "street"),
+        ("440106013", "猎德街道", "street"),
         ("440106", "天河区", "district"),
         ("440100", "广州市", "city"),
     ]
@@ -27,7 +27,7 @@ def test_regions_outside_the_deployment_are_external(ruleset: RuleSet) -> None:
     for code in ("110105", "110108", "310107", "440305", "440604", "440199001"):
         assert not ruleset.is_internal(code), code
         assert ruleset.region_chain(code) == []
-    for code in ("440100", "440103", "440118", "440113001"):
+    for code in ("440100", "440103", "440118", "440113005"):
         assert ruleset.is_internal(code), code
     assert ruleset.region_name("110105") == "北京市朝阳区"
 
@@ -51,15 +51,15 @@ def test_all_eleven_districts_with_their_codes(ruleset: RuleSet) -> None:
 
 
 def test_office_for_picks_the_most_local_office(ruleset: RuleSet) -> None:
-    at_street = ruleset.office_for("subdistrict", "440106012")
+    at_street = ruleset.office_for("subdistrict", "440106013")
     assert at_street is not None and at_street.id == "subdistrict.liede"
-    in_district = ruleset.office_for("hrss", "440106012")
+    in_district = ruleset.office_for("hrss", "440106013")
     assert in_district is not None and in_district.id == "hrss.tianhe"
     assert in_district.name == "天河区人力资源和社会保障局"
     assert in_district.mailbox == "hrss.tianhe@appeals.example"
     assert in_district.head_mailbox == "hrss.tianhe.head@appeals.example"
     assert in_district.handlers == ["hrss.tianhe.wang", "hrss.tianhe.li"]
-    at_city = ruleset.office_for("transport", "440105001")
+    at_city = ruleset.office_for("transport", "440105008")
     assert at_city is not None and at_city.id == "transport.city"
     assert ruleset.office_for("subdistrict", "440105") is None
     assert ruleset.office_for("hrss", "110105") is None
@@ -107,7 +107,7 @@ def test_roster(ruleset: RuleSet) -> None:
         "social_work",
         "subdistrict",
     ]
-    assert "440100" in roster.regions and "440106012" in roster.regions
+    assert "440100" in roster.regions and "440106013" in roster.regions
     assert "110105" not in roster.regions
 
 

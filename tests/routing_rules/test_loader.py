@@ -176,7 +176,7 @@ def test_entry_problems_name_the_entry(rules_dir: Path) -> None:
     )
     replace_text(
         rules_dir / "regions.yaml",
-        '{code: "440113001", name: 市桥街道, level: street, parent: "440113"}',
+        '{code: "440113005", name: 市桥街道, level: street, parent: "440113"}',
         '{code: "440114001", name: 市桥街道, level: street, parent: "440113"}',
     )
     assert problems_of(rules_dir) == [
@@ -184,9 +184,9 @@ def test_entry_problems_name_the_entry(rules_dir: Path) -> None:
         "(office: <office id>)",
         "regions.yaml: region '440114001' (市桥街道): a street's code must extend its parent's "
         "code 440113",
-        "offices.yaml: office 'subdistrict.shiqiao': region '440113001' is not in regions.yaml "
+        "offices.yaml: office 'subdistrict.shiqiao': region '440113005' is not in regions.yaml "
         "(offices serve this deployment's regions)",
-        "staff.yaml: staff 'subdistrict.shiqiao.ge': region '440113001' is not in regions.yaml",
+        "staff.yaml: staff 'subdistrict.shiqiao.ge': region '440113005' is not in regions.yaml",
     ]
 
 

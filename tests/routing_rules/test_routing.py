@@ -96,7 +96,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         ),
         pytest.param(
             "fraud_loans",
-            {"incident": "440113001"},
+            {"incident": "440113005"},
             ("fraud", (("police", "440113"), ("samr", "440100")), "standard", "police.panyu"),
             id="fraud_loans",
         ),
@@ -120,10 +120,10 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         ),
         pytest.param(
             "parking_access",
-            {"incident": "440106012"},
+            {"incident": "440106013"},
             (
                 "community_access",
-                (("subdistrict", "440106012"), ("housing", "440106")),
+                (("subdistrict", "440106013"), ("housing", "440106")),
                 "standard",
                 "subdistrict.liede",
             ),
@@ -131,10 +131,10 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         ),
         pytest.param(
             "community_access",
-            {"incident": "440111006"},
+            {"incident": "440111010"},
             (
                 "community_access",
-                (("subdistrict", "440111006"), ("housing", "440100")),
+                (("subdistrict", "440111010"), ("housing", "440100")),
                 "standard",
                 "subdistrict.jingxi",
             ),
@@ -210,14 +210,14 @@ def test_district_without_office_falls_back_to_the_city_office(ruleset: RuleSet)
 
 
 def test_department_without_office_in_chain_goes_to_social_work(ruleset: RuleSet) -> None:
-    decision = ruleset.route(facts("parking_access", incident="440106013"))
+    decision = ruleset.route(facts("parking_access", incident="440106014"))
     lead = decision.lead
     assert (lead.office.id, lead.office.department, lead.office.region) == (
         "social_work.tianhe",
         "social_work",
         "440106",
     )
-    assert lead.basis_region == "440106013"
+    assert lead.basis_region == "440106014"
     assert lead.fallback_reason == (
         "街道办事处 (subdistrict) has no office along 冼村街道 → 天河区 → 广州市; "
         "routed to 社会工作部 at 区级 district level (中共广州市天河区委社会工作部)"
@@ -225,7 +225,7 @@ def test_department_without_office_in_chain_goes_to_social_work(ruleset: RuleSet
     assert [a.office.id for a in decision.co] == ["housing.tianhe"]
 
     # 海珠区 has no social_work office either: the nearest level is the city.
-    in_haizhu = ruleset.route(facts("community_access", incident="440105001"))
+    in_haizhu = ruleset.route(facts("community_access", incident="440105008"))
     assert in_haizhu.lead.office.id == "social_work.city"
     assert in_haizhu.lead.fallback_reason is not None
 

@@ -13,7 +13,7 @@ POLICE_PANYU = OfficeKey(department="police", region="440113")
 
 def test_suggested_owner_is_taken_keeping_co_handlers_and_plan(ruleset: RuleSet) -> None:
     decision = ruleset.route(
-        facts("fraud_loans", incident="440113001"),
+        facts("fraud_loans", incident="440113005"),
         exclude=[POLICE_PANYU],
         prefer_department="transport",
     )
@@ -23,13 +23,13 @@ def test_suggested_owner_is_taken_keeping_co_handlers_and_plan(ruleset: RuleSet)
         "lead",
         "transport.panyu",
         "incident",
-        "440113001",
+        "440113005",
     )
     assert lead.fallback_reason is None and not lead.external
     assert [(c.role, c.office.id) for c in decision.co] == [("co", "samr.city")]
     assert decision.explanation[3:6] == [
         "suggested owner transport 交通运输局 taken instead of the rule's lead police 公安局",
-        "主办 lead transport 交通运输局: basis 事发地 incident place → 440113001 市桥街道",
+        "主办 lead transport 交通运输局: basis 事发地 incident place → 440113005 市桥街道",
         "  → 番禺区交通运输局 (transport.panyu, 区级 district level)",
     ]
 
@@ -129,7 +129,7 @@ def test_a_suggested_department_without_an_office_in_the_chain_is_not_followed(
     # 冼村街道 has no street office: 社会工作部 天河区 took the case and returns it,
     # suggesting the street office.
     decision = ruleset.route(
-        facts("community_access", incident="440106013"),
+        facts("community_access", incident="440106014"),
         exclude=[OfficeKey(department="social_work", region="440106")],
         prefer_department="subdistrict",
     )
@@ -142,7 +142,7 @@ def test_a_suggested_department_without_an_office_in_the_chain_is_not_followed(
 
 def test_a_suggestion_pushing_work_down_to_streets_is_not_followed(ruleset: RuleSet) -> None:
     decision = ruleset.route(
-        facts("fraud_loans", incident="440113001"),
+        facts("fraud_loans", incident="440113005"),
         exclude=[POLICE_PANYU],
         prefer_department="subdistrict",
     )
