@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
+from activities.facts import FigureMath
 from activities.notify import NotifyActivities
 from activities.routing import RoutingActivities
 from activities.smtp import EmailSender, SmtpSender
@@ -33,7 +34,7 @@ def build_activities(
 ) -> list[Any]:
     """Every activity, bound to its dependencies. Tests call this too."""
     calendar = CalendarSource(settings.rules_dir / "calendar.yaml")
-    store = StoreActivities(engine)
+    store = StoreActivities(engine, FigureMath(calendar, settings.tz))
     routing = RoutingActivities(settings.rules_dir)
     clocks = ClockActivities(calendar, settings.tz)
     notify = NotifyActivities(

@@ -15,21 +15,26 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 from temporalio import activity
 
+from activities.facts import FigureMath, refresh_case
 from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
+from sla.calendar import WorkCalendar
 
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
 
 
 class StoreActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, figures: FigureMath | None = None) -> None:
         self._engine = engine
+        # The calendar the figures' working hours are measured on (activities/facts.py).
+        self._figures = figures or FigureMath(WorkCalendar(), ZoneInfo("Asia/Shanghai"))
 
     @activity.defn(name="project")
     def project(self, batch: ProjectionBatch) -> None:
@@ -48,6 +53,9 @@ class StoreActivities:
                     _upsert_task(session, batch.task)
                 if batch.events:
                     _insert_events(session, batch.events)
+                case_id = _case_id(batch)
+                if case_id is not None:
+                    refresh_case(session, case_id, self._figures)
                 if workflow_id is not None:
                     session.execute(delete(ProjectionLagRow).where(key_of(workflow_id)))
                 session.commit()
@@ -61,6 +69,14 @@ def _workflow_id(batch: ProjectionBatch) -> str | None:
     if batch.task is not None:
         return batch.task.task_id
     return batch.case.case_id if batch.case is not None else None
+
+
+def _case_id(batch: ProjectionBatch) -> str | None:
+    if batch.case is not None:
+        return batch.case.case_id
+    if batch.task is not None:
+        return batch.task.case_id
+    return batch.events[0].case_id if batch.events else None
 
 
 def key_of(workflow_id: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -195,3 +195,54 @@ class ProjectionLagRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class TaskFigureRow(SQLModel, table=True):
+    """One task's contribution to the supervisors' figures, derived by the projection
+    activity (activities/facts.py) from the task, its clocks and its case's events, so
+    that every figure is one GROUP BY over this table. Working-hour durations need the
+    calendar, which is why they are computed at projection time and not in SQL.
+
+    ``sign_state`` / ``reply_state``: ``on_time``, ``late`` (done after the clock's
+    due, or never done and the clock breached), or NULL (not yet due, or the task ended
+    before its clock came due). ``origin``: how the office received the task — ``routed``,
+    ``return`` (re-routed after another office's return), ``transfer``, ``designation``,
+    ``reopen`` (the worker was not satisfied), ``added`` (a co-handler asked for later).
+    """
+
+    __tablename__ = "task_figures"
+    __table_args__ = (
+        Index("ix_task_figures_day_office", "received_day", "office_id"),
+        Index("ix_task_figures_office_day", "office_id", "received_day"),
+        Index("ix_task_figures_region_day", "region", "received_day"),
+    )
+
+    task_id: str = Field(primary_key=True, max_length=48)
+    case_id: str = Field(index=True, max_length=40)
+    office_id: str = Field(max_length=80)
+    office_name: str = Field(max_length=120)
+    department: str = Field(max_length=40)
+    region: str = Field(max_length=12)
+    category: str = Field(max_length=40)
+    platform: str | None = Field(default=None, max_length=40)
+    role: str = Field(max_length=8)
+    status: str = Field(max_length=24)
+    received_at: datetime = Field(sa_column=_ts(nullable=False))
+    # Local (APPEALS_TIME_ZONE) calendar buckets of received_at: day, its ISO week's
+    # Monday, its month's first day — portable GROUP BY keys for SQLite and PostgreSQL.
+    received_day: date
+    received_week: date
+    received_month: date
+    origin: str = Field(default="routed", max_length=16)
+    sign_state: str | None = Field(default=None, max_length=8)
+    reply_state: str | None = Field(default=None, max_length=8)
+    sign_minutes: int | None = None  # office-time minutes from receipt to 签收
+    reply_minutes: int | None = None  # office-time minutes from receipt to the reply
+    outcome: str | None = Field(default=None, max_length=24)  # lead replies only
+    callback: str | None = Field(default=None, max_length=24)  # the callback on its reply
+    returned: bool = False
+    transferred: bool = False
+    wrongful_return: bool = False  # returned, then designated back to this office
+    max_rung: int = 0  # the highest escalation rung any of its clocks reached
+    extensions_asked: int = 0
+    extensions_granted: int = 0

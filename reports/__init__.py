@@ -1,0 +1,1 @@
+"""Supervisors' figures: SQL over the read model, formulas, charts."""
