@@ -44,7 +44,9 @@ class FigureMath:
     hours: OfficeHours = OfficeHours()
 
     def minutes(self, start: datetime, end: datetime) -> int:
-        calendar = self.calendar.get() if isinstance(self.calendar, CalendarSource) else self.calendar
+        calendar = self.calendar
+        if isinstance(calendar, CalendarSource):
+            calendar = calendar.get()
         spent = working_time_between(start, end, calendar=calendar, hours=self.hours, tz=self.tz)
         return max(0, round(spent / timedelta(minutes=1)))
 
