@@ -13,7 +13,19 @@ from pydantic import ValidationError
 # typer vendors click (typer._click); its usage errors are only reachable from there.
 from typer._click import exceptions as click_errors
 
-from commands import cases, health, identity, mail, reads, rules, sla, stack, tasks, users
+from commands import (
+    cases,
+    health,
+    identity,
+    mail,
+    reads,
+    reconcile,
+    rules,
+    sla,
+    stack,
+    tasks,
+    users,
+)
 from commands.common import UserError
 from settings import Settings
 
@@ -29,7 +41,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 
-for module in (identity, cases, tasks, reads, stack, health):
+for module in (identity, cases, tasks, reads, stack, health, reconcile):
     module.register(app)
 
 

@@ -182,3 +182,39 @@ def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
         session.execute(sqlite.insert(table).values(rows).on_conflict_do_nothing())
     else:
         raise RuntimeError(f"the read model supports SQLite and PostgreSQL, not {dialect}")
+
+
+def reproject(engine: Engine, batch: ProjectionBatch) -> bool:
+    """Write ``batch`` over what the read model holds for its workflow, through the
+    same upserts as ``project`` (``appeals reconcile --repair``): rows someone edited or
+    deleted come back as the workflow's state says. A row already holding a newer
+    version is left alone (the workflow moved on meanwhile). Says whether it wrote."""
+    with Session(engine) as session:
+        if batch.case is not None:
+            c = batch.case
+            row = session.get(CaseRow, c.case_id)
+            if row is not None and row.version > c.version:
+                return False
+            session.execute(delete(CaseRow).where(CaseRow.case_id == c.case_id))  # type: ignore[arg-type]
+            _upsert_case(session, c)
+        if batch.task is not None:
+            t = batch.task
+            task_row = session.get(TaskRow, t.task_id)
+            if task_row is not None and task_row.version > t.version:
+                return False
+            session.execute(delete(TaskRow).where(TaskRow.task_id == t.task_id))  # type: ignore[arg-type]
+            session.execute(delete(DeadlineRow).where(DeadlineRow.task_id == t.task_id))  # type: ignore[arg-type]
+            _upsert_task(session, t)
+        session.commit()
+    return True
+
+
+def forget(engine: Engine, workflow_id: str) -> None:
+    """Delete the case or task rows (and a task's clocks) of a workflow that does not
+    exist: the read model must not show what no workflow holds. Events stay: they are
+    the audit trail of what was once shown."""
+    with Session(engine) as session:
+        session.execute(delete(CaseRow).where(CaseRow.case_id == workflow_id))  # type: ignore[arg-type]
+        session.execute(delete(TaskRow).where(TaskRow.task_id == workflow_id))  # type: ignore[arg-type]
+        session.execute(delete(DeadlineRow).where(DeadlineRow.task_id == workflow_id))  # type: ignore[arg-type]
+        session.commit()

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         CaseStatus,
         ReturnRecord,
     )
-    from models.events import ProjectionBatch
+    from models.events import CaseProjection, ProjectionBatch
     from models.routing import (
         Assignment,
         OfficeKey,
@@ -278,9 +278,19 @@ class CaseBase:
         data: dict[str, object] | None = None,
     ) -> None:
         event = self._projector.event(action, actor=actor, detail=detail, data=data)
-        projection = case_projection(
+        projection = self._case_projection(self._projector.bump())
+        version = await self._projector.write(ProjectionBatch(case=projection, events=[event]))
+        await self._projector.settle(version)
+
+    @workflow.query
+    def projection(self) -> ProjectionBatch:
+        """The case's row as the read model should hold it now (``appeals reconcile``)."""
+        return ProjectionBatch(case=self._case_projection(self._projector.version))
+
+    def _case_projection(self, version: int) -> CaseProjection:
+        return case_projection(
             case_id=self._case_id,
-            version=self._projector.bump(),
+            version=version,
             form=self._inp.intake,
             status=self._status,
             opened_at=self._opened_at,
@@ -292,5 +302,3 @@ class CaseBase:
             priority=self._priority,
             closed_at=self._closed_at,
         )
-        version = await self._projector.write(ProjectionBatch(case=projection, events=[event]))
-        await self._projector.settle(version)

@@ -51,6 +51,11 @@ class Projector:
         self._in_flight = False
         self._runner: asyncio.Task[None] | None = None
 
+    @property
+    def version(self) -> int:
+        """The newest version projected (queued or written)."""
+        return self._version
+
     def bump(self) -> int:
         self._version += 1
         return self._version

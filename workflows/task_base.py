@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.events import AuditEvent, ProjectionBatch
+    from models.events import AuditEvent, ProjectionBatch, TaskProjection
     from models.sla import ClockState
     from models.tasks import (
         ActionResult,
@@ -159,15 +159,19 @@ class TaskBase:
         )
         await self._project([event])
 
+    @workflow.query
+    def projection(self) -> ProjectionBatch:
+        """The task's row as the read model should hold it now (``appeals reconcile``)."""
+        return ProjectionBatch(task=self._task_projection(self._projector.version))
+
+    def _task_projection(self, version: int) -> TaskProjection:
+        return task_projection(
+            self.state(), self._inp, self._office, version=version, priority=self._priority
+        )
+
     async def _project(self, events: list[AuditEvent]) -> None:
         """Write the task's new state (and ``events``, if any), then tell the case."""
-        projection = task_projection(
-            self.state(),
-            self._inp,
-            self._office,
-            version=self._projector.bump(),
-            priority=self._priority,
-        )
+        projection = self._task_projection(self._projector.bump())
         version = await self._projector.write(ProjectionBatch(task=projection, events=events))
         parent = workflow.get_external_workflow_handle(self._inp.case_id)
         await parent.signal(TASK_CHANGED_SIGNAL, self.state())
