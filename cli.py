@@ -20,6 +20,7 @@ from commands import (
     mail,
     reads,
     reconcile,
+    report,
     rules,
     sla,
     stack,
@@ -41,7 +42,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 
-for module in (identity, cases, tasks, reads, stack, health, reconcile):
+for module in (identity, cases, tasks, reads, report, stack, health, reconcile):
     module.register(app)
 
 

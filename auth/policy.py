@@ -65,6 +65,8 @@ class Action(StrEnum):
     overdue_read = "supervision.overdue"
     returns_read = "supervision.returns"
     board_read = "supervision.board"
+    report_read = "report.read"
+    report_drill = "report.drill"
     mail_read = "mail.read"
     mail_resend = "mail.resend"
     staff_read = "staff.read"
@@ -111,6 +113,11 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.overdue_read: {**_HANDLERS, R.supervisor: S.region},
     Action.returns_read: {R.head: S.office, R.supervisor: S.region},
     Action.board_read: {R.supervisor: S.region},
+    # The figures assess offices: their head and the supervisors read them; a handler
+    # reads their own tasks, not the office's assessment; clerks, liaisons and
+    # administrators have no part in it.
+    Action.report_read: {R.head: S.office, R.supervisor: S.region},
+    Action.report_drill: {R.head: S.office, R.supervisor: S.region},
     Action.mail_read: {R.supervisor: S.region, R.admin: S.any},
     Action.mail_resend: {R.admin: S.any},
     Action.staff_read: {

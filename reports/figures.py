@@ -340,3 +340,14 @@ def drill(
         for f in session.scalars(stmt)
     ]
     return int(total), rows
+
+
+def totals(rows: Sequence[FigureRow], label: str = "合计") -> list[FigureRow]:
+    """The groups' counts added up per period (a scope's trend). Percentiles do not add
+    up, so a total has none."""
+    out: dict[date | None, FigureRow] = {}
+    for r in rows:
+        total = out.setdefault(r.period, FigureRow(key="", label=label, period=r.period))
+        for name, value in r.counts.items():
+            total.counts[name] = total.counts.get(name, 0) + value
+    return [out[k] for k in sorted(out, key=lambda d: d or date.min)]

@@ -54,6 +54,15 @@ CHANNELS = {
 OCCUPATIONS = {o.value: label for o, label in OCCUPATION_LABELS.items()}
 OUTCOMES = {o.value: label for o, label in OUTCOME_LABELS.items()}
 CALLBACKS = {c.value: label for c, label in CALLBACK_LABELS.items()}
+# How an office received a task, and whether a clock was kept (the figures page).
+ORIGINS = {
+    "routed": "分派",
+    "return": "他单位退单后改派",
+    "transfer": "转办转入",
+    "designation": "指定承办",
+    "reopen": "不满意重办",
+}
+ON_TIME = {"on_time": "按时", "late": "超时"}
 
 ACTIONS = {
     "opened": "受理",

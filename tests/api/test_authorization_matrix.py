@@ -87,6 +87,11 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     Action.returns_read: (_get("/api/v1/supervision/returns"), True),
     Action.board_read: (_get("/api/v1/supervision/review"), True),
     Action.mail_read: (_get("/api/v1/supervision/mail"), True),
+    Action.report_read: (_get("/api/v1/reports/figures", by="office"), True),
+    Action.report_drill: (
+        _get("/api/v1/reports/drill", key="hrss.tianhe", metric="received"),
+        True,
+    ),
     Action.mail_resend: (lambda c, t, _: c.post("/api/v1/mail/no-such-mail/resend"), False),
     Action.staff_read: (_get("/api/v1/staff"), True),
     Action.rules_explain: (

@@ -5,9 +5,8 @@ exactly the tasks a number counts, and scope and repeats honoured."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -16,8 +15,7 @@ from sqlmodel import Session
 from activities.facts import upsert
 from db.engine import make_engine, migrate
 from reports.figures import Dimension, Period, Window, drill, figures, scope_clause
-
-DAY = date(2026, 11, 2)  # a Monday
+from tests.reports.rows import DAY, row
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,40 +30,6 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(url)
     yield eng
     eng.dispose()
-
-
-def row(n: int, office: str = "hrss.tianhe", day: date = DAY, **kw: Any) -> dict[str, Any]:
-    at = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
-    base: dict[str, Any] = {
-        "task_id": f"AP-{office}-{n}-T1",
-        "case_id": f"AP-{office}-{n}",
-        "office_id": office,
-        "office_name": {"hrss.tianhe": "天河区人社局", "samr.yuexiu": "越秀区市场监管局"}[office],
-        "department": office.split(".")[0],
-        "region": {"hrss.tianhe": "440106", "samr.yuexiu": "440104"}[office],
-        "category": "wage_arrears",
-        "platform": "meituan",
-        "role": "lead",
-        "status": "completed",
-        "received_at": at,
-        "received_day": day,
-        "received_week": day - timedelta(days=day.weekday()),
-        "received_month": day.replace(day=1),
-        "origin": "routed",
-        "sign_state": None,
-        "reply_state": None,
-        "sign_minutes": None,
-        "reply_minutes": None,
-        "outcome": None,
-        "callback": None,
-        "returned": False,
-        "transferred": False,
-        "wrongful_return": False,
-        "max_rung": 0,
-        "extensions_asked": 0,
-        "extensions_granted": 0,
-    }
-    return {**base, **kw}
 
 
 def seed(engine: Engine) -> None:

@@ -15,7 +15,15 @@ EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 async def test_pages_need_a_session(door: FrontDoor) -> None:
     async with door.client() as c:
-        for path in ("/", "/inbox", "/board", "/cases/new", "/tasks/AP-X-T1", "/platform"):
+        for path in (
+            "/",
+            "/inbox",
+            "/board",
+            "/report",
+            "/cases/new",
+            "/tasks/AP-X-T1",
+            "/platform",
+        ):
             r = await c.get(path)
             assert r.status_code == 303 and r.headers["location"] == "/login", path
         r = await c.get("/inbox", headers={"HX-Request": "true"})
@@ -130,8 +138,15 @@ async def test_another_office_gets_403_and_an_unknown_task_404(door: FrontDoor) 
         r = await c.post(f"/tasks/{task_id}/act/accept", data={"csrf": csrf})
         assert r.status_code == 403
         assert (await c.get("/tasks/AP-NOSUCH-T1")).status_code == 404
+        # A handler reads their tasks, not the office's assessment (report.read).
+        assert (await c.get("/report")).status_code == 403
         assert (await c.get(f"/cases/{case['id']}")).status_code == 403
         assert (await c.get("/board")).status_code == 403
+    async with logged_in(door, "hrss.tianhe.li") as (c, _):  # the office's head does
+        page = await c.get("/report")
+        assert page.status_code == 200 and "考核报表" in page.text
+        drill = await c.get("/report/drill", params={"key": "hrss.tianhe", "metric": "received"})
+        assert drill.status_code == 200 and "共 " in drill.text
 
 
 async def test_the_lead_accepts_and_a_refusal_is_shown_on_the_page(door: FrontDoor) -> None:
