@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel
 from temporalio import activity
 
 from activities.facts import FigureMath, refresh_case
-from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskRow
+from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskFigureRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 from sla.calendar import WorkCalendar
 
@@ -34,7 +34,7 @@ class StoreActivities:
     def __init__(self, engine: Engine, figures: FigureMath | None = None) -> None:
         self._engine = engine
         # The calendar the figures' working hours are measured on (activities/facts.py).
-        self._figures = figures or FigureMath(WorkCalendar(), ZoneInfo("Asia/Shanghai"))
+        self._figures = figures or _default_figures()
 
     @activity.defn(name="project")
     def project(self, batch: ProjectionBatch) -> None:
@@ -69,6 +69,10 @@ def _workflow_id(batch: ProjectionBatch) -> str | None:
     if batch.task is not None:
         return batch.task.task_id
     return batch.case.case_id if batch.case is not None else None
+
+
+def _default_figures() -> FigureMath:
+    return FigureMath(WorkCalendar(), ZoneInfo("Asia/Shanghai"))
 
 
 def _case_id(batch: ProjectionBatch) -> str | None:
@@ -184,7 +188,7 @@ def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
         raise RuntimeError(f"the read model supports SQLite and PostgreSQL, not {dialect}")
 
 
-def reproject(engine: Engine, batch: ProjectionBatch) -> bool:
+def reproject(engine: Engine, batch: ProjectionBatch, figures: FigureMath | None = None) -> bool:
     """Write ``batch`` over what the read model holds for its workflow, through the
     same upserts as ``project`` (``appeals reconcile --repair``): rows someone edited or
     deleted come back as the workflow's state says. A row already holding a newer
@@ -205,6 +209,9 @@ def reproject(engine: Engine, batch: ProjectionBatch) -> bool:
             session.execute(delete(TaskRow).where(TaskRow.task_id == t.task_id))  # type: ignore[arg-type]
             session.execute(delete(DeadlineRow).where(DeadlineRow.task_id == t.task_id))  # type: ignore[arg-type]
             _upsert_task(session, t)
+        case_id = _case_id(batch)
+        if case_id is not None:  # the figures follow the repaired rows
+            refresh_case(session, case_id, figures or _default_figures())
         session.commit()
     return True
 
@@ -217,4 +224,5 @@ def forget(engine: Engine, workflow_id: str) -> None:
         session.execute(delete(CaseRow).where(CaseRow.case_id == workflow_id))  # type: ignore[arg-type]
         session.execute(delete(TaskRow).where(TaskRow.task_id == workflow_id))  # type: ignore[arg-type]
         session.execute(delete(DeadlineRow).where(DeadlineRow.task_id == workflow_id))  # type: ignore[arg-type]
+        session.execute(delete(TaskFigureRow).where(TaskFigureRow.task_id == workflow_id))  # type: ignore[arg-type]
         session.commit()
