@@ -5,6 +5,7 @@ import pytest
 from models.common import JurisdictionBasis
 from models.routing import OfficeKey, TaskRole
 from routing_rules import RuleSet
+from tests.routing_rules.helpers import facts
 
 
 def test_region_chain_goes_from_street_to_city(ruleset: RuleSet) -> None:
@@ -59,7 +60,10 @@ def test_office_for_picks_the_most_local_office(ruleset: RuleSet) -> None:
     assert in_district.mailbox == "hrss.tianhe@appeals.example"
     assert in_district.head_mailbox == "hrss.tianhe.head@appeals.example"
     assert in_district.handlers == ["hrss.tianhe.wang", "hrss.tianhe.li"]
-    at_city = ruleset.office_for("transport", "440105008")
+    # Every district has its own transport bureau; the city's serves the city itself.
+    in_haizhu = ruleset.office_for("transport", "440105008")
+    assert in_haizhu is not None and in_haizhu.id == "transport.haizhu"
+    at_city = ruleset.office_for("transport", "440100")
     assert at_city is not None and at_city.id == "transport.city"
     assert ruleset.office_for("subdistrict", "440105") is None
     assert ruleset.office_for("hrss", "110105") is None
@@ -133,10 +137,10 @@ def test_resolve_for_a_transfer(ruleset: RuleSet) -> None:
     assert not assignment.external and assignment.fallback_reason is None
 
     co = ruleset.resolve("transport", "440111", role=TaskRole.co, basis=JurisdictionBasis.incident)
-    assert (co.office.id, co.role, co.basis) == ("transport.city", "co", "incident")
+    assert (co.office.id, co.role, co.basis) == ("transport.baiyun", "co", "incident")
 
     no_office = ruleset.resolve("subdistrict", "440105")
-    assert no_office.office.id == "social_work.city"
+    assert no_office.office.id == "social_work.haizhu"
     assert no_office.fallback_reason is not None
 
     excluded = ruleset.resolve(
@@ -160,3 +164,37 @@ def test_resolve_for_a_transfer(ruleset: RuleSet) -> None:
 def test_resolve_rejects_an_unknown_department(ruleset: RuleSet) -> None:
     with pytest.raises(ValueError, match="unknown department 'hrs'; known departments: hrss, "):
         ruleset.resolve("hrs", "440106")
+
+
+DISTRICT_DEPARTMENTS = ("hrss", "transport", "samr", "police", "housing", "union", "social_work")
+
+
+def test_every_district_has_every_district_department(ruleset: RuleSet) -> None:
+    districts = [r for r in ruleset.regions.values() if r.level == "district"]
+    assert len(districts) == 11
+    for department in DISTRICT_DEPARTMENTS:
+        for district in districts:
+            office = ruleset.office_for(department, district.code)
+            assert office is not None and office.region == district.code, (department, district)
+            assert office.handlers and office.head_mailbox, office.id
+
+
+@pytest.mark.parametrize(
+    ("category", "fields", "lead"),
+    [
+        ("wage_arrears", {"workplace": "440112"}, "hrss.huangpu"),
+        ("wage_arrears", {"workplace": "440118"}, "hrss.zengcheng"),
+        ("traffic_violation", {"incident": "440112"}, "police.huangpu"),
+        ("traffic_violation", {"incident": "440118"}, "police.zengcheng"),
+        ("transport_operation", {"incident": "440118"}, "transport.zengcheng"),
+        ("housing", {"residence": "440112"}, "housing.huangpu"),
+        ("other", {"residence": "440118"}, "social_work.zengcheng"),
+    ],
+)
+def test_cases_in_huangpu_and_zengcheng_go_to_the_district(
+    ruleset: RuleSet, category: str, fields: dict[str, str], lead: str
+) -> None:
+    decision = ruleset.route(facts(category, **fields))
+    assert decision.lead.office.id == lead
+    assert decision.lead.fallback_reason is None
+    assert all(a.office.region == decision.lead.office.region for a in decision.co)

@@ -76,9 +76,8 @@ def test_the_sample_directory_names_only_real_divisions(ruleset: RuleSet) -> Non
 def test_rules_check_refuses_made_up_and_misnamed_codes(rules_dir: Path) -> None:
     regions = rules_dir / "regions.yaml"
     text = regions.read_text(encoding="utf-8")
-    text = text.replace(
-        '{code: "440111010", name: 京溪街道', '{code: "440111006", name: 京溪街道'
-    ).replace('  - {code: "440118", name: 增城区', '  - {code: "440199", name: 增城区')
+    text = text.replace('{code: "440111010", name: 京溪街道', '{code: "440111006", name: 京溪街道')
+    text += '  - {code: "440118999", name: 虚构街道, level: street, parent: "440118"}\n'
     regions.write_text(text, encoding="utf-8")
     offices = rules_dir / "offices.yaml"
     offices.write_text(
@@ -96,6 +95,6 @@ def test_rules_check_refuses_made_up_and_misnamed_codes(rules_dir: Path) -> None
         "黄石街道, not 京溪街道" in problems
     )
     assert any(
-        p.startswith("regions.yaml: region '440199' (增城区): code 440199 is not a current")
+        p.startswith("regions.yaml: region '440118999' (虚构街道): code 440118999 is not a current")
         for p in problems
     )

@@ -97,7 +97,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         pytest.param(
             "fraud_loans",
             {"incident": "440113005"},
-            ("fraud", (("police", "440113"), ("samr", "440100")), "standard", "police.panyu"),
+            ("fraud", (("police", "440113"), ("samr", "440113")), "standard", "police.panyu"),
             id="fraud_loans",
         ),
         pytest.param(
@@ -109,8 +109,8 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         pytest.param(
             "transport_operation",
             {"incident": "440105"},
-            ("transport_operation", (("transport", "440100"),), "standard", "transport.city"),
-            id="transport_operation-city",
+            ("transport_operation", (("transport", "440105"),), "standard", "transport.haizhu"),
+            id="transport_operation-haizhu",
         ),
         pytest.param(
             "traffic_violation",
@@ -134,7 +134,7 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
             {"incident": "440111010"},
             (
                 "community_access",
-                (("subdistrict", "440111010"), ("housing", "440100")),
+                (("subdistrict", "440111010"), ("housing", "440111")),
                 "standard",
                 "subdistrict.jingxi",
             ),
@@ -155,8 +155,8 @@ def placed(decision: RoutingDecision) -> tuple[str, tuple[tuple[str, str], ...],
         pytest.param(
             "psychological_support",
             {"workplace": "440112"},
-            ("union_services", (("union", "440100"),), "standard", "union.city"),
-            id="psychological_support-city",
+            ("union_services", (("union", "440112"),), "standard", "union.huangpu"),
+            id="psychological_support-huangpu",
         ),
         pytest.param(
             "other",
@@ -199,7 +199,18 @@ def test_most_local_office_is_chosen(ruleset: RuleSet) -> None:
     assert district.lead.fallback_reason is None
 
 
-def test_district_without_office_falls_back_to_the_city_office(ruleset: RuleSet) -> None:
+def office(data: dict[str, list[dict[str, str]]], office_id: str) -> dict[str, str]:
+    return next(o for o in data["offices"] if o["id"] == office_id)
+
+
+def test_district_without_office_falls_back_to_the_city_office(rules_dir: Path) -> None:
+    # The sample has a bureau in every district: take 花都区's away.
+    edit_yaml(rules_dir / "offices.yaml", lambda d: d["offices"].remove(office(d, "hrss.huadu")))
+    edit_yaml(
+        rules_dir / "staff.yaml",
+        lambda d: d["staff"].remove(next(s for s in d["staff"] if s.get("office") == "hrss.huadu")),
+    )
+    ruleset = load_ruleset(rules_dir)
     decision = ruleset.route(facts("wage_arrears", workplace="440114"))
     assert decision.lead.office.id == "hrss.city"
     assert decision.lead.fallback_reason is None
@@ -224,9 +235,9 @@ def test_department_without_office_in_chain_goes_to_social_work(ruleset: RuleSet
     )
     assert [a.office.id for a in decision.co] == ["housing.tianhe"]
 
-    # 海珠区 has no social_work office either: the nearest level is the city.
+    # 南华西街道 has no street office either: 海珠区's 社会工作部 takes it.
     in_haizhu = ruleset.route(facts("community_access", incident="440105008"))
-    assert in_haizhu.lead.office.id == "social_work.city"
+    assert in_haizhu.lead.office.id == "social_work.haizhu"
     assert in_haizhu.lead.fallback_reason is not None
 
 

@@ -26,7 +26,7 @@ def test_suggested_owner_is_taken_keeping_co_handlers_and_plan(ruleset: RuleSet)
         "440113005",
     )
     assert lead.fallback_reason is None and not lead.external
-    assert [(c.role, c.office.id) for c in decision.co] == [("co", "samr.city")]
+    assert [(c.role, c.office.id) for c in decision.co] == [("co", "samr.panyu")]
     assert decision.explanation[3:6] == [
         "suggested owner transport 交通运输局 taken instead of the rule's lead police 公安局",
         "主办 lead transport 交通运输局: basis 事发地 incident place → 440113005 市桥街道",
