@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except Exception as e:  # noqa: BLE001 - the last line of defence prints one line
-        code = 1
+        code = e.exit_code if isinstance(e, UserError) else 1
         for kind, fmt in handlers:
             if isinstance(e, kind):
                 print(f"error: {fmt(e)}", file=sys.stderr)

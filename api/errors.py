@@ -30,7 +30,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(_: Request, e: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(e, Unauthenticated) else None
-        return JSONResponse({"detail": e.message}, status_code=e.status, headers=headers)
+        body = {"detail": e.message, **(e.extra or {})}
+        return JSONResponse(body, status_code=e.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:

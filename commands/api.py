@@ -28,9 +28,10 @@ LOGIN_HINT = "run `appeals login`"
 class ApiError(UserError):
     """The API refused a request; ``status`` is the HTTP status."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.body = body or {}
 
 
 def token_path() -> Path:
@@ -77,13 +78,15 @@ def check(r: httpx.Response) -> Any:
     if r.status_code < 400:
         return r.json() if r.content else None
     try:
-        detail = r.json().get("detail")
+        body = r.json()
     except ValueError:
-        detail = None
+        body = None
+    body = body if isinstance(body, dict) else {}
+    detail = body.get("detail")
     message = _one_line(str(detail)) if detail else f"the API answered {r.status_code}"
     if r.status_code == 401:
         message = f"{message}; {LOGIN_HINT}"
-    raise ApiError(message, r.status_code)
+    raise ApiError(message, r.status_code, body)
 
 
 def _unreachable(base: str, e: httpx.HTTPError) -> UserError:

@@ -6,6 +6,7 @@ proceed, designate (supervisors). The actor is whoever is logged in.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +14,8 @@ from urllib.parse import quote
 
 import typer
 
-from commands.api import api
-from commands.common import UserError, console
+from commands.api import ApiError, api
+from commands.common import UsageError, UserError, console
 from models.case import CallbackResult
 from models.common import Channel, Occupation
 from routing_rules import RulesError, RuleSet, load_ruleset
@@ -59,6 +60,17 @@ def register(app: typer.Typer) -> None:
         incident: Annotated[
             str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
         ] = None,
+        address: Annotated[
+            str | None,
+            typer.Option(help="the workplace address as the worker says it (proposes --workplace)"),
+        ] = None,
+        incident_address: Annotated[
+            str | None,
+            typer.Option("--incident-address", help="the incident address (proposes --incident)"),
+        ] = None,
+        yes: Annotated[
+            bool, typer.Option("--yes", help="take the one region an address proposes")
+        ] = False,
         channel: Annotated[Channel | None, typer.Option()] = None,
         urgent: Annotated[bool, typer.Option("--urgent")] = False,
         request_id: Annotated[str | None, typer.Option("--request-id")] = None,
@@ -85,6 +97,8 @@ def register(app: typer.Typer) -> None:
             "residence": residence,
             "workplace": workplace,
             "incident": incident,
+            "workplace_address": address,
+            "incident_address": incident_address,
             "channel": channel.value if channel else None,
             "request_id": request_id,
             "sla_plan": sla_plan,
@@ -95,7 +109,7 @@ def register(app: typer.Typer) -> None:
         # Made here, not by the server: a retried `open` with the same file or flags
         # and --request-id gives the same case, never a second one.
         fields.setdefault("request_id", uuid.uuid4().hex)
-        print(api().post("/cases", fields)["case_id"])
+        print(_open_confirming(fields, yes=yes))
 
     @app.command()
     def callback(
@@ -112,6 +126,27 @@ def register(app: typer.Typer) -> None:
         """Withdraw an open case at the worker's request (撤回)."""
         state = _act(case, "withdraw", {"reason": reason})
         console.print(f"{state['case_id']}: {state['status']}")
+
+
+def _open_confirming(fields: dict[str, Any], *, yes: bool) -> str:
+    """Open the case; an address's single proposal is taken once the clerk says yes
+    (``--yes``, or the prompt at a terminal); a choice among places is refused (exit 2)
+    with the candidates in one line: give the code instead."""
+    client = api()
+    while True:
+        try:
+            return str(client.post("/cases", fields | {"confirm_address": yes})["case_id"])
+        except ApiError as e:
+            candidates = e.body.get("candidates")
+            if e.status != 422 or not isinstance(candidates, list):
+                raise
+            single = len(candidates) == 1 and e.body.get("reason") is None
+            if yes or not single or not sys.stdin.isatty():
+                raise UsageError(str(e)) from e
+            place = candidates[0]
+            if not typer.confirm(f"{e.body['field']}: {place['code']} {place['full_name']}?"):
+                raise UsageError(f"{e.body['field']}: not confirmed; give its code") from e
+            fields = fields | {str(e.body["field"]): place["code"]}
 
 
 def register_supervision(app: typer.Typer) -> None:

@@ -22,6 +22,14 @@ T = TypeVar("T")
 class UserError(Exception):
     """An error the user can fix; printed as one line, exit status 1."""
 
+    exit_code = 1
+
+
+class UsageError(UserError):
+    """What the user typed cannot be used as it is (a place to choose): exit status 2."""
+
+    exit_code = 2
+
 
 def settings() -> Settings:
     try:

@@ -22,6 +22,7 @@ from routing_rules.divisions import national
 from services.actions import CASE_VERBS
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound
+from services.places import resolve_addresses
 from services.scope import check_case, required_scope
 from services.temporal import update
 from services.text import clean, clean_name
@@ -65,6 +66,8 @@ async def open_case(ctx: Context, p: Principal, fields: dict[str, Any]) -> str:
     fields = dict(fields)
     if not fields.get("request_id"):
         fields["request_id"] = uuid.uuid4().hex
+    # An address proposes a region only once the clerk confirmed it (services/places.py).
+    fields = resolve_addresses(fields, ctx.rules)
     try:
         for key in ("name", "summary", "request_id"):
             if isinstance(fields.get(key), str):

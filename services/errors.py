@@ -8,6 +8,8 @@ class ServiceError(Exception):
     """A refusal with a one-line message that is safe to show."""
 
     status = 400
+    # More for the API's answer beside "detail" (e.g. the places an address may mean).
+    extra: dict[str, object] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))  # one line, whatever the source said

@@ -7,7 +7,7 @@ from datetime import datetime
 from models.case import CALLBACK_LABELS
 from models.common import OCCUPATION_LABELS
 from models.tasks import OUTCOME_LABELS
-from routing_rules import Directory
+from routing_rules import Directory, addresses
 
 ROLES = {
     "clerk": "受理员",
@@ -174,3 +174,19 @@ def when(iso: str | None) -> str:
         return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
+
+
+# Why an address needs the clerk's choice (routing_rules/addresses.py), in Chinese.
+PLACE_REASONS = {
+    addresses.SEVERAL: "地址中的地名对应多个地方，请选择：",
+    addresses.NO_CITY: "地址只说了街道（镇），没有说城市或区，请确认：",
+    addresses.ONLY_CITY: "地址只说到城市，请从列表中选择区，或补充地址：",
+    addresses.NOTHING: "未能从地址识别出地名，请从列表中选择，或修改地址：",
+}
+
+
+def place_reason(reason: object, any_candidate: bool) -> str:
+    if reason is None:
+        return "根据地址识别出以下属地，请确认："
+    text = PLACE_REASONS.get(str(reason), "请确认属地：")
+    return text if any_candidate else text.rstrip("：")

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from auth.policy import Action
+from routing_rules import addresses
 from services.cases import open_case
 from services.context import Context
 from services.errors import ServiceError
+from services.places import PlaceChoice
 from services.scope import required_scope
 from web import labels
 from web.forms import case_forms
@@ -33,6 +35,8 @@ INTAKE_FIELDS = (
     "residence",
     "workplace",
     "incident",
+    "workplace_address",
+    "incident_address",
     "channel",
     "urgent",
     "request_id",
@@ -53,9 +57,16 @@ def choices(ctx: Context) -> dict[str, Any]:
 
 
 def _form_page(
-    request: Request, ctx: Context, values: dict[str, Any], error: str | None, status: int = 200
+    request: Request,
+    ctx: Context,
+    values: dict[str, Any],
+    error: str | None,
+    status: int = 200,
+    choice: dict[str, Any] | None = None,
 ) -> Response:
-    return page(request, "intake.html", status, v=values, error=error, **choices(ctx))
+    return page(
+        request, "intake.html", status, v=values, error=error, choice=choice, **choices(ctx)
+    )
 
 
 @router.get("/cases/new")
@@ -73,6 +84,14 @@ async def intake_submit(request: Request, ctx: Ctx, me: Me, form: Form) -> Respo
     body["urgent"] = "urgent" in body
     try:
         case_id = await open_case(ctx, me.p, body)
+    except PlaceChoice as e:
+        # Not an error of the clerk's: the address needs their choice (or confirmation).
+        extra: dict[str, Any] = dict(e.extra or {})
+        if extra["reason"] == addresses.ONLY_CITY:
+            # Our own city named alone: the district picker is the choice.
+            extra["candidates"] = [c for c in extra["candidates"] if not c["internal"]]
+        extra["why"] = labels.place_reason(extra.get("reason"), bool(extra.get("candidates")))
+        return _form_page(request, ctx, values, None, 422, choice={str(extra["field"]): extra})
     except ServiceError as e:
         if e.status == 403:
             raise

@@ -9,6 +9,7 @@ from api.deps import Ctx, CurrentUser
 from api.permissions import CaseId, needs, on_case
 from auth.policy import Action
 from models.case import CaseState
+from models.common import RegionCode
 from models.intake import IntakeForm
 from services import cases
 from services.actions import CASE_VERBS, Body, Verb
@@ -21,9 +22,17 @@ class Opened(BaseModel):
 
 
 class IntakeRequest(IntakeForm):
-    """The intake form; without a ``request_id`` the server makes one (not idempotent)."""
+    """The intake form; without a ``request_id`` the server makes one (not idempotent).
+
+    ``workplace_address`` / ``incident_address``: the place as the worker says it. Without
+    the region code, the address proposes one: a 422 lists the ``candidates`` to choose
+    from, and a single proposal is taken only with ``confirm_address: true``."""
 
     request_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # type: ignore[assignment]
+    workplace: RegionCode | None = None  # type: ignore[assignment]
+    workplace_address: Annotated[str, Field(max_length=200)] | None = None
+    incident_address: Annotated[str, Field(max_length=200)] | None = None
+    confirm_address: bool = False
 
 
 class RevealBody(Body):
