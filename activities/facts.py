@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
@@ -222,3 +222,17 @@ def upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     stmt = insert(table).values(rows)
     changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "task_id"}
     session.execute(stmt.on_conflict_do_update(index_elements=["task_id"], set_=changed))
+
+
+def rebuild(engine: Engine, math: FigureMath, *, chunk: int = 500) -> int:
+    """Derive the figures of every case again (``appeals report-rebuild``): for a read
+    model projected before ``task_figures`` existed, or after a change of formula.
+    One transaction per ``chunk`` cases; says how many cases it derived."""
+    with Session(engine) as session:
+        case_ids = list(session.scalars(select(col(TaskRow.case_id)).distinct()))
+    for start in range(0, len(case_ids), chunk):
+        with Session(engine) as session:
+            for case_id in case_ids[start : start + chunk]:
+                refresh_case(session, case_id, math)
+            session.commit()
+    return len(case_ids)

@@ -90,6 +90,8 @@ def to_xlsx(rows: list[dict[str, Any]], path: Path, title: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    app.command("report-rebuild")(rebuild_command)
+
     @app.command()
     def report(
         by: Annotated[By, typer.Option(help="group by")] = By.office,
@@ -167,3 +169,28 @@ def write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror}") from e
+
+
+def rebuild_command() -> None:
+    """Derive every task's figures again from the read model (local: needs the
+    database): after upgrading a read model projected before the figures existed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from activities.calendar_source import CalendarSource
+    from activities.facts import FigureMath, rebuild
+    from commands.common import settings
+    from db.engine import make_engine, migrate
+
+    s = settings()
+    engine = make_engine(s.db_url)
+    try:
+        migrate(s.db_url)
+        math = FigureMath(CalendarSource(s.rules_dir / "calendar.yaml"), s.tz)
+        count = rebuild(engine, math)
+    except SQLAlchemyError as e:
+        raise UserError(
+            f"the database refused: {type(e).__name__}; check APPEALS_DATABASE_URL"
+        ) from e
+    finally:
+        engine.dispose()
+    console.print(f"derived the figures of {count} cases")
