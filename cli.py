@@ -18,6 +18,7 @@ from commands import (
     health,
     identity,
     mail,
+    queues,
     reads,
     reconcile,
     report,
@@ -41,6 +42,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(sla.app, name="sla")
 app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
+app.add_typer(queues.app, name="queue")
 
 for module in (identity, cases, tasks, reads, report, stack, health, reconcile):
     module.register(app)

@@ -51,8 +51,11 @@ def build_activities(
         routing.route_case,
         routing.resolve_office,
         routing.get_plan,
+        routing.supervisors_for,
+        routing.clerk_head,
         clocks.compute_deadlines,
         clocks.clock_op,
+        clocks.office_time,
     ]
 
 

@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 from temporalio import activity
 
 from activities.calendar_source import CalendarSource
-from models.sla import ClockRequest, ClockState, DeadlineRequest, DeadlineResult
+from models.sla import (
+    ClockRequest,
+    ClockState,
+    DeadlineRequest,
+    DeadlineResult,
+    OfficeTimeRequest,
+    OfficeTimeResult,
+)
 from sla import OfficeHours, Period, WorkCalendar, due_at
 from sla.ledger import ClockMath
 
@@ -46,3 +53,12 @@ class ClockActivities:
         """One operation on a clock's ledger (start, pause, resume, extend, replan)."""
         hours = OfficeHours.model_validate(req.office_hours) if req.office_hours else self._hours
         return ClockMath(self._calendar, self._tz, hours).apply(req)
+
+    @activity.defn(name="office_time")
+    def office_time(self, req: OfficeTimeRequest) -> OfficeTimeResult:
+        """``req.at`` if the office is open then, else its next opening (calendar data:
+        an activity, so a calendar update never changes a recorded decision)."""
+        hours = OfficeHours.model_validate(req.office_hours) if req.office_hours else self._hours
+        return OfficeTimeResult(
+            at=ClockMath(self._calendar, self._tz, hours).next_office_time(req.at)
+        )

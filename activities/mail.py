@@ -22,6 +22,8 @@ key                 meaning                                        kinds
 ``urged_by``        who urges (市社会工作部, a supervisor's id)    urge
 ``text``            the message (a supervisor's note, an info)     urge, info
 ``headline``        one line saying what happened                 info
+``todo``            what the office is to do, one line            task
+``deadlines``       one line per clock: label, due time, period   task
 ==================  ============================================  ======================
 
 Optional keys, shown when given and non-blank:
@@ -71,6 +73,7 @@ REQUIRED_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.breach: _COMMON | {"clock_label", "due_at", "rung"},
     NotificationKind.urge: _COMMON | {"urged_by", "text"},
     NotificationKind.info: _COMMON | {"headline", "text"},
+    NotificationKind.task: _COMMON | {"todo", "deadlines"},
 }
 _ANY = frozenset({"category", "role", "summary_masked", "external"})
 OPTIONAL_KEYS: Mapping[NotificationKind, frozenset[str]] = {
@@ -78,6 +81,7 @@ OPTIONAL_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.breach: _ANY | {"period", "late_by"},
     NotificationKind.urge: _ANY | {"clock_label", "due_at"},
     NotificationKind.info: _ANY,
+    NotificationKind.task: _ANY,
 }
 RUNGS = ("1", "2", "3")
 

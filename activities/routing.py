@@ -9,6 +9,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.notify import ClerkHeadRequest, Recipient, Recipients, SupervisorsRequest
 from models.routing import (
     Assignment,
     EscalationContacts,
@@ -111,6 +112,32 @@ class RoutingActivities:
             return with_contacts(rules, rules.resolve(req.department, req.region))
         except ValueError as e:
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
+
+    @activity.defn(name="supervisors_for")
+    def supervisors_for(self, req: SupervisorsRequest) -> Recipients:
+        """The supervisors (with a mailbox) whose region is ``req.region`` or above it:
+        the people whose scope reaches a task there."""
+        rules = self.rules()
+        chain = {r.code for r in rules.region_chain(req.region)} or {req.region}
+        return Recipients(
+            to=[
+                Recipient(address=s.mailbox, name=s.name, role="supervisor")
+                for s in rules.staff.values()
+                if s.role.value == "supervisor" and s.mailbox and s.region in chain
+            ]
+        )
+
+    @activity.defn(name="clerk_head")
+    def clerk_head(self, req: ClerkHeadRequest) -> Recipients:
+        """The head of the clerk's office (their department in their region), or the
+        office's mailbox when it names no head; nobody for an unknown clerk."""
+        rules = self.rules()
+        clerk = rules.staff_member(req.clerk)
+        office = rules.office_for(clerk.department, clerk.region) if clerk else None
+        if office is None:
+            return Recipients()
+        address = office.head_mailbox or office.mailbox
+        return Recipients(to=[Recipient(address=address, name=office.name, role="head")])
 
 
 def with_contacts(rules: RuleSet, a: Assignment, *, lead_office: str | None = None) -> Assignment:

@@ -67,6 +67,9 @@ class Action(StrEnum):
     board_read = "supervision.board"
     report_read = "report.read"
     report_drill = "report.drill"
+    queue_review = "queue.review"
+    queue_extensions = "queue.extensions"
+    queue_callbacks = "queue.callbacks"
     mail_read = "mail.read"
     mail_resend = "mail.resend"
     staff_read = "staff.read"
@@ -118,6 +121,12 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     # administrators have no part in it.
     Action.report_read: {R.head: S.office, R.supervisor: S.region},
     Action.report_drill: {R.head: S.office, R.supervisor: S.region},
+    # The queues people work from: cases in dispatch review (a supervisor designates),
+    # extension requests (a supervisor decides; an office head sees their office's),
+    # cases awaiting the callback (the clerks call; supervisors watch the clock).
+    Action.queue_review: {R.supervisor: S.region},
+    Action.queue_extensions: {R.head: S.office, R.supervisor: S.region},
+    Action.queue_callbacks: {R.clerk: S.region, R.supervisor: S.region},
     Action.mail_read: {R.supervisor: S.region, R.admin: S.any},
     Action.mail_resend: {R.admin: S.any},
     Action.staff_read: {

@@ -256,7 +256,25 @@ def cases_in_review(
     stmt = (
         select(CaseRow)
         .where(col(CaseRow.status) == "in_review", col(CaseRow.case_id).in_(in_scope))
-        .order_by(col(CaseRow.opened_at))
+        .order_by(
+            col(CaseRow.review_due).is_(None), col(CaseRow.review_due), col(CaseRow.opened_at)
+        )
+        .limit(limit)
+    )
+    return list(session.scalars(stmt).all())
+
+
+def cases_awaiting_callback(
+    *, session: Session, where: ColumnElement[bool] | None = None, limit: int = 500
+) -> list[CaseRow]:
+    """Cases waiting for the callback (回访), the soonest due first (no clock last)."""
+    in_scope = select(col(TaskRow.case_id)).where(where if where is not None else true())
+    stmt = (
+        select(CaseRow)
+        .where(col(CaseRow.status) == "awaiting_callback", col(CaseRow.case_id).in_(in_scope))
+        .order_by(
+            col(CaseRow.callback_due).is_(None), col(CaseRow.callback_due), col(CaseRow.opened_at)
+        )
         .limit(limit)
     )
     return list(session.scalars(stmt).all())

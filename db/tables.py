@@ -45,6 +45,9 @@ class CaseRow(SQLModel, table=True):
     callback_remark: str | None = None  # what the worker said at the callback (回访)
     priority: int = 0  # raised by each 督办
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # The case's own clocks, while they run: dispatch review (派单异议审核) and callback (回访).
+    review_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    callback_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class TaskRow(SQLModel, table=True):

@@ -105,6 +105,7 @@ class CaseState(BaseModel):
     sla_plan: str | None = None
     returns: list[ReturnRecord] = Field(default_factory=list)
     review_due: datetime | None = None
+    callback_due: datetime | None = None  # the callback (回访) is late after this
     proceeded: bool = False
     closed_at: datetime | None = None
     # Still reacting to something: a task that ended, a co-handler request, a task it

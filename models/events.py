@@ -54,6 +54,8 @@ class CaseProjection(BaseModel):
     callback_remark: str | None = None
     priority: int = 0
     closed_at: datetime | None = None
+    review_due: datetime | None = None  # a supervisor designates the owner by then
+    callback_due: datetime | None = None  # the clerks call the worker back by then
 
 
 class DeadlineProjection(BaseModel):

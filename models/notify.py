@@ -13,6 +13,7 @@ class NotificationKind(StrEnum):
     breach = "breach"  # a clock ran out: a rung of the escalation ladder (超时升级)
     urge = "urge"  # a supervisor's 督办
     info = "info"  # anything else worth telling an office (e.g. an extension decided)
+    task = "task"  # a new task for the office: what to do and by when (新工单)
 
 
 class Recipient(BaseModel):
@@ -43,3 +44,19 @@ class SendResult(BaseModel):
     notification_id: str
     message_id: str
     sent_at: datetime
+
+
+class SupervisorsRequest(BaseModel):
+    """The supervisors whose region covers ``region`` (the city's cover every region)."""
+
+    region: str
+
+
+class ClerkHeadRequest(BaseModel):
+    """The head of the office an intake clerk works in (回访 escalates there)."""
+
+    clerk: str
+
+
+class Recipients(BaseModel):
+    to: list[Recipient] = Field(default_factory=list)

@@ -51,6 +51,7 @@ class SlaPlan(BaseModel):
     clocks: list[ClockSpec]
     return_window: str = "2wd"  # a return (退单) is allowed this long after dispatch
     review: str = "1wd"  # a supervisor designates the owner of a case in review within this
+    callback: str = "3wd"  # a clerk calls the worker back (回访) within this of the reply
 
 
 class ClockStatus(StrEnum):
@@ -164,3 +165,15 @@ class DeadlineRequest(BaseModel):
 class DeadlineResult(BaseModel):
     due: list[datetime]
     calendar_notes: list[str] = Field(default_factory=list)
+
+
+class OfficeTimeRequest(BaseModel):
+    """When may mail that is not urgent go to an office: ``at`` if it is open then,
+    else its next opening (its own hours, the default ones when empty)."""
+
+    at: datetime
+    office_hours: list[str] = Field(default_factory=list)
+
+
+class OfficeTimeResult(BaseModel):
+    at: datetime

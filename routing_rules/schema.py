@@ -149,6 +149,8 @@ class StaffMember(_Entry):
     platform: Code | None = None
     # An office head (科室负责人) is a handler who also sees the office's figures.
     head: bool = False
+    # Where a supervisor is told of what waits for them (an extension request).
+    mailbox: Mailbox | None = None
 
     @model_validator(mode="after")
     def _handler_has_office(self) -> StaffMember:
@@ -239,6 +241,7 @@ class PlanEntry(_Entry):
     clocks: list[ClockEntry] = Field(min_length=1)
     return_window: PeriodStr = "2wd"  # a return (退单) is allowed this long after dispatch
     review: PeriodStr = "1wd"  # a case in dispatch review gets its owner designated within this
+    callback: PeriodStr = "3wd"  # the worker is called back (回访) within this of the reply
 
     @model_validator(mode="after")
     def _unique_clocks(self) -> PlanEntry:
@@ -254,6 +257,7 @@ class PlanEntry(_Entry):
             label=self.label,
             return_window=self.return_window,
             review=self.review,
+            callback=self.callback,
             clocks=[
                 ClockSpec.model_validate(
                     c.model_dump(exclude_none=True, exclude={"ladder"})

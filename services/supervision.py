@@ -1,5 +1,7 @@
 """What supervisors (and office heads, for their office) read: overdue and soon-due
-tasks, returns, the dispatch-review and extension queues. Scoped in SQL."""
+tasks, returns, and the queues people work from — dispatch review with its review
+clock, pending extension requests, cases awaiting the callback with its callback
+clock — and the board's counts. Scoped in SQL."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from services.scope import case_task_clause, required_scope, task_clause
 from services.views import calendar_for, iso, late_text, outbox_dict, time_left
 from settings import Settings
 from sla import OfficeHours, Period, Unit, add_working_time, due_at
+from sla.ledger import mode_for
 
 
 def horizon(now: datetime, within: str, s: Settings) -> datetime:
@@ -125,10 +128,26 @@ def returns(
     ]
 
 
-def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
-    """Cases in dispatch review, waiting for a designation, with what was returned."""
-    scope = required_scope(p, Action.board_read)
-    s = ctx.settings
+def _case_clock(ctx: Context, due: datetime | None, period: str, now: datetime) -> dict[str, Any]:
+    """A case clock's due time, and time left or how late, in the clock's own terms."""
+    if due is None:
+        return {"due_at": None, "late": False, "left": ""}
+    _, text = time_left(due, now, mode_for(period), ctx.settings)
+    return {"due_at": iso(due, ctx.settings), "late": now > due, "left": text}
+
+
+def _plan_period(ctx: Context, plan: str | None, which: str) -> str:
+    found = ctx.rules.plans.get(plan or "")
+    return str(getattr(found, which)) if found else "1wd"
+
+
+def review_queue(
+    ctx: Context, p: Principal, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Cases in dispatch review (派单异议审核), waiting for a designation, with what was
+    returned and the review clock, the most urgent first."""
+    scope = required_scope(p, Action.queue_review)
+    now = now or ctx.now()
     with ctx.session() as session:
         cases = queries.cases_in_review(session=session, where=case_task_clause(p, scope))
         out = []
@@ -139,7 +158,8 @@ def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
                     "case": c.case_id,
                     "category": c.category,
                     "summary": masked_summary(c),
-                    "opened_at": iso(c.opened_at, s),
+                    "opened_at": iso(c.opened_at, ctx.settings),
+                    **_case_clock(ctx, c.review_due, _plan_period(ctx, c.sla_plan, "review"), now),
                     "returns": [
                         {"task": e.task_id, "by": e.actor, "reason": e.detail}
                         for e in events
@@ -150,10 +170,13 @@ def review_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
     return out
 
 
-def extension_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
-    """Extension requests waiting for a supervisor's decision."""
-    scope = required_scope(p, Action.board_read)
+def extension_queue(
+    ctx: Context, p: Principal, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Extension requests (延期申请) waiting for a supervisor's decision, soonest due first."""
+    scope = required_scope(p, Action.queue_extensions)
     s = ctx.settings
+    now = now or ctx.now()
     with ctx.session() as session:
         rows = queries.pending_extensions(session=session, where=task_clause(p, scope))
         out = []
@@ -162,20 +185,70 @@ def extension_queue(ctx: Context, p: Principal) -> list[dict[str, Any]]:
             for ext in detail.get("extensions", []):
                 if ext.get("status") != "pending":
                     continue
+                left = time_left(d.due_at, now, d.mode, s)[1] if d.due_at else ""
                 out.append(
                     {
                         "task": t.task_id,
                         "case": t.case_id,
                         "office_name": t.office_name,
+                        "department": t.department,
+                        "region": t.region,
                         "clock": d.clock,
                         "clock_label": d.label,
                         "due_at": iso(d.due_at, s),
+                        "left": left,
                         "period": ext.get("period"),
                         "reason": ext.get("reason"),
                         "requested_by": ext.get("requested_by") or ext.get("actor"),
+                        "requested_at": ext.get("requested_at"),
                     }
                 )
     return out
+
+
+def callback_queue(
+    ctx: Context, p: Principal, *, now: datetime | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Cases awaiting the callback (回访) with the callback clock, the soonest due first;
+    the worker's identity is not in the list (the case page reveals it, audited)."""
+    scope = required_scope(p, Action.queue_callbacks)
+    now = now or ctx.now()
+    categories = ctx.rules.categories
+    with ctx.session() as session:
+        rows = queries.cases_awaiting_callback(
+            session=session, where=case_task_clause(p, scope), limit=limit
+        )
+        return [
+            {
+                "case": c.case_id,
+                "category": c.category,
+                "category_label": categories[c.category].label
+                if c.category in categories
+                else c.category,
+                "summary": masked_summary(c),
+                "reply": c.reply,
+                "opened_at": iso(c.opened_at, ctx.settings),
+                "urgent": c.urgent,
+                **_case_clock(ctx, c.callback_due, _plan_period(ctx, c.sla_plan, "callback"), now),
+            }
+            for c in rows
+        ]
+
+
+def board_counts(ctx: Context, p: Principal) -> dict[str, int]:
+    """How much waits on the supervisor's board: overdue, dispatch review, extension
+    requests, callbacks (and how many of those are late)."""
+    required_scope(p, Action.board_read)
+    review = review_queue(ctx, p)
+    callbacks = callback_queue(ctx, p)
+    return {
+        "overdue": len(overdue(ctx, p, limit=None)),
+        "review": len(review),
+        "review_late": sum(1 for r in review if r["late"]),
+        "extensions": len(extension_queue(ctx, p)),
+        "callbacks": len(callbacks),
+        "callbacks_late": sum(1 for c in callbacks if c["late"]),
+    }
 
 
 def mail(ctx: Context, p: Principal, *, status: str | None = None) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The supervisor's board (督办): overdue and soon-due tasks with filters (htmx
-partial updates), cases waiting for a designation, extensions waiting for a decision,
-and the returns report."""
+partial updates), cases waiting for a designation (with the review clock), extensions
+waiting for a decision, cases awaiting the callback (with the callback clock), and the
+returns report."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from services.context import Context
 from services.errors import BadInput
 from services.filters import clock_names
 from services.scope import required_scope
-from services.supervision import extension_queue, overdue, returns, review_queue
+from services.supervision import (
+    callback_queue,
+    extension_queue,
+    overdue,
+    returns,
+    review_queue,
+)
 from web.forms import case_forms
 from web.regions import Option, region_groups
 from web.render import page
@@ -97,6 +104,7 @@ def board(request: Request, ctx: Ctx, me: Me, chosen: Chosen) -> Response:
         review=review_queue(ctx, me.p),
         designate=case_forms(["designate"], ctx.rules)[0],
         extensions=extension_queue(ctx, me.p),
+        callbacks=callback_queue(ctx, me.p),
         returns=returns(ctx, me.p),
         **lists(ctx, me, chosen),
         **filter_choices(ctx),

@@ -15,9 +15,9 @@ from services.context import Context
 from services.errors import ServiceError
 from services.places import PlaceChoice
 from services.scope import required_scope
+from services.supervision import callback_queue
 from web import labels
 from web.forms import case_forms
-from web.queries import callback_queue
 from web.regions import Option, region_groups
 from web.render import page
 from web.session import Ctx, Form, Me, PageRoute, fields

@@ -9,13 +9,21 @@ proceed and designation).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.clocks import ClockActivities
     from activities.routing import RoutingActivities
     from models.case import (
         CallbackResult,
@@ -25,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnRecord,
     )
     from models.events import CaseProjection, ProjectionBatch
+    from models.notify import ClerkHeadRequest, Notification, NotificationKind, Recipients
     from models.routing import (
         Assignment,
         OfficeKey,
@@ -34,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         RoutingDecision,
         TaskRole,
     )
-    from models.sla import SlaPlan
+    from models.sla import DeadlineRequest, SlaPlan
     from models.tasks import (
         AddCohandlerSignal,
         CancelInput,
@@ -46,8 +55,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case_support import case_projection, decision_line, routing_facts
     from workflows.department_task import DepartmentTaskWorkflow
+    from workflows.notification import NotificationWorkflow
     from workflows.projection import Projector
 
+from workflows import patches
 from workflows.compute import compute_options
 
 TERMINAL = (CaseStatus.closed, CaseStatus.withdrawn)
@@ -94,6 +105,8 @@ class CaseBase:
         self._reply: str | None = None
         self._callback: CallbackResult | None = None
         self._callback_remark: str | None = None
+        self._callback_due: datetime | None = None
+        self._callbacks_due = 0  # callback clocks started: each has its own overdue notice
         self._reopened = False
         self._priority = 0
         self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
@@ -120,6 +133,7 @@ class CaseBase:
             sla_plan=self._current_plan().name if self._routed else None,
             returns=list(self._returns),
             review_due=self._review_due,
+            callback_due=self._callback_due,
             proceeded=self._proceed,
             closed_at=self._closed_at,
             settling=self._settling(),
@@ -168,6 +182,94 @@ class CaseBase:
         self._status = CaseStatus.awaiting_callback
         outcome = self._lead.outcome.value if self._lead.outcome else ""
         await self._record("replied", self._lead.actor, self._reply, {"outcome": outcome})
+        if workflow.patched(patches.CALLBACK_CLOCK):
+            await self._start_callback_clock()
+
+    # ---- the callback clock (回访时限) -----------------------------------------------
+
+    async def _start_callback_clock(self) -> None:
+        period = self._current_plan().callback
+        try:
+            due = await workflow.execute_activity_method(
+                ClockActivities.compute_deadlines,
+                DeadlineRequest(start=workflow.now(), periods=[period]),
+                **compute_options(),
+            )
+        except ActivityError as e:
+            await self._record("clock_failed", None, f"回访时限 not computed: {e.cause or e}")
+            return
+        if self._status is not CaseStatus.awaiting_callback:
+            return  # called back (or withdrawn) while the due time was computed
+        self._callback_due = due.due[0]
+        self._callbacks_due += 1
+        await self._record(
+            "callback_due",
+            None,
+            f"回访 by {self._callback_due:%Y-%m-%d %H:%M} ({period})",
+            {"due": self._callback_due.isoformat(), "period": period},
+        )
+        asyncio.create_task(self._watch_callback(self._callback_due, self._callbacks_due))
+
+    async def _watch_callback(self, due: datetime, n: int) -> None:
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._status is not CaseStatus.awaiting_callback or self._callback_due != due
+                ),
+                timeout=max((due - workflow.now()).total_seconds(), 0.001),
+            )
+        except TimeoutError:
+            await self._callback_overdue(due, n)
+
+    async def _callback_overdue(self, due: datetime, n: int) -> None:
+        """A late callback: the timeline says so and the head of the office of the clerk
+        who opened the case is mailed (once per callback clock)."""
+        try:
+            heads = await workflow.execute_activity_method(
+                RoutingActivities.clerk_head,
+                ClerkHeadRequest(clerk=self._inp.opened_by),
+                **compute_options(),
+            )
+        except ActivityError as e:
+            workflow.logger.warning("callback escalation: no head found: %s", e)
+            heads = Recipients()
+        to = ", ".join(r.address for r in heads.to) or "nobody (no office for the clerk)"
+        await self._record(
+            "callback_overdue",
+            None,
+            f"no callback recorded by {due:%Y-%m-%d %H:%M}; escalated to {to}",
+            {"due": due.isoformat(), "clerk": self._inp.opened_by},
+        )
+        if not heads.to:
+            return
+        category = self._routed.category_label if self._routed else self._inp.intake.category
+        notice = Notification(
+            id=f"{self._case_id}:callback-{n}",
+            kind=NotificationKind.info,
+            event="callback-overdue",
+            case_id=self._case_id,
+            to=heads.to,
+            urgent=True,
+            context={
+                "office_name": heads.to[0].name or "受理部门",
+                "category_label": category or self._inp.intake.category,
+                "headline": "回访超时，请督促受理人员回访劳动者",
+                "text": f"诉求 {self._case_id} 已于答复后进入回访，回访时限 "
+                f"{due:%Y-%m-%d %H:%M} 已过，尚未登记回访结果"
+                f"（受理人 {self._inp.opened_by}）。请安排回访并登记"
+                f"（appeals callback {self._case_id} --result …）。",
+            },
+            created_at=workflow.now(),
+        )
+        try:
+            await workflow.start_child_workflow(
+                NotificationWorkflow.run,
+                notice,
+                id=f"mail-{notice.id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same notice was already handed over
 
     def _open_helpers(self) -> list[str]:
         return [t for t in self._open if self._assignments[t].role is not TaskRole.lead]
@@ -301,4 +403,6 @@ class CaseBase:
             callback_remark=self._callback_remark,
             priority=self._priority,
             closed_at=self._closed_at,
+            review_due=self._review_due,
+            callback_due=self._callback_due,
         )

@@ -49,6 +49,8 @@ def case_projection(
     callback_remark: str | None,
     priority: int,
     closed_at: datetime | None,
+    review_due: datetime | None = None,
+    callback_due: datetime | None = None,
 ) -> CaseProjection:
     d = decision
     return CaseProjection(
@@ -80,4 +82,6 @@ def case_projection(
         callback_remark=callback_remark,
         priority=priority,
         closed_at=closed_at,
+        review_due=review_due if status is CaseStatus.in_review else None,
+        callback_due=callback_due if status is CaseStatus.awaiting_callback else None,
     )

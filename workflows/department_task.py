@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.clocks import ClockActivities
-    from models.sla import DeadlineRequest
+    from models.sla import DeadlineRequest, OfficeTimeRequest, OfficeTimeResult
     from models.tasks import (
         AcceptInput,
         ActionResult,
@@ -85,6 +85,8 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         )
         for why in failed:
             await self._record("clock_failed", None, why)
+        if not inp.assignment.external and workflow.patched(patches.NEW_TASK_MAIL):
+            await self._mail_new_task()
         note = self._note_breach if workflow.patched(patches.BREACH_NOTED_AT_ONCE) else None
         driver = asyncio.create_task(
             self._clocks.drive(lambda: self._status in OPEN, self._fire, note=note)
@@ -98,6 +100,36 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         await workflow.wait_condition(lambda: self._projector.idle)
         assert self._result is not None
         return self._result
+
+    async def _mail_new_task(self) -> None:
+        """新工单: the office hears of its task at once when it is open (or the task is
+        urgent), else at its next opening — if the task is still open then: an office
+        that already signed for it or returned it at night needs no mail about it."""
+        if not self._clocks.urgent:
+            try:
+                opens = await workflow.execute_activity_method(
+                    ClockActivities.office_time,
+                    OfficeTimeRequest(at=workflow.now(), office_hours=self._office.office_hours),
+                    **compute_options(),
+                )
+            except ActivityError as e:  # the calendar failed for good: mail now, not never
+                workflow.logger.warning("office hours unknown for %s: %s", self._inp.task_id, e)
+                opens = OfficeTimeResult(at=workflow.now())
+            wait = (opens.at - workflow.now()).total_seconds()
+            if wait > 0:
+                # Waited here, not in the mail's own workflow: the mail then never
+                # outlives a task that ended before the office opened.
+                asyncio.create_task(self._mail_new_task_at_opening(wait))
+                return
+        await self._notices.send_new_task(self._clock_list())
+
+    async def _mail_new_task_at_opening(self, wait: float) -> None:
+        try:
+            await workflow.wait_condition(
+                lambda: self._status is not TaskStatus.dispatched, timeout=wait
+            )
+        except TimeoutError:
+            await self._notices.send_new_task(self._clock_list())
 
     # ---- updates: handling ----------------------------------------------------
 

@@ -161,6 +161,7 @@ class GrievanceWorkflow(CaseSupervision):
         self._validate_callback(inp)
         self._callback = inp.result
         self._callback_remark = inp.remark or None
+        self._callback_due = None  # the callback clock stops
         label = CALLBACK_LABELS[inp.result]
         said = f" — {inp.remark}" if inp.remark else ""
         data: dict[str, object] = {"result": inp.result.value, "remark": inp.remark or None}

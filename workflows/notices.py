@@ -8,12 +8,21 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail import mask_personal
+    from activities.mail import mask_personal, period_text
     from models.notify import Notification, NotificationKind, Recipient
     from models.routing import EscalationContacts
-    from models.sla import ClockEvent, ClockState
+    from models.sla import ClockEvent, ClockState, Extension
     from models.tasks import TaskInput, UrgeSignal
     from workflows.notification import NotificationWorkflow
+
+# What each kind of task asks of its office, for the new-task mail (新工单).
+TODO = {
+    "lead": "请在签收时限内签收（appeals accept {task}），在答复时限内办结并答复劳动者"
+    "（appeals complete {task}）。",
+    "co": "请签收（appeals accept {task}）并在答复时限内提出协办意见（appeals complete {task}），"
+    "主办单位待贵单位意见后答复劳动者。",
+    "liaison": "请平台联络员在答复时限内登录系统答复（appeals liaison-reply {task}）。",
+}
 
 
 class Notices:
@@ -107,6 +116,61 @@ class Notices:
                     headline="跨地域转办：请贵方受理并回复办理结果",
                     text="本诉求的属地在贵方辖区，现转请贵方依职责受理办理，并将结果函复我方。",
                     summary_masked=summary,
+                ),
+                created_at=workflow.now(),
+            )
+        )
+
+    async def send_new_task(self, clocks: list[ClockState]) -> None:
+        """新工单: tell the office what to do and by when. Ids, the category and the
+        deadlines only: the office reads the matter in the system."""
+        lines = []
+        for c in clocks:
+            period = period_text(c.spec.period)
+            if c.due_at is not None:
+                lines.append(f"{c.label}：{c.due_at:%Y-%m-%d %H:%M} 前（{period}）")
+            elif c.spec.starts_on != "dispatched":
+                lines.append(f"{c.label}：签收后起算（{period}）")
+        role = self._inp.role.value
+        await self._start(
+            Notification(
+                id=f"{self._inp.task_id}:new",
+                kind=NotificationKind.task,
+                event="new-task",
+                case_id=self._inp.case_id,
+                task_id=self._inp.task_id,
+                to=self._recipients(["office"]),
+                urgent=self._inp.urgent,
+                context=self._context(
+                    todo=TODO.get(role, TODO["lead"]).format(task=self._inp.task_id),
+                    deadlines="\n".join(lines) or "见系统",
+                ),
+                created_at=workflow.now(),
+            )
+        )
+
+    async def send_extension_request(
+        self, clock: ClockState, ext: Extension, supervisors: list[Recipient]
+    ) -> None:
+        """延期申请: the supervisors whose region covers the task decide it."""
+        due = f"{clock.due_at:%Y-%m-%d %H:%M}" if clock.due_at else "（暂停中）"
+        await self._start(
+            Notification(
+                id=f"{self._inp.task_id}:{clock.name}:extension-{ext.n}",
+                kind=NotificationKind.info,
+                event="extension-requested",
+                case_id=self._inp.case_id,
+                task_id=self._inp.task_id,
+                clock=clock.name,
+                to=supervisors,
+                urgent=self._inp.urgent,
+                context=self._context(
+                    headline=f"延期申请待审批：{clock.label}时限申请延长{period_text(ext.period)}",
+                    text=f"{self._inp.assignment.office.name}申请将{clock.label}时限延长"
+                    f"{period_text(ext.period)}（现截止 {due}）。理由：{ext.reason}\n"
+                    f"请批准（appeals approve-extension {self._inp.task_id} --clock {clock.name}）"
+                    f"或驳回（appeals deny-extension {self._inp.task_id} --clock {clock.name}"
+                    " --reason …），或在督办看板处理。",
                 ),
                 created_at=workflow.now(),
             )

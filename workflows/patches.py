@@ -54,6 +54,20 @@ up safely: a clock keeps its previous deadline (an action that needed a new one 
 refused, nothing changed) and the timeline says so ("clock_failed"). Before, they
 retried forever, and one that held the clocks' lock froze every action on the task."""
 
+NEW_TASK_MAIL = "new-task-mail"
+"""A new task is mailed to its office (during its office hours unless urgent): what to
+do and each clock's due time. Before, an office learned of a task only from its
+warnings, half-way through the sign-for clock."""
+
+EXTENSION_NOTICE = "extension-request-notice"
+"""An extension request is mailed to the supervisors whose region covers the task, who
+decide it; before, it waited on the board until someone looked."""
+
+CALLBACK_CLOCK = "callback-clock"
+"""After the reply, the callback (回访) runs on the plan's callback period; a callback
+still not recorded when it runs out is written to the timeline and mailed to the head
+of the office of the clerk who opened the case."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
@@ -65,4 +79,7 @@ ALL = (
     PROJECTION_IN_BACKGROUND,
     CLOCKS_FIRE_OUTSIDE_LOCK,
     COMPUTE_BOUNDED,
+    NEW_TASK_MAIL,
+    EXTENSION_NOTICE,
+    CALLBACK_CLOCK,
 )

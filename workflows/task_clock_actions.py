@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.routing import RoutingActivities
+    from models.notify import SupervisorsRequest
     from models.sla import (
         ClockEvent,
         ClockOp,
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from sla.periods import Period
 
 from workflows import patches
+from workflows.compute import compute_options
 from workflows.task_base import OPEN, TaskBase, reject
 from workflows.task_clocks import ClockUnavailable
 
@@ -140,6 +143,19 @@ class TaskClockActions(TaskBase):
             f"{clock.label} +{inp.period}: {inp.reason}",
             {"clock": inp.clock},
         )
+        if workflow.patched(patches.EXTENSION_NOTICE):
+            try:
+                supervisors = await workflow.execute_activity_method(
+                    RoutingActivities.supervisors_for,
+                    SupervisorsRequest(region=self._office.region),
+                    **compute_options(),
+                )
+            except ActivityError as e:  # the request stands; the board still shows it
+                workflow.logger.warning("extension notice not sent: %s", e)
+            else:
+                await self._notices.send_extension_request(
+                    clock, clock.extensions[-1], supervisors.to
+                )
         return self._action_result()
 
     @extend.validator

@@ -1,4 +1,5 @@
-"""Supervision: overdue and soon-due, returns, the review and extension queues, mail."""
+"""Supervision: overdue and soon-due, returns, the board's counts, the review, extension
+and callback queues, mail."""
 
 from __future__ import annotations
 
@@ -52,16 +53,29 @@ def returns(
     return supervision.returns(ctx, p, since=start, department=department)
 
 
-@router.get("/review", dependencies=[needs(Action.board_read)])
+@router.get("/board", dependencies=[needs(Action.board_read)])
+def board(p: CurrentUser, ctx: Ctx) -> dict[str, int]:
+    """How much waits on the supervisor's board, in your scope."""
+    return supervision.board_counts(ctx, p)
+
+
+@router.get("/review", dependencies=[needs(Action.queue_review)])
 def review(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
-    """Cases in dispatch review (派单异议审核), waiting for a designation."""
+    """Cases in dispatch review (派单异议审核) waiting for a designation, with the review
+    clock, the soonest due first."""
     return supervision.review_queue(ctx, p)
 
 
-@router.get("/extensions", dependencies=[needs(Action.board_read)])
+@router.get("/extensions", dependencies=[needs(Action.queue_extensions)])
 def extensions(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
     """Extension requests (延期申请) waiting for a decision."""
     return supervision.extension_queue(ctx, p)
+
+
+@router.get("/callbacks", dependencies=[needs(Action.queue_callbacks)])
+def callbacks(p: CurrentUser, ctx: Ctx) -> list[dict[str, Any]]:
+    """Cases awaiting the callback (回访) with the callback clock, the soonest due first."""
+    return supervision.callback_queue(ctx, p)
 
 
 @router.get("/mail", dependencies=[needs(Action.mail_read)])

@@ -40,6 +40,12 @@ MINIMAL: dict[str, dict[str, str]] = {
     "breach-3": COMMON | {"clock_label": "答复", "due_at": "2026-11-30 17:30", "rung": "3"},
     "urge": COMMON | {"urged_by": "市委社会工作部 督办组", "text": "请于本周五前办结并反馈。"},
     "info": COMMON | {"headline": "延期申请已批准", "text": "答复时限延长5个工作日。"},
+    "task": COMMON
+    | {
+        "todo": "请在签收时限内签收（appeals accept AP-T1）。",
+        "deadlines": "签收：2026-12-07 17:30 前（1个工作日）\n"
+        "答复：2026-12-11 17:30 前（5个工作日）",
+    },
 }
 # Every optional key too.
 FULL: dict[str, dict[str, str]] = {
@@ -49,6 +55,7 @@ FULL: dict[str, dict[str, str]] = {
     "breach-3": MINIMAL["breach-3"] | {"period": "5wd", "late_by": "8个工作日"},
     "urge": MINIMAL["urge"] | {"clock_label": "答复", "due_at": "2026-12-07 17:30"},
     "info": MINIMAL["info"],
+    "task": MINIMAL["task"],
 }
 for _ctx in FULL.values():
     _ctx.update(category="wage_arrears", role="主办", summary_masked="配送站拖欠王**两个月工资")
@@ -60,6 +67,7 @@ KIND = {
     "breach-3": NotificationKind.breach,
     "urge": NotificationKind.urge,
     "info": NotificationKind.info,
+    "task": NotificationKind.task,
 }
 EVENT = {
     "warning": "warning-50",
@@ -68,6 +76,7 @@ EVENT = {
     "breach-3": "rung-3",
     "urge": "urge",
     "info": "info",
+    "task": "new-task",
 }
 TO = {
     "warning": [OFFICE],
@@ -76,6 +85,7 @@ TO = {
     "breach-3": [LEADERSHIP],
     "urge": [OFFICE, HEAD],
     "info": [OFFICE],
+    "task": [OFFICE],
 }
 SAMPLES = list(KIND)
 

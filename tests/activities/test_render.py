@@ -153,7 +153,13 @@ def test_html_escapes_the_context() -> None:
 
 @pytest.mark.parametrize("kind", list(NotificationKind))
 def test_a_missing_key_is_a_loud_error_naming_it(kind: NotificationKind) -> None:
-    name = {"warning": "warning", "breach": "breach-2", "urge": "urge", "info": "info"}[kind]
+    name = {
+        "warning": "warning",
+        "breach": "breach-2",
+        "urge": "urge",
+        "info": "info",
+        "task": "task",
+    }[kind]
     for key in REQUIRED_KEYS[kind]:
         n = sample(name)
         del n.context[key]

@@ -85,7 +85,10 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     },
     Action.overdue_read: (_get("/api/v1/supervision/overdue"), True),
     Action.returns_read: (_get("/api/v1/supervision/returns"), True),
-    Action.board_read: (_get("/api/v1/supervision/review"), True),
+    Action.board_read: (_get("/api/v1/supervision/board"), True),
+    Action.queue_review: (_get("/api/v1/supervision/review"), True),
+    Action.queue_extensions: (_get("/api/v1/supervision/extensions"), True),
+    Action.queue_callbacks: (_get("/api/v1/supervision/callbacks"), True),
     Action.mail_read: (_get("/api/v1/supervision/mail"), True),
     Action.report_read: (_get("/api/v1/reports/figures", by="office"), True),
     Action.report_drill: (

@@ -1,0 +1,72 @@
+"""The v5-queues histories (tests/workflows/histories/v5-queues-*), recorded after the
+issue-8 notices:
+
+- v5-queues-callback: a wage-arrears case opened Fri 2026-12-04 20:00 (the new-task
+  mails wait for Monday 09:00: new-task-mail), whose lead asks for an extension
+  (extension-request-notice), is handled and replied on Monday; nobody calls the worker
+  back within 3wd, so the late callback is mailed to the clerk's office head
+  (callback-clock), and the clerk calls back afterwards.
+
+    .venv/bin/python -m tests.workflows.record_histories queues
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from models.case import CallbackInput
+from models.tasks import AcceptInput, CompleteInput, DecideExtensionInput, ExtendInput
+from tests.conftest import Stack
+from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.record_histories import save
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+async def travel_to(stack: Stack, when: datetime) -> None:
+    now = await stack.env.get_current_time()
+    await stack.env.sleep(when - now)
+
+
+async def callback(stack: Stack) -> None:
+    await travel_to(stack, datetime(2026, 12, 4, 20, 0, tzinfo=SH))
+    handle = await open_case(stack, intake(request_id="replay-queues-v5"))
+    lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
+    await travel_to(stack, datetime(2026, 12, 7, 10, 0, tzinfo=SH))
+    actor = lead.handlers[0]
+    await act(stack, lead.task_id, "accept", AcceptInput(actor=actor))
+    await act(
+        stack,
+        lead.task_id,
+        "extend",
+        ExtendInput(actor=actor, clock="reply", period="2wd", reason="需调取平台数据"),
+    )
+    await act(
+        stack,
+        lead.task_id,
+        "approve_extension",
+        DecideExtensionInput(actor="sup.zhang", clock="reply", reason="同意"),
+    )
+    await act(stack, co.task_id, "accept", AcceptInput(actor=co.handlers[0]))
+    await act(
+        stack,
+        co.task_id,
+        "complete",
+        CompleteInput(actor=co.handlers[0], outcome="resolved", reply="工会意见：支持劳动者"),
+    )
+    await opinions_in(stack, lead.task_id)
+    await act(
+        stack,
+        lead.task_id,
+        "complete",
+        CompleteInput(actor=actor, outcome="resolved", reply="已足额支付"),
+    )
+    await wait_status(handle, "awaiting_callback")
+    await travel_to(stack, datetime(2026, 12, 11, 10, 0, tzinfo=SH))  # due Thu 12-10 17:30
+    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await save(stack, handle, "v5-queues-callback")
+
+
+async def record(stack: Stack) -> None:
+    await callback(stack)
