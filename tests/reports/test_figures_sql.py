@@ -5,15 +5,17 @@ exactly the tasks a number counts, and scope and repeats honoured."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+import reports.figures
 from activities.facts import upsert
 from db.engine import make_engine, migrate
+from db.tables import CaseRow
 from reports.figures import Dimension, Period, Window, drill, figures, scope_clause
 from tests.reports.rows import DAY, row
 
@@ -176,3 +178,26 @@ def test_scope_leaves_out_other_offices(engine: Engine) -> None:
 def test_a_window_ending_before_it_starts_is_refused() -> None:
     with pytest.raises(ValueError, match="before"):
         Window(DAY, DAY - timedelta(days=1))
+
+
+def test_a_repeat_case_counts_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case linked as a repeat (``cases.repeat_of``) adds nothing: the case it repeats
+    is counted. The link column comes with the repeat-appeals feature; here a nullable
+    column of ``cases`` stands in for it, so the SQL is the real one either way."""
+    seed(engine)
+    monkeypatch.setattr(reports.figures, "repeat_column", lambda: col(CaseRow.rule_id))
+    opened = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        for n, link in ((0, "AP-hrss.tianhe-1"), (1, None)):
+            session.add(
+                CaseRow(case_id=f"AP-hrss.tianhe-{n}", status="closed", request_id=f"r{n}",
+                        category="wage_arrears", occupation="rider", channel="hotline",
+                        name="x", phone="1", summary="s", residence="440106",
+                        workplace="440106", opened_at=opened, rule_id=link)
+            )  # fmt: skip
+        session.commit()
+        rows = {r.key: r for r in figures(session=session, by=Dimension.office, window=WINDOW)}
+        total, tasks = drill(session=session, by=Dimension.office, key="hrss.tianhe",
+                             metric="received", window=WINDOW)  # fmt: skip
+    assert rows["hrss.tianhe"].counts["received"] == 11  # 12 less the repeat
+    assert total == 11 and "AP-hrss.tianhe-0-T1" not in {t.task_id for t in tasks}
