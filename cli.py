@@ -23,6 +23,7 @@ from commands import (
     reconcile,
     report,
     rules,
+    schedules,
     sla,
     stack,
     tasks,
@@ -43,6 +44,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 app.add_typer(queues.app, name="queue")
+app.add_typer(schedules.app, name="schedules")
 
 for module in (identity, cases, tasks, reads, report, stack, health, reconcile):
     module.register(app)

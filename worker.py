@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
+from activities.digest import DigestActivities
 from activities.facts import FigureMath
 from activities.notify import NotifyActivities
 from activities.routing import RoutingActivities
@@ -21,12 +22,21 @@ from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
 from client import connect
 from db.engine import make_engine, migrate
+from schedules import ensure_schedules
 from settings import Settings, load_settings
 from workflows.department_task import DepartmentTaskWorkflow
+from workflows.digest import DigestWorkflow, WeeklyReportWorkflow
 from workflows.grievance import GrievanceWorkflow
 from workflows.notification import NotificationWorkflow
 
-WORKFLOWS: Sequence[type] = (GrievanceWorkflow, DepartmentTaskWorkflow, NotificationWorkflow)
+log = logging.getLogger(__name__)
+WORKFLOWS: Sequence[type] = (
+    GrievanceWorkflow,
+    DepartmentTaskWorkflow,
+    NotificationWorkflow,
+    DigestWorkflow,
+    WeeklyReportWorkflow,
+)
 
 
 def build_activities(
@@ -37,6 +47,7 @@ def build_activities(
     store = StoreActivities(engine, FigureMath(calendar, settings.tz))
     routing = RoutingActivities(settings.rules_dir)
     clocks = ClockActivities(calendar, settings.tz)
+    digest = DigestActivities(engine, routing, calendar, settings.tz)
     notify = NotifyActivities(
         engine,
         sender or SmtpSender.from_settings(settings),
@@ -56,6 +67,8 @@ def build_activities(
         clocks.compute_deadlines,
         clocks.clock_op,
         clocks.office_time,
+        digest.plan_digest,
+        digest.plan_weekly_report,
     ]
 
 
@@ -85,6 +98,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     engine = make_engine(settings.db_url)
     migrate(settings.db_url)
     client = await connect(settings)
+    # Every worker does this at start: creating an existing schedule updates it instead.
+    for line in await ensure_schedules(client, settings):
+        log.info("schedule %s", line)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(client, settings, engine, executor=executor)
         if stop is None:

@@ -24,7 +24,18 @@ key                 meaning                                        kinds
 ``headline``        one line saying what happened                 info
 ``todo``            what the office is to do, one line            task
 ``deadlines``       one line per clock: label, due time, period   task
+``day``             the digest's day ("2026-12-07")               digest
+``open_count``      open tasks (also overdue_count, due_today_count) digest
+``overdue``         one line per task clock (also ``due_today``)   digest
+``week``            the report's week ("2026-11-30 至 2026-12-06") report
+``table``           one line per office with its rates            report
 ==================  ============================================  ======================
+
+A digest and a weekly report concern no case: their ``case_id`` names the run
+(``DIGEST-2026-12-07``), and only ``office_name`` (the office, or the supervisor's
+region) of the common keys is required. A report's ``regions`` (comma-separated, or
+empty for everywhere), ``start`` and ``end`` keys say which figures its chart shows;
+the chart is drawn when the mail is sent (``NotifyActivities``), not carried here.
 
 Optional keys, shown when given and non-blank:
 
@@ -74,6 +85,10 @@ REQUIRED_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.urge: _COMMON | {"urged_by", "text"},
     NotificationKind.info: _COMMON | {"headline", "text"},
     NotificationKind.task: _COMMON | {"todo", "deadlines"},
+    NotificationKind.digest: frozenset(
+        {"office_name", "day", "open_count", "overdue_count", "due_today_count"}
+    ),
+    NotificationKind.report: frozenset({"office_name", "week", "table"}),
 }
 _ANY = frozenset({"category", "role", "summary_masked", "external"})
 OPTIONAL_KEYS: Mapping[NotificationKind, frozenset[str]] = {
@@ -82,6 +97,8 @@ OPTIONAL_KEYS: Mapping[NotificationKind, frozenset[str]] = {
     NotificationKind.urge: _ANY | {"clock_label", "due_at"},
     NotificationKind.info: _ANY,
     NotificationKind.task: _ANY,
+    NotificationKind.digest: frozenset({"overdue", "due_today"}),
+    NotificationKind.report: frozenset(),
 }
 RUNGS = ("1", "2", "3")
 

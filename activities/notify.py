@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -33,7 +34,9 @@ from activities.mail import (
 from activities.outbox import FAILED, RETRYING, ResendError
 from activities.smtp import EmailSender
 from db.tables import OutboxRow
-from models.notify import Notification, SendResult
+from models.notify import Notification, NotificationKind, SendResult
+from reports.chart import rates_png
+from reports.figures import Dimension, Window, figures, scope_clause
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,9 @@ class NotifyActivities:
                 outbox.record, self._engine, n, FAILED, outbox.one_line(exc), attempt=attempt
             )
             raise _non_retryable(exc) from exc
+        if n.kind is NotificationKind.report:
+            chart = await asyncio.to_thread(self._chart, n)
+            message.add_attachment(chart, maintype="image", subtype="png", filename="rates.png")
         subject = str(message["Subject"])
         message_id = str(message["Message-ID"])
         pending = await asyncio.to_thread(outbox.pending_recipients, self._engine, n)
@@ -174,6 +180,21 @@ class NotifyActivities:
             reason = str(exc) if isinstance(exc, ApplicationError) else outbox.one_line(exc)
             await asyncio.to_thread(outbox.mark_failed, self._engine, n.id, reason)
             raise ResendError(f"e-mail {n.id} not sent: {' '.join(reason.split())}") from exc
+
+    def _chart(self, n: Notification) -> bytes:
+        """The weekly report's chart: the offices' rates for the report's week and
+        regions, drawn from the read model when the mail is sent (bytes do not belong
+        in a workflow's history)."""
+        ctx = n.context
+        regions = [r for r in ctx.get("regions", "").split(",") if r] or None
+        with Session(self._engine) as session:
+            rows = figures(
+                session=session,
+                by=Dimension.office,
+                window=Window(date.fromisoformat(ctx["start"]), date.fromisoformat(ctx["end"])),
+                where=scope_clause(regions=regions),
+            )
+        return rates_png(rows, title=f"{ctx.get('office_name', '')} {ctx.get('week', '')}")
 
     def _admin_alert(self, row: OutboxRow) -> EmailMessage:
         msg = EmailMessage()

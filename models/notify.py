@@ -14,6 +14,8 @@ class NotificationKind(StrEnum):
     urge = "urge"  # a supervisor's 督办
     info = "info"  # anything else worth telling an office (e.g. an extension decided)
     task = "task"  # a new task for the office: what to do and by when (新工单)
+    digest = "digest"  # an office's working-day morning digest (每日提醒)
+    report = "report"  # a supervisor's weekly figures, with the rates chart (周报)
 
 
 class Recipient(BaseModel):

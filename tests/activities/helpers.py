@@ -47,6 +47,18 @@ MINIMAL: dict[str, dict[str, str]] = {
         "答复：2026-12-11 17:30 前（5个工作日）",
     },
 }
+MINIMAL["digest"] = {
+    "office_name": "天河区人力资源和社会保障局",
+    "day": "2026-12-07",
+    "open_count": "3",
+    "overdue_count": "1",
+    "due_today_count": "0",
+}
+MINIMAL["report"] = {
+    "office_name": "天河区",
+    "week": "2026-11-30 至 2026-12-06",
+    "table": "天河区人力资源和社会保障局：收件 3，签收率 66.7%",
+}
 # Every optional key too.
 FULL: dict[str, dict[str, str]] = {
     "warning": MINIMAL["warning"] | {"period": "5wd", "remaining": "2个工作日"},
@@ -59,6 +71,12 @@ FULL: dict[str, dict[str, str]] = {
 }
 for _ctx in FULL.values():
     _ctx.update(category="wage_arrears", role="主办", summary_masked="配送站拖欠王**两个月工资")
+# The scheduled mails concern no case: their keys are their own.
+FULL["digest"] = MINIMAL["digest"] | {
+    "overdue": "AP-T1 拖欠劳动报酬 签收 截止 2026-12-04 17:30",
+    "due_today": "",
+}
+FULL["report"] = dict(MINIMAL["report"])
 
 KIND = {
     "warning": NotificationKind.warning,
@@ -68,6 +86,8 @@ KIND = {
     "urge": NotificationKind.urge,
     "info": NotificationKind.info,
     "task": NotificationKind.task,
+    "digest": NotificationKind.digest,
+    "report": NotificationKind.report,
 }
 EVENT = {
     "warning": "warning-50",
@@ -77,6 +97,8 @@ EVENT = {
     "urge": "urge",
     "info": "info",
     "task": "new-task",
+    "digest": "digest",
+    "report": "weekly-report",
 }
 TO = {
     "warning": [OFFICE],
@@ -86,8 +108,11 @@ TO = {
     "urge": [OFFICE, HEAD],
     "info": [OFFICE],
     "task": [OFFICE],
+    "digest": [OFFICE],
+    "report": [OFFICE],
 }
-SAMPLES = list(KIND)
+SCHEDULED = ("digest", "report")
+SAMPLES = [k for k in KIND if k not in SCHEDULED]  # the mails about a case
 
 
 def sample(name: str, *, full: bool = True, **changes: Any) -> Notification:

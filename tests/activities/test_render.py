@@ -159,6 +159,8 @@ def test_a_missing_key_is_a_loud_error_naming_it(kind: NotificationKind) -> None
         "urge": "urge",
         "info": "info",
         "task": "task",
+        "digest": "digest",
+        "report": "report",
     }[kind]
     for key in REQUIRED_KEYS[kind]:
         n = sample(name)
@@ -211,3 +213,16 @@ def test_mail_to_an_outside_hotline_asks_for_a_written_answer() -> None:
             text = body.get_content()
             assert ("appeals show" in text) is not outside
             assert ("函复我方12345热线" in text) is outside
+
+
+def test_the_scheduled_mails_render_their_lists() -> None:
+    digest = render(sample("digest", case_id="DIGEST-2026-12-07"), mail_from=MAIL_FROM)
+    text, html = bodies(digest)
+    assert str(digest["Subject"]) == (
+        "[每日提醒 2026-12-07] 天河区人力资源和社会保障局：超期 1 件，今日到期 0 件"
+    )
+    assert "AP-T1 拖欠劳动报酬 签收 截止 2026-12-04 17:30" in text
+    assert "今日到期（0）：\n  无" in text and "<li>无</li>" in html
+    report = render(sample("report", case_id="REPORT-2026-11-30"), mail_from=MAIL_FROM)
+    text, _ = bodies(report)
+    assert "天河区人力资源和社会保障局：收件 3，签收率 66.7%" in text
