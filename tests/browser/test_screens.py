@@ -61,7 +61,7 @@ async def test_a_clerk_opens_a_case_through_the_form(page: Page, site: Site) -> 
     await page.get_by_label("诉求类别").select_option(label="拖欠劳动报酬")
     await page.get_by_label("诉求描述").fill(INTAKE["summary"])
     await page.get_by_label("居住地").select_option(label="天河区（全区）")
-    await page.get_by_label("工作地").select_option(INTAKE["workplace"])
+    await page.get_by_label("工作地", exact=True).select_option(INTAKE["workplace"])
     await screenshot(page, "clerk_intake")
     await page.get_by_role("button", name="受理并分办").click()
     await page.wait_for_url(re.compile(r"/cases/AP-"))
