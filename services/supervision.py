@@ -136,6 +136,11 @@ def _case_clock(ctx: Context, due: datetime | None, period: str, now: datetime) 
     return {"due_at": iso(due, ctx.settings), "late": now > due, "left": text}
 
 
+def _moment(text: str | None) -> datetime | None:
+    """A time from a clock's JSON ledger (stored in UTC), to show in the local zone."""
+    return datetime.fromisoformat(text) if text else None
+
+
 def _plan_period(ctx: Context, plan: str | None, which: str) -> str:
     found = ctx.rules.plans.get(plan or "")
     return str(getattr(found, which)) if found else "1wd"
@@ -200,7 +205,7 @@ def extension_queue(
                         "period": ext.get("period"),
                         "reason": ext.get("reason"),
                         "requested_by": ext.get("requested_by") or ext.get("actor"),
-                        "requested_at": ext.get("requested_at"),
+                        "requested_at": iso(_moment(ext.get("requested_at")), s),
                     }
                 )
     return out

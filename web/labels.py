@@ -107,6 +107,9 @@ ACTIONS = {
     "lead_restarted": "主办重启",
     "external_replied": "外地答复",
     "liaison_replied": "平台答复",
+    "callback_due": "回访时限",
+    "callback_overdue": "回访超时",
+    "review_overdue": "派单审核超时",
 }
 
 VERBS = {
