@@ -3,6 +3,8 @@ NotificationWorkflow (abandoned by the task, so mail never holds up the case).""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
@@ -121,7 +123,7 @@ class Notices:
             )
         )
 
-    async def send_new_task(self, clocks: list[ClockState]) -> None:
+    async def send_new_task(self, clocks: list[ClockState]) -> Any | None:
         """新工单: tell the office what to do and by when. Ids, the category and the
         deadlines only: the office reads the matter in the system."""
         lines = []
@@ -132,7 +134,7 @@ class Notices:
             elif c.spec.starts_on != "dispatched":
                 lines.append(f"{c.label}：签收后起算（{period}）")
         role = self._inp.role.value
-        await self._start(
+        return await self._start(
             Notification(
                 id=f"{self._inp.task_id}:new",
                 kind=NotificationKind.task,
@@ -176,20 +178,21 @@ class Notices:
             )
         )
 
-    async def _start(self, n: Notification) -> None:
+    async def _start(self, n: Notification) -> Any | None:
+        """Hand ``n`` to its own workflow; that workflow's handle (None: not started)."""
         if self._inp.assignment.external and all(r.role == "office" for r in n.to):
             # Another region's hotline cannot log in here: the mail must not send it
             # to the CLI, but ask for a written answer (a clerk records it).
             n.context["external"] = "yes"
         if not n.to:
             workflow.logger.warning("notification %s has no recipient; not sent", n.id)
-            return
+            return None
         try:
-            await workflow.start_child_workflow(
+            return await workflow.start_child_workflow(
                 NotificationWorkflow.run,
                 n,
                 id=f"mail-{n.id}",
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
-            pass  # the same notification was already handed over: once is enough
+            return None  # the same notification was already handed over: once is enough

@@ -68,6 +68,11 @@ CALLBACK_CLOCK = "callback-clock"
 still not recorded when it runs out is written to the timeline and mailed to the head
 of the office of the clerk who opened the case."""
 
+NEW_TASK_MAIL_SETTLES = "new-task-mail-settles"
+"""A task that ends while its new-task mail is still being sent waits up to MAIL_SETTLE
+for it before returning, so the mail's workflow seldom outlives its task (the
+time-skipping test server stalls on a child still running after its parent closed)."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
@@ -82,4 +87,5 @@ ALL = (
     NEW_TASK_MAIL,
     EXTENSION_NOTICE,
     CALLBACK_CLOCK,
+    NEW_TASK_MAIL_SETTLES,
 )

@@ -7,7 +7,8 @@ issue-8 notices:
   back within 3wd, so the late callback is mailed to the clerk's office head
   (callback-clock), and the clerk calls back afterwards.
 
-    .venv/bin/python -m tests.workflows.record_histories queues
+    .venv/bin/python -m tests.workflows.record_histories queues          # v5-queues-callback
+    .venv/bin/python -m tests.workflows.record_histories queues settle   # v5-queues-settle
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models.case import CallbackInput
-from models.tasks import AcceptInput, CompleteInput, DecideExtensionInput, ExtendInput
+from models.case import CallbackInput, DesignateInput
+from models.tasks import (
+    AcceptInput,
+    CompleteInput,
+    DecideExtensionInput,
+    ExtendInput,
+    ReturnInput,
+)
 from tests.conftest import Stack
 from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
 from tests.workflows.record_histories import save
@@ -68,5 +75,55 @@ async def callback(stack: Stack) -> None:
     await save(stack, handle, "v5-queues-callback")
 
 
+async def settle(stack: Stack) -> None:
+    """v5-queues-settle: opened Fri 2026-12-11 10:00 (the offices are open, the mails
+    leave at once), the lead returns its task at once and the re-routed lead does too:
+    each task waits for its new-task mail before it ends (new-task-mail-settles); a
+    supervisor then designates the owner, which handles it, and the clerk calls back."""
+    await travel_to(stack, datetime(2026, 12, 11, 10, 0, tzinfo=SH))
+    handle = await open_case(stack, intake(request_id="replay-queues-settle-v5"))
+    lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
+    await act(
+        stack,
+        lead.task_id,
+        "return",
+        ReturnInput(actor=lead.handlers[0], reason="应由市场监管处理", owner="samr"),
+    )
+    (second,) = [t for t in await wait_tasks(handle, 2) if t.role.value == "lead" and t is not lead]
+    await act(
+        stack,
+        second.task_id,
+        "return",
+        ReturnInput(actor=second.handlers[0], reason="欠薪应由人社处理", owner="hrss"),
+    )
+    await wait_status(handle, "in_review")
+    await handle.execute_update(
+        "designate",
+        DesignateInput(actor="sup.zhang", department="hrss", region="440106", reason="欠薪属人社"),
+    )
+    designated = next(
+        t for t in await wait_tasks(handle, 2) if t.role.value == "lead" and t.designated
+    )
+    for task, reply in ((co, "工会意见：支持劳动者"), (designated, "已足额支付")):
+        actor = task.handlers[0]
+        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
+        if task is designated:
+            await opinions_in(stack, task.task_id)
+        await act(
+            stack,
+            task.task_id,
+            "complete",
+            CompleteInput(actor=actor, outcome="resolved", reply=reply),
+        )
+    await wait_status(handle, "awaiting_callback")
+    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await save(stack, handle, "v5-queues-settle")
+
+
 async def record(stack: Stack) -> None:
-    await callback(stack)
+    import sys
+
+    if "settle" in sys.argv:
+        await settle(stack)
+    else:
+        await callback(stack)
