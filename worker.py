@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
@@ -80,6 +80,7 @@ def build_worker(
     task_queue: str | None = None,
     executor: ThreadPoolExecutor,
     max_cached_workflows: int = 1000,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     return Worker(
         client,
@@ -91,6 +92,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         max_cached_workflows=max_cached_workflows,
+        interceptors=interceptors,
     )
 
 

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from db.engine import make_engine, migrate
 from settings import Settings
 from tests.postgres import postgres_server, unavailable_reason
+from tests.remote_activities import RemoteActivities
 from tests.smtp import SmtpServer
 from worker import build_worker
 
@@ -114,6 +115,8 @@ async def running_stack(
             task_queue=task_queue,
             executor=executor,
             max_cached_workflows=max_cached_workflows,
+            # Without a cache, local activities cannot finish: run them as activities.
+            interceptors=[RemoteActivities()] if max_cached_workflows == 0 else [],
         )
         async with worker:
             yield Stack(env.client, settings, engine, task_queue, worker, env)

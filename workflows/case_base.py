@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.projection import Projector
 
 from workflows import patches
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 
 TERMINAL = (CaseStatus.closed, CaseStatus.withdrawn)
 ACTIVE = (CaseStatus.open, CaseStatus.in_review, CaseStatus.awaiting_callback)
@@ -190,7 +190,7 @@ class CaseBase:
     async def _start_callback_clock(self) -> None:
         period = self._current_plan().callback
         try:
-            due = await workflow.execute_activity_method(
+            due = await compute(
                 ClockActivities.compute_deadlines,
                 DeadlineRequest(start=workflow.now(), periods=[period]),
                 **compute_options(),
@@ -225,7 +225,7 @@ class CaseBase:
         """A late callback: the timeline says so and the head of the office of the clerk
         who opened the case is mailed (once per callback clock)."""
         try:
-            heads = await workflow.execute_activity_method(
+            heads = await compute(
                 RoutingActivities.clerk_head,
                 ClerkHeadRequest(clerk=self._inp.opened_by),
                 **compute_options(),
@@ -318,7 +318,7 @@ class CaseBase:
     ) -> RoutedCase | None:
         form = self._inp.intake
         try:
-            return await workflow.execute_activity_method(
+            return await compute(
                 RoutingActivities.route_case,
                 RouteRequest(
                     facts=routing_facts(form),
@@ -337,7 +337,7 @@ class CaseBase:
 
     async def _resolve(self, department: str, region: str, role: TaskRole) -> Assignment | None:
         try:
-            a = await workflow.execute_activity_method(
+            a = await compute(
                 RoutingActivities.resolve_office,
                 ResolveOfficeRequest(department=department, region=region),
                 **compute_options(),

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import patches
 from workflows.case_base import MAX_LEAD_RESTARTS, MAX_RECEIPTS, TERMINAL, CaseBase, TaskHandle
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 
 
 class CaseDispatch(CaseBase):
@@ -133,7 +133,7 @@ class CaseDispatch(CaseBase):
         within the plan's review period, or 社会工作部 hears about it."""
         try:
             due: datetime | None = (
-                await workflow.execute_activity_method(
+                await compute(
                     ClockActivities.compute_deadlines,
                     DeadlineRequest(start=workflow.now(), periods=[self._current_plan().review]),
                     **compute_options(),

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 from workflows.case_base import MAX_RECEIPTS, reject
 from workflows.case_dispatch import CaseDispatch
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 
 
 class CaseSupervision(CaseDispatch):
@@ -61,7 +61,7 @@ class CaseSupervision(CaseDispatch):
         task keeps the time it has already spent."""
         self._validate_set_plan(inp)
         try:
-            plan = await workflow.execute_activity_method(
+            plan = await compute(
                 RoutingActivities.get_plan, PlanRequest(name=inp.plan), **compute_options()
             )
         except ActivityError as e:  # bounded: the case keeps its plan

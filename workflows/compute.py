@@ -1,16 +1,24 @@
 """How a workflow calls a computing activity (calendar arithmetic, routing): the
-options of the call, bounded in time for cases that took ``patches.COMPUTE_BOUNDED``."""
+options of the call, bounded in time for cases that took ``patches.COMPUTE_BOUNDED``,
+and a local activity for cases that took ``patches.LOCAL_ACTIVITIES``."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.policies import COMPUTE_GIVE_UP, COMPUTE_RETRY, COMPUTE_TIMEOUT
 
 from workflows import patches
+
+R = TypeVar("R")
+# A local attempt's whole budget, retries included (the workflow task times out at 10 s).
+LOCAL_BUDGET = timedelta(seconds=2)
 
 
 def compute_options() -> dict[str, Any]:
@@ -27,3 +35,31 @@ def compute_options() -> dict[str, Any]:
     if workflow.patched(patches.COMPUTE_BOUNDED):
         options["schedule_to_close_timeout"] = COMPUTE_GIVE_UP
     return options
+
+
+async def compute(
+    method: Callable[[Any, Any], Awaitable[R]] | Callable[[Any, Any], R], arg: Any, **options: Any
+) -> R:
+    """Run a computation with ``options`` (``compute_options()``).
+
+    Since ``patches.LOCAL_ACTIVITIES`` it runs first as a local activity: in this
+    worker, within the workflow task, recorded as a marker; through the activity queue
+    it cost a round trip through the server and one more workflow task to hear the
+    result. The local attempt gets LOCAL_BUDGET, well inside the workflow task's
+    timeout, so that a slow or failing computation never stretches a workflow task
+    (a local activity that outlives one splits it, which its history cannot replay
+    after a patch marker); then the call goes through the activity queue with its own
+    options, as before, and fails there as it always did (an ``ActivityError``).
+    """
+    if workflow.patched(patches.LOCAL_ACTIVITIES):
+        try:
+            return await workflow.execute_local_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=LOCAL_BUDGET,
+                schedule_to_close_timeout=LOCAL_BUDGET,
+                retry_policy=options.get("retry_policy"),
+            )
+        except FailureError:
+            pass  # slow or failing here: the activity queue decides, with retries
+    return await workflow.execute_activity_method(method, arg, **options)

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 from workflows.task_answers import TaskAnswers
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TASK_CHANGED_SIGNAL, reject
 from workflows.task_clock_actions import TaskClockActions
@@ -67,7 +67,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             why = await self._clock_change("start", lambda: self._clocks.start_on("dispatched"))
             failed += [why] if why else []
             try:
-                window = await workflow.execute_activity_method(
+                window = await compute(
                     ClockActivities.compute_deadlines,
                     DeadlineRequest(start=self._dispatched_at, periods=[inp.plan.return_window]),
                     **compute_options(),
@@ -109,8 +109,9 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         # Handlers project before returning; let them finish so the read model is
         # complete when the case sees the result.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        # Queued projections live only in this run: they must be written before it ends.
-        await workflow.wait_condition(lambda: self._projector.idle)
+        # Queued projections and the case's last signal live only in this run: they
+        # must be written and sent before it ends.
+        await workflow.wait_condition(lambda: self._projector.idle and self._case_told)
         assert self._result is not None
         return self._result
 
@@ -120,7 +121,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         that already signed for it or returned it at night needs no mail about it."""
         if not self._clocks.urgent:
             try:
-                opens = await workflow.execute_activity_method(
+                opens = await compute(
                     ClockActivities.office_time,
                     OfficeTimeRequest(at=workflow.now(), office_hours=self._office.office_hours),
                     **compute_options(),

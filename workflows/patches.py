@@ -73,6 +73,18 @@ NEW_TASK_MAIL_SETTLES = "new-task-mail-settles"
 for it before returning, so the mail's workflow seldom outlives its task (the
 time-skipping test server stalls on a child still running after its parent closed)."""
 
+LOCAL_ACTIVITIES = "perf-local-activities"
+"""Calendar arithmetic, routing look-ups and read-model projections run as local
+activities (in the worker, within the workflow task) instead of through the server's
+activity queue: an action took three workflow tasks and two queue round trips. A local
+projection gets two seconds; then the projector falls back to the activity queue."""
+
+CASE_TOLD_IN_BACKGROUND = "perf-case-told-in-background"
+"""A task tells its case of a change from a background sender (in order, the newest
+state superseding one not sent yet) instead of awaiting the signal inside the action:
+waiting for the server to confirm the signal cost the action one more workflow task.
+The case's view of a task (its state query) follows a moment after the action."""
+
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
@@ -84,6 +96,8 @@ ALL = (
     PROJECTION_IN_BACKGROUND,
     CLOCKS_FIRE_OUTSIDE_LOCK,
     COMPUTE_BOUNDED,
+    LOCAL_ACTIVITIES,
+    CASE_TOLD_IN_BACKGROUND,
     NEW_TASK_MAIL,
     EXTENSION_NOTICE,
     CALLBACK_CLOCK,

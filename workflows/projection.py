@@ -10,9 +10,11 @@ projection; audit events are all kept, in order, and written once.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
@@ -28,6 +30,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
+
+# A local write (patches.LOCAL_ACTIVITIES) gets this long, retries included, before the
+# projector falls back to the activity queue: the action it belongs to waits that long.
+LOCAL_ROUND = timedelta(seconds=2)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=3)
 
 
 class Projector:
@@ -156,21 +163,41 @@ class Projector:
 
     async def _run(self) -> None:
         backoff = PROJECT_BACKOFF
+        local_ok = True  # the last write succeeded: try the next one locally, briefly
         while True:
             await workflow.wait_condition(self._has_queued)
             batch, version = self._take()
             self._in_flight = True
+            local = local_ok and workflow.patched(patches.LOCAL_ACTIVITIES)
             try:
-                await workflow.execute_activity_method(
-                    StoreActivities.project,
-                    batch,
-                    start_to_close_timeout=STORE_TIMEOUT,
-                    schedule_to_close_timeout=PROJECT_ROUND,
-                    retry_policy=PROJECT_RETRY,
-                )
-            except ActivityError as e:
+                if local:
+                    # In this workflow task, with a short budget: a local activity holds
+                    # the task (and so the action's answer) for as long as it runs.
+                    await workflow.execute_local_activity_method(
+                        StoreActivities.project,
+                        batch,
+                        start_to_close_timeout=LOCAL_ROUND,
+                        schedule_to_close_timeout=LOCAL_ROUND,
+                        retry_policy=LOCAL_RETRY,
+                    )
+                else:
+                    await workflow.execute_activity_method(
+                        StoreActivities.project,
+                        batch,
+                        start_to_close_timeout=STORE_TIMEOUT,
+                        schedule_to_close_timeout=PROJECT_ROUND,
+                        retry_policy=PROJECT_RETRY,
+                    )
+            # A local activity that used its budget fails with the activity's own
+            # error (an ApplicationError), not wrapped in an ActivityError.
+            except (ActivityError, ApplicationError) as e:
                 self._put_back(batch)
                 self._in_flight = False
+                if local:
+                    # The read model refuses or is slow: from now on through the
+                    # activity queue, retried with backoff, until a write succeeds.
+                    local_ok = False
+                    continue
                 workflow.logger.warning(
                     "projection of %s failed (%s); retrying in %ss",
                     self._workflow_id,
@@ -183,3 +210,4 @@ class Projector:
             self._in_flight = False
             self._written = max(self._written, version)
             backoff = PROJECT_BACKOFF
+            local_ok = True

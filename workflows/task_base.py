@@ -8,10 +8,11 @@ task_answers.py (co-handling and the answers of external hotlines and liaisons).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from models.events import AuditEvent, ProjectionBatch, TaskProjection
@@ -28,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.projection import Projector
     from workflows.task_clocks import TaskClocks
     from workflows.task_projection import task_projection
+
+from workflows import patches
 
 TASK_CHANGED_SIGNAL = "task_changed"
 ADD_COHANDLER_SIGNAL = "add_cohandler"
@@ -63,6 +66,9 @@ class TaskBase:
             urgent=inp.urgent,
         )
         self._projector = Projector(workflow_id=inp.task_id, case_id=inp.case_id)
+        self._case_stale = False
+        self._telling = False
+        self._teller: asyncio.Task[None] | None = None
         self._notices = Notices(inp)
 
     # ---- queries ---------------------------------------------------------
@@ -173,6 +179,37 @@ class TaskBase:
         """Write the task's new state (and ``events``, if any), then tell the case."""
         projection = self._task_projection(self._projector.bump())
         version = await self._projector.write(ProjectionBatch(task=projection, events=events))
-        parent = workflow.get_external_workflow_handle(self._inp.case_id)
-        await parent.signal(TASK_CHANGED_SIGNAL, self.state())
+        if workflow.patched(patches.CASE_TOLD_IN_BACKGROUND):
+            self._tell_case()
+        else:
+            parent = workflow.get_external_workflow_handle(self._inp.case_id)
+            await parent.signal(TASK_CHANGED_SIGNAL, self.state())
         await self._projector.settle(version)  # the case hears first: it needs no SQL
+
+    # ---- telling the case (patches.CASE_TOLD_IN_BACKGROUND) ------------------------------
+
+    def _tell_case(self) -> None:
+        """Mark the case's view of this task stale; one sender brings it up to date,
+        in order, sending the state as it is when the signal goes (so a burst of
+        changes costs one or two signals, never a stale one last)."""
+        self._case_stale = True
+        if self._teller is None:
+            self._teller = asyncio.create_task(self._tell_loop())
+
+    async def _tell_loop(self) -> None:
+        parent = workflow.get_external_workflow_handle(self._inp.case_id)
+        while True:
+            await workflow.wait_condition(lambda: self._case_stale)
+            self._case_stale = False
+            self._telling = True
+            try:
+                await parent.signal(TASK_CHANGED_SIGNAL, self.state())
+            except FailureError as e:  # the case has ended: nobody is left to tell
+                workflow.logger.info("case %s did not take the signal: %s", self._inp.case_id, e)
+            finally:
+                self._telling = False
+
+    @property
+    def _case_told(self) -> bool:
+        """The case has heard every change (checked before the task's run returns)."""
+        return not self._case_stale and not self._telling

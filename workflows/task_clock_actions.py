@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from sla.periods import Period
 
 from workflows import patches
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 from workflows.task_base import OPEN, TaskBase, reject
 from workflows.task_clocks import ClockUnavailable
 
@@ -145,7 +145,7 @@ class TaskClockActions(TaskBase):
         )
         if workflow.patched(patches.EXTENSION_NOTICE):
             try:
-                supervisors = await workflow.execute_activity_method(
+                supervisors = await compute(
                     RoutingActivities.supervisors_for,
                     SupervisorsRequest(region=self._office.region),
                     **compute_options(),

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
-from workflows.compute import compute_options
+from workflows.compute import compute, compute_options
 
 FireHandler = Callable[[ClockState, ClockEvent], Awaitable[None]]
 
@@ -64,7 +64,7 @@ class TaskClocks:
         plan: str | None = None,
     ) -> ClockState:
         try:
-            clock = await workflow.execute_activity_method(
+            clock = await compute(
                 ClockActivities.clock_op,
                 ClockRequest(
                     op=op,
