@@ -63,3 +63,19 @@ async def compute(
         except FailureError:
             pass  # slow or failing here: the activity queue decides, with retries
     return await workflow.execute_activity_method(method, arg, **options)
+
+
+def decide_patches_first() -> None:
+    """At the start of a run that takes ``patches.LOCAL_ACTIVITIES``, decide every patch
+    in ``patches.ALL`` at once, before any local activity.
+
+    A workflow task can end while a local activity still runs (the SDK completes it,
+    e.g. to answer a query) and the activity's marker then lands in a later task,
+    after the commands its result caused. A patch marker among those commands does not
+    replay ("patch marker encountered ... but there is no corresponding change
+    command"); deciding every patch up front keeps patch markers out of that place.
+    Runs from before take no marker here and decide each patch where they always did.
+    """
+    if workflow.patched(patches.LOCAL_ACTIVITIES):
+        for patch in patches.ALL:
+            workflow.patched(patch)

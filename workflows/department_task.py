@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
-from workflows.compute import compute, compute_options
+from workflows.compute import compute, compute_options, decide_patches_first
 from workflows.task_answers import TaskAnswers
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TASK_CHANGED_SIGNAL, reject
 from workflows.task_clock_actions import TaskClockActions
@@ -62,6 +62,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
 
     @workflow.run
     async def run(self, inp: TaskInput) -> TaskResult:
+        decide_patches_first()
         failed: list[str] = []
         async with self._clocks.lock:
             why = await self._clock_change("start", lambda: self._clocks.start_on("dispatched"))

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 from workflows.case_base import TERMINAL, reject
 from workflows.case_supervision import CaseSupervision
+from workflows.compute import decide_patches_first
 
 __all__ = ["TERMINAL", "GrievanceWorkflow"]
 
@@ -52,6 +53,7 @@ class GrievanceWorkflow(CaseSupervision):
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
+        decide_patches_first()
         form = inp.intake
         await self._record(
             "opened",

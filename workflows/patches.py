@@ -85,6 +85,8 @@ state superseding one not sent yet) instead of awaiting the signal inside the ac
 waiting for the server to confirm the signal cost the action one more workflow task.
 The case's view of a task (its state query) follows a moment after the action."""
 
+# Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
+# start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
