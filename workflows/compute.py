@@ -38,7 +38,11 @@ def compute_options() -> dict[str, Any]:
 
 
 async def compute(
-    method: Callable[[Any, Any], Awaitable[R]] | Callable[[Any, Any], R], arg: Any, **options: Any
+    method: Callable[[Any, Any], Awaitable[R]] | Callable[[Any, Any], R],
+    arg: Any,
+    *,
+    local: bool = True,
+    **options: Any,
 ) -> R:
     """Run a computation with ``options`` (``compute_options()``).
 
@@ -51,7 +55,7 @@ async def compute(
     after a patch marker); then the call goes through the activity queue with its own
     options, as before, and fails there as it always did (an ``ActivityError``).
     """
-    if workflow.patched(patches.LOCAL_ACTIVITIES):
+    if local and workflow.patched(patches.LOCAL_ACTIVITIES):
         try:
             return await workflow.execute_local_activity_method(
                 method,

@@ -74,10 +74,10 @@ for it before returning, so the mail's workflow seldom outlives its task (the
 time-skipping test server stalls on a child still running after its parent closed)."""
 
 LOCAL_ACTIVITIES = "perf-local-activities"
-"""Calendar arithmetic, routing look-ups and read-model projections run as local
-activities (in the worker, within the workflow task) instead of through the server's
-activity queue: an action took three workflow tasks and two queue round trips. A local
-projection gets two seconds; then the projector falls back to the activity queue."""
+"""Routing look-ups, deadline computations (not a clock's own operations) and read-model
+projections run as local activities (in the worker, within the workflow task) instead
+of through the server's activity queue: an action took three workflow tasks and two
+queue round trips. A local attempt gets two seconds; then the activity queue, as before."""
 
 CASE_TOLD_IN_BACKGROUND = "perf-case-told-in-background"
 """A task tells its case of a change from a background sender (in order, the newest

@@ -76,6 +76,9 @@ class TaskClocks:
                     office_hours=self.office_hours,
                     urgent=self.urgent,
                 ),
+                # Through the activity queue still: a failing calendar, retried locally
+                # inside a held workflow task, stalled the time-skipping test server.
+                local=False,
                 **compute_options(),
             )
         except ActivityError as e:  # only when bounded: unbounded retries never end

@@ -121,6 +121,9 @@ async def projected(stack: Stack, case_id: str) -> None:
                 t.task_id: t.status for t in queries.case_tasks(session=session, case_id=case_id)
             }
         want = {t.task_id: t.status.value for t in state.tasks}
-        return case is not None and case.status == state.status.value and rows == want
+        # Not settling: every task the case started has told it of itself (a task tells
+        # its case a moment after its own actions: perf-case-told-in-background).
+        settled = not state.settling
+        return settled and case is not None and case.status == state.status.value and rows == want
 
     await eventually(check)
