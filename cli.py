@@ -15,6 +15,7 @@ from typer._click import exceptions as click_errors
 
 from commands import (
     cases,
+    clusters,
     health,
     identity,
     mail,
@@ -45,6 +46,7 @@ app.add_typer(mail.app, name="mail")
 app.add_typer(users.app, name="users")
 app.add_typer(queues.app, name="queue")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(clusters.app, name="clusters")
 
 for module in (identity, cases, tasks, reads, report, stack, health, reconcile):
     module.register(app)

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     token: SecretStr | None = None  # APPEALS_TOKEN: a bearer token for the CLI
 
+    # Repeat appeals (重复来电) are matched on keyed hashes (HMAC-SHA256) of the worker's
+    # phone and ID number, never on the numbers themselves. APPEALS_MATCH_KEY is that
+    # key; the embedded stack makes one under the data directory when it is unset.
+    match_key: SecretStr | None = None
+    # A case closed longer ago than this is not what a new call repeats.
+    repeat_window_days: int = Field(default=30, ge=0, le=3650)
+
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"
 

@@ -14,6 +14,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
+from activities.clusters import ClusterActivities
 from activities.digest import DigestActivities
 from activities.facts import FigureMath
 from activities.notify import NotifyActivities
@@ -24,6 +25,7 @@ from client import connect
 from db.engine import make_engine, migrate
 from schedules import ensure_schedules
 from settings import Settings, load_settings
+from workflows.cluster import ClusterWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.digest import DigestWorkflow, WeeklyReportWorkflow
 from workflows.grievance import GrievanceWorkflow
@@ -36,13 +38,18 @@ WORKFLOWS: Sequence[type] = (
     NotificationWorkflow,
     DigestWorkflow,
     WeeklyReportWorkflow,
+    ClusterWorkflow,
 )
 
 
 def build_activities(
-    settings: Settings, engine: Engine, sender: EmailSender | None = None
+    settings: Settings,
+    engine: Engine,
+    sender: EmailSender | None = None,
+    client: Client | None = None,
 ) -> list[Any]:
-    """Every activity, bound to its dependencies. Tests call this too."""
+    """Every activity, bound to its dependencies. Tests call this too; without a
+    client, a case's join_clusters activity fails (and the case goes on without)."""
     calendar = CalendarSource(settings.rules_dir / "calendar.yaml")
     store = StoreActivities(engine, FigureMath(calendar, settings.tz))
     routing = RoutingActivities(settings.rules_dir)
@@ -54,7 +61,10 @@ def build_activities(
         settings.mail_from,
         settings.admin_mail,
     )
+    clusters = ClusterActivities(lambda: _need(client), routing, settings.rules_dir, engine)
     return [
+        clusters.join_clusters,
+        clusters.project_cluster,
         notify.queue,
         notify.send,
         notify.mark_failed,
@@ -72,6 +82,12 @@ def build_activities(
     ]
 
 
+def _need(client: Client | None) -> Client:
+    if client is None:
+        raise RuntimeError("join_clusters needs a Temporal client (build_activities(client=…))")
+    return client
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -86,7 +102,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(settings, engine),
+        activities=build_activities(settings, engine, client=client),
         # Store, routing and clock activities are synchronous (SQLAlchemy, file
         # reads): they run in threads so they never block the workflow event loop.
         activity_executor=executor,

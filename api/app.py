@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.limits import BodyLimit
-from api.routes import cases, directory, login, reports, supervision, tasks, users
+from api.routes import cases, clusters, directory, login, reports, supervision, tasks, users
 from db.engine import make_engine
 from services.context import Context
 from settings import Settings
@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     api = APIRouter(prefix=API_PREFIX)
-    for module in (login, cases, tasks, supervision, reports, directory, users):
+    for module in (login, cases, tasks, supervision, reports, clusters, directory, users):
         api.include_router(module.router)
     app.include_router(api)
     errors.install(app)

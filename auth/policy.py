@@ -48,6 +48,10 @@ class Action(StrEnum):
     case_set_plan = "case.set_plan"
     case_proceed = "case.proceed"
     case_designate = "case.designate"
+    case_repeats = "case.repeats"
+    cluster_read = "cluster.read"
+    cluster_designate = "cluster.designate"
+    cluster_reply = "cluster.reply"
     task_read = "task.read"
     task_accept = "task.accept"
     task_note = "task.note"
@@ -94,6 +98,13 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.case_set_plan: {R.supervisor: S.region},
     Action.case_proceed: {R.supervisor: S.region},
     Action.case_designate: {R.supervisor: S.region},
+    # Before submitting, the clerk sees which cases the call repeats (ids and status).
+    Action.case_repeats: {R.clerk: S.any},
+    # 集中诉求: a cluster lies in every region one of its members' offices works in; an
+    # office reaches the clusters it leads (联合处置), and gives their one reply.
+    Action.cluster_read: {**_HANDLERS, R.supervisor: S.region},
+    Action.cluster_designate: {R.supervisor: S.region},
+    Action.cluster_reply: dict(_HANDLERS),
     Action.task_read: {
         R.clerk: S.region,
         **_HANDLERS,

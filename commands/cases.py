@@ -15,7 +15,7 @@ from urllib.parse import quote
 import typer
 
 from commands.api import ApiError, api
-from commands.common import UsageError, UserError, console
+from commands.common import UsageError, UserError, console, err_console
 from models.case import CallbackResult
 from models.common import Channel, Occupation
 from routing_rules import RulesError, RuleSet, load_ruleset
@@ -76,8 +76,22 @@ def register(app: typer.Typer) -> None:
         request_id: Annotated[str | None, typer.Option("--request-id")] = None,
         sla_plan: Annotated[str | None, typer.Option("--sla-plan")] = None,
         file: Annotated[Path | None, typer.Option("--file", help="intake.json")] = None,
+        repeat_of: Annotated[
+            str | None,
+            typer.Option(
+                "--repeat-of",
+                help="the call repeats this case: merged into it if open, linked if closed",
+            ),
+        ] = None,
+        not_repeat: Annotated[
+            bool, typer.Option("--not-repeat", help="a separate matter despite a match")
+        ] = False,
     ) -> None:
-        """Open a case (受理) as the logged-in clerk; prints the case id on its own line."""
+        """Open a case (受理) as the logged-in clerk; prints the case id on its own line.
+
+        When the same worker already has a case of this category with this platform or
+        place (open, or closed within the repeat window), the matches are printed and
+        a choice is required: --repeat-of CASE or --not-repeat."""
         fields: dict[str, Any] = {}
         if file is not None:
             try:
@@ -109,7 +123,25 @@ def register(app: typer.Typer) -> None:
         # Made here, not by the server: a retried `open` with the same file or flags
         # and --request-id gives the same case, never a second one.
         fields.setdefault("request_id", uuid.uuid4().hex)
-        print(_open_confirming(fields, yes=yes))
+        if repeat_of is None and not not_repeat:
+            matches = api().post("/cases/repeats", fields)["matches"]
+            if matches:
+                raise UserError(
+                    f"this call repeats {'; '.join(m['line'] for m in matches)}. Choose "
+                    "--repeat-of CASE (merged into an open case, linked to a closed one) "
+                    "or --not-repeat"
+                )
+        fields["repeat_of"] = repeat_of
+        fields["not_repeat"] = not_repeat or None
+        opened = _open_confirming(fields, yes=yes)
+        if opened.get("merged"):
+            err_console.print(
+                f"merged into open case {opened['case_id']} as a repeat call (no new case)",
+                markup=False,
+            )
+        elif opened.get("repeat_of"):
+            err_console.print(f"linked as a repeat of {opened['repeat_of']}", markup=False)
+        print(opened["case_id"])
 
     @app.command()
     def callback(
@@ -128,14 +160,15 @@ def register(app: typer.Typer) -> None:
         console.print(f"{state['case_id']}: {state['status']}")
 
 
-def _open_confirming(fields: dict[str, Any], *, yes: bool) -> str:
+def _open_confirming(fields: dict[str, Any], *, yes: bool) -> dict[str, Any]:
     """Open the case; an address's single proposal is taken once the clerk says yes
     (``--yes``, or the prompt at a terminal); a choice among places is refused (exit 2)
     with the candidates in one line: give the code instead."""
     client = api()
     while True:
         try:
-            return str(client.post("/cases", fields | {"confirm_address": yes})["case_id"])
+            opened: dict[str, Any] = client.post("/cases", fields | {"confirm_address": yes})
+            return opened
         except ApiError as e:
             candidates = e.body.get("candidates")
             if e.status != 422 or not isinstance(candidates, list):

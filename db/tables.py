@@ -48,6 +48,12 @@ class CaseRow(SQLModel, table=True):
     # The case's own clocks, while they run: dispatch review (派单异议审核) and callback (回访).
     review_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     callback_due: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Keyed hashes (HMAC-SHA256, APPEALS_MATCH_KEY) of the phone and ID number: a repeat
+    # appeal is found by these, never by the numbers themselves (services/repeats.py).
+    phone_hash: str | None = Field(default=None, index=True, max_length=64)
+    id_hash: str | None = Field(default=None, index=True, max_length=64)
+    # The recently closed case this one repeats: figures count the two as one.
+    repeat_of: str | None = Field(default=None, index=True, max_length=40)
 
 
 class TaskRow(SQLModel, table=True):
@@ -249,3 +255,49 @@ class TaskFigureRow(SQLModel, table=True):
     max_rung: int = 0  # the highest escalation rung any of its clocks reached
     extensions_asked: int = 0
     extensions_granted: int = 0
+
+
+class ClusterRow(SQLModel, table=True):
+    """A concentrated grievance (集中诉求): one episode of a ClusterWorkflow, projected.
+
+    ``id`` is the workflow id and the first member's time, so a key that clusters again
+    after a quiet spell gets a row of its own. Statuses: ``forming`` (fewer members
+    than the rule's threshold within its window), ``formed``, ``designated`` (a lead
+    office for all members, 联合处置), ``replied`` (the coordinated reply was given),
+    ``ended`` (quiet for a window; the workflow finished)."""
+
+    __tablename__ = "clusters"
+
+    id: str = Field(primary_key=True, max_length=120)
+    workflow_id: str = Field(index=True, max_length=100)
+    version: int = 0
+    rule: str = Field(max_length=40)
+    category: str = Field(max_length=40)
+    platform: str | None = Field(default=None, max_length=40)
+    place: str | None = Field(default=None, max_length=12)
+    status: str = Field(index=True, max_length=16)
+    size: int = 0
+    threshold: int = 0
+    window: str = Field(max_length=16)
+    first_at: datetime = Field(sa_column=_ts(nullable=False))
+    last_at: datetime = Field(sa_column=_ts(nullable=False))
+    formed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    lead_office_id: str | None = Field(default=None, max_length=80)
+    lead_office_name: str | None = Field(default=None, max_length=120)
+    designated_by: str | None = Field(default=None, max_length=64)
+    reply: str | None = None
+    replied_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ClusterMemberRow(SQLModel, table=True):
+    """A case in a cluster: ``region`` is its lead office's region (for scope), ``place``
+    where it happened (the incident place, else the workplace)."""
+
+    __tablename__ = "cluster_members"
+
+    cluster_id: str = Field(primary_key=True, max_length=120)
+    case_id: str = Field(primary_key=True, index=True, max_length=40)
+    joined_at: datetime = Field(sa_column=_ts(nullable=False))
+    region: str = Field(index=True, max_length=12)
+    place: str = Field(max_length=12)
+    department: str | None = Field(default=None, max_length=40)

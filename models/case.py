@@ -39,6 +39,11 @@ class CaseInput(BaseModel):
     case_id: str
     intake: IntakeForm
     opened_by: str | None = None
+    # Keyed hashes of the phone and ID number (services/repeats.py), projected so that a
+    # later call from the same worker is found; never the numbers themselves.
+    phone_hash: str | None = None
+    id_hash: str | None = None
+    repeat_of: str | None = None  # a recently closed case this one repeats (linked)
 
 
 Remark = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -108,6 +113,9 @@ class CaseState(BaseModel):
     callback_due: datetime | None = None  # the callback (回访) is late after this
     proceeded: bool = False
     closed_at: datetime | None = None
+    repeats: int = 0  # calls merged into this case (重复来电)
+    clusters: list[str] = Field(default_factory=list)  # the ClusterWorkflows it joined
+    cluster_lead: str | None = None  # the office leading its cluster's joint handling
     # Still reacting to something: a task that ended, a co-handler request, a task it
     # started that has not reported yet. Its tasks are then not yet what they will be.
     settling: bool = False

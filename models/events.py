@@ -56,6 +56,9 @@ class CaseProjection(BaseModel):
     closed_at: datetime | None = None
     review_due: datetime | None = None  # a supervisor designates the owner by then
     callback_due: datetime | None = None  # the clerks call the worker back by then
+    phone_hash: str | None = None
+    id_hash: str | None = None
+    repeat_of: str | None = None
 
 
 class DeadlineProjection(BaseModel):

@@ -23,6 +23,21 @@ def id_number_is_valid(value: str) -> bool:
     return _ID_CHECK[total % 11] == value[17]
 
 
+def check_phone(value: str) -> str:
+    if not (_MOBILE.match(value) or _LANDLINE.match(value)):
+        raise ValueError("phone must be a mainland mobile (11 digits) or 0xx-xxxxxxx landline")
+    return value
+
+
+def check_id_number(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    value = value.strip().upper()
+    if not id_number_is_valid(value):
+        raise ValueError("id_number is not a valid 18-character citizen ID (check digit)")
+    return value
+
+
 class IntakeForm(BaseModel):
     """What the worker tells the clerk. Name, phone and ID number are personal data."""
 
@@ -48,19 +63,36 @@ class IntakeForm(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        if not (_MOBILE.match(value) or _LANDLINE.match(value)):
-            raise ValueError("phone must be a mainland mobile (11 digits) or 0xx-xxxxxxx landline")
-        return value
+        return check_phone(value)
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        value = value.strip().upper()
-        if not id_number_is_valid(value):
-            raise ValueError("id_number is not a valid 18-character citizen ID (check digit)")
-        return value
+        return check_id_number(value)
+
+
+class RepeatQuery(BaseModel):
+    """What finds a repeat appeal: the worker (phone, ID number), the category and the
+    counterparty (the platform, or the place). Extra intake fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    phone: Annotated[str, StringConstraints(strip_whitespace=True)]
+    id_number: str | None = None
+    category: Code
+    platform: Code | None = None
+    workplace: RegionCode | None = None  # not yet known when only an address was given
+    incident: RegionCode | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return check_phone(value)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        return check_id_number(value)
 
 
 def mask_name(name: str) -> str:

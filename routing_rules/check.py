@@ -15,6 +15,7 @@ from itertools import combinations
 from pathlib import Path
 
 from models.common import Occupation
+from routing_rules.clusters import cluster_problems
 from routing_rules.errors import RulesError
 from routing_rules.loader import load_ruleset
 from routing_rules.national_check import national_problems
@@ -41,13 +42,14 @@ def check_ruleset(ruleset: RuleSet) -> list[str]:
 def check_directory(directory: Path) -> list[str]:
     """Load ``directory`` and check it, its working-day calendar (``calendar.yaml``)
     included; load errors come back as problems, not raised."""
+    ruleset: RuleSet | None = None
     try:
         ruleset = load_ruleset(directory)
     except RulesError as exc:
         problems = exc.problems
     else:
         problems = check_ruleset(ruleset)
-    return problems + calendar_problems(directory)
+    return problems + calendar_problems(directory) + cluster_problems(directory, ruleset)
 
 
 def calendar_problems(directory: Path) -> list[str]:

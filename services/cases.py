@@ -5,23 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlmodel import col
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from auth.identity import Principal
 from auth.policy import Action, scope_of
 from db import queries
-from db.tables import CaseRow, EventRow
+from db.tables import CaseRow, ClusterMemberRow, EventRow
 from models.case import CaseInput, CaseState, case_id_for
-from models.intake import IntakeForm
+from models.clusters import RepeatInput
+from models.intake import IntakeForm, RepeatQuery
 from routing_rules import RuleSet
 from routing_rules.divisions import national
+from services import repeats
 from services.actions import CASE_VERBS
 from services.context import Context
-from services.errors import BadInput, Conflict, NotFound
+from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.places import resolve_addresses
 from services.scope import check_case, required_scope
 from services.temporal import update
@@ -59,11 +64,32 @@ def _same_grievance(row: CaseRow, form: IntakeForm) -> bool:
     return all(getattr(row, f) == getattr(form, f) for f in _SAME)
 
 
+@dataclass(frozen=True)
+class Opened:
+    case_id: str
+    merged: bool = False  # the call was added to an open case (a repeat), not a new case
+    repeat_of: str | None = None  # the recently closed case this new one repeats
+
+
 async def open_case(ctx: Context, p: Principal, fields: dict[str, Any]) -> str:
+    """Open a case (see ``intake``) and say which: a new one, or the open one the call
+    was merged into."""
+    return (await intake(ctx, p, fields)).case_id
+
+
+async def intake(ctx: Context, p: Principal, fields: dict[str, Any]) -> Opened:
     """Start the case's workflow; the same request id with the same grievance gives the
-    same case, with a different grievance a conflict (nothing is dropped silently)."""
+    same case, with a different grievance a conflict (nothing is dropped silently).
+
+    A call that repeats a case (services/repeats.py) needs the clerk's choice:
+    ``repeat_of`` the matched case (merged into an open one, linked to a closed one)
+    or ``not_repeat``; without one it is a 409 naming the matches."""
     required_scope(p, Action.case_open)
     fields = dict(fields)
+    chosen = fields.pop("repeat_of", None) or None
+    not_repeat = bool(fields.pop("not_repeat", False))
+    if chosen is not None and not_repeat:
+        raise BadInput("choose one: repeat_of a matched case, or not_repeat")
     if not fields.get("request_id"):
         fields["request_id"] = uuid.uuid4().hex
     # An address proposes a region only once the clerk confirmed it (services/places.py).
@@ -86,11 +112,40 @@ async def open_case(ctx: Context, p: Principal, fields: dict[str, Any]) -> str:
             f"request id {form.request_id!r} was already used for case {case_id} with a "
             "different grievance; use a new request id"
         )
+    repeat_of = existing.repeat_of if existing is not None else None
+    if existing is None:
+        matches = repeats.find_repeats(ctx, form, now=ctx.now(), exclude=case_id)
+        if chosen is not None:
+            match = next((m for m in matches if m.case_id == chosen), None)
+            if match is None:
+                raise BadInput(
+                    f"{chosen} is not a case this call repeats (the same worker, category and "
+                    f"platform or place, open or closed within "
+                    f"{ctx.settings.repeat_window_days} days)"
+                )
+            if match.action == "merge":
+                await _merge(ctx, p, match, form)
+                return Opened(case_id=match.case_id, merged=True)
+            repeat_of = match.case_id
+        elif matches and not not_repeat:
+            raise Conflict(
+                "this call repeats "
+                + "; ".join(m.line() for m in matches)
+                + ". Choose repeat_of (the case id) or not_repeat"
+            )
+    phone_hash, id_hash = repeats.worker_hashes(ctx.settings, form.phone, form.id_number)
     c = await ctx.client()
     try:
         await c.start_workflow(
             GrievanceWorkflow.run,
-            CaseInput(case_id=case_id, intake=form, opened_by=p.staff_id),
+            CaseInput(
+                case_id=case_id,
+                intake=form,
+                opened_by=p.staff_id,
+                phone_hash=phone_hash,
+                id_hash=id_hash,
+                repeat_of=repeat_of,
+            ),
             id=case_id,
             task_queue=ctx.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -99,7 +154,51 @@ async def open_case(ctx: Context, p: Principal, fields: dict[str, Any]) -> str:
     except WorkflowAlreadyStartedError:
         pass  # a closed case with this request id: the same case, not a new one
     await _until_projected(ctx, case_id)
-    return case_id
+    return Opened(case_id=case_id, repeat_of=repeat_of)
+
+
+async def _merge(ctx: Context, p: Principal, match: repeats.RepeatMatch, form: IntakeForm) -> None:
+    arg = RepeatInput(
+        actor=p.staff_id,
+        request_id=form.request_id,
+        channel=form.channel,
+        summary=form.summary,
+        matched_on=match.matched_on,
+    )
+    await update(await ctx.client(), match.case_id, "case", "repeat", arg, CaseState)
+
+
+def preview_repeats(ctx: Context, p: Principal, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cases a call would repeat, for the clerk to see before submitting."""
+    required_scope(p, Action.case_repeats)
+    try:
+        # An address stands for its place here if it names one (the open asks to confirm).
+        fields = resolve_addresses(dict(fields) | {"confirm_address": True}, ctx.rules)
+    except ServiceError:
+        fields = {k: v for k, v in fields.items() if not k.endswith("_address")}
+    try:
+        q = RepeatQuery.model_validate(fields)
+    except ValidationError as e:
+        raise BadInput(one_line(e)) from e
+    place = q.incident or q.workplace
+    if place is None and q.platform is None:
+        return []  # no counterparty to match on yet
+    request_id = fields.get("request_id")
+    if isinstance(request_id, str) and request_id.strip():
+        with ctx.session() as session:
+            mine = case_id_for(request_id.strip())
+            if queries.get_case(session=session, case_id=mine) is not None:
+                return []  # a retried submit: this request already opened its case
+    found = repeats.find_matches(
+        ctx,
+        phone=q.phone,
+        id_number=q.id_number,
+        category=q.category,
+        platform=q.platform,
+        place=place or "",
+        now=ctx.now(),
+    )
+    return [m.as_dict() | {"line": m.line()} for m in found]
 
 
 async def _until_projected(ctx: Context, case_id: str, timeout: float = 10.0) -> None:
@@ -169,6 +268,19 @@ def _case_view(
         data["tasks"] = [task_dict(t, deadlines[t.task_id], s, now) for t in tasks]
         data["timeline"] = [event_dict(e, s) for e in events]
         data["case_clock"] = case_clock(case, s, now)
+        # Repeats and clusters: the later cases linked to this one, the clusters it is in.
+        data["repeated_by"] = list(
+            session.execute(
+                select(col(CaseRow.case_id)).where(col(CaseRow.repeat_of) == case.case_id)
+            ).scalars()
+        )
+        data["clusters"] = list(
+            session.execute(
+                select(col(ClusterMemberRow.cluster_id)).where(
+                    col(ClusterMemberRow.case_id) == case.case_id
+                )
+            ).scalars()
+        )
         # Recipients, subjects and SMTP errors are for those who may read mail.
         may_read_mail = scope_of(Action.mail_read, p.role) is not None
         data["mail"] = [outbox_dict(m, s) for m in mail] if may_read_mail else []

@@ -166,6 +166,8 @@ def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
         "reply": c.reply,
         "callback": c.callback,
         "callback_remark": c.callback_remark,
+        "priority": c.priority,
+        "repeat_of": c.repeat_of,  # the recently closed case this one repeats
     }
 
 

@@ -113,6 +113,7 @@ ACTIONS = {
 }
 
 VERBS = {
+    "cluster-designate": "指定集中诉求牵头单位",
     "accept": "签收",
     "note": "备注",
     "complete": "办结答复",
@@ -193,3 +194,12 @@ def place_reason(reason: object, any_candidate: bool) -> str:
         return "根据地址识别出以下属地，请确认："
     text = PLACE_REASONS.get(str(reason), "请确认属地：")
     return text if any_candidate else text.rstrip("：")
+
+
+CLUSTER_STATUS = {
+    "forming": "形成中",
+    "formed": "已形成",
+    "designated": "联合处置中",
+    "replied": "已统一答复",
+    "ended": "已结束",
+}

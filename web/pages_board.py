@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
+from api.routes.clusters import ClusterId
 from auth.policy import Action
+from services.clusters import designate_lead, list_clusters
 from services.context import Context
-from services.errors import BadInput
+from services.errors import BadInput, ServiceError
 from services.filters import clock_names
 from services.scope import required_scope
 from services.supervision import (
@@ -23,8 +26,8 @@ from services.supervision import (
 )
 from web.forms import case_forms
 from web.regions import Option, region_groups
-from web.render import page
-from web.session import Ctx, Me, PageRoute, Viewer
+from web.render import error_page, page
+from web.session import Ctx, Form, Me, PageRoute, Viewer, fields
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SOON = "1wd"
@@ -106,6 +109,8 @@ def board(request: Request, ctx: Ctx, me: Me, chosen: Chosen) -> Response:
         extensions=extension_queue(ctx, me.p),
         callbacks=callback_queue(ctx, me.p),
         returns=returns(ctx, me.p),
+        clusters=list_clusters(ctx, me.p),
+        cluster_error=request.query_params.get("cluster_error"),
         **lists(ctx, me, chosen),
         **filter_choices(ctx),
     )
@@ -118,3 +123,18 @@ def board_lists(request: Request, ctx: Ctx, me: Me, chosen: Chosen) -> Response:
     return page(
         request, "_board_lists.html", chosen=chosen, soon_window=SOON, **lists(ctx, me, chosen)
     )
+
+
+@router.post("/board/clusters/{cluster_id}/designate")
+async def designate_cluster_lead(
+    request: Request, ctx: Ctx, me: Me, form: Form, cluster_id: ClusterId
+) -> Response:
+    """联合处置 from the board: one lead office for every member of the cluster."""
+    body = {k: v for k, v in fields(form).items() if k in ("department", "region", "reason")}
+    try:
+        await designate_lead(ctx, me.p, cluster_id, body)
+    except ServiceError as e:
+        if e.status == 403:
+            raise
+        return error_page(request, e.status, e.message)
+    return RedirectResponse("/board?done=cluster-designate#clusters-h", status_code=303)

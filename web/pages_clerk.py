@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from auth.policy import Action
 from routing_rules import addresses
-from services.cases import open_case
+from services.cases import intake, preview_repeats
 from services.context import Context
 from services.errors import ServiceError
 from services.places import PlaceChoice
@@ -63,9 +63,17 @@ def _form_page(
     error: str | None,
     status: int = 200,
     choice: dict[str, Any] | None = None,
+    repeats: list[dict[str, Any]] | None = None,
 ) -> Response:
     return page(
-        request, "intake.html", status, v=values, error=error, choice=choice, **choices(ctx)
+        request,
+        "intake.html",
+        status,
+        v=values,
+        error=error,
+        choice=choice,
+        repeats=repeats,
+        **choices(ctx),
     )
 
 
@@ -79,11 +87,23 @@ def intake_form(request: Request, ctx: Ctx, me: Me) -> Response:
 
 @router.post("/cases/new")
 async def intake_submit(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
-    values = {k: v for k, v in fields(form).items() if k in INTAKE_FIELDS}
+    given = fields(form)
+    values = {k: v for k, v in given.items() if k in INTAKE_FIELDS}
     body: dict[str, Any] = dict(values)
     body["urgent"] = "urgent" in body
+    # 重复来电: the clerk's choice, once the form has shown the matches.
+    repeat_choice = given.get("repeat_choice")
+    if repeat_choice == "none":
+        body["not_repeat"] = True
+    elif repeat_choice:
+        body["repeat_of"] = repeat_choice
     try:
-        case_id = await open_case(ctx, me.p, body)
+        if repeat_choice is None:
+            matches = preview_repeats(ctx, me.p, body)
+            if matches:
+                note = "该劳动者已有同类诉求：请选择并入（或关联）已有案件，或另立新案。"
+                return _form_page(request, ctx, values, note, 409, repeats=matches)
+        opened = await intake(ctx, me.p, body)
     except PlaceChoice as e:
         # Not an error of the clerk's: the address needs their choice (or confirmation).
         extra: dict[str, Any] = dict(e.extra or {})
@@ -97,7 +117,7 @@ async def intake_submit(request: Request, ctx: Ctx, me: Me, form: Form) -> Respo
             raise
         values.setdefault("request_id", uuid.uuid4().hex)
         return _form_page(request, ctx, values, e.message, e.status)
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return RedirectResponse(f"/cases/{opened.case_id}", status_code=303)
 
 
 @router.get("/callbacks")

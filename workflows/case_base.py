@@ -112,6 +112,11 @@ class CaseBase:
         self._plan: SlaPlan | None = None  # a supervisor's plan change wins over routing's
         self._seq = 0
         self._projector = Projector(workflow_id=inp.case_id, case_id=inp.case_id)
+        # -- repeats and clusters (case_repeats.py) --
+        self._repeat_requests: list[str] = []  # the merged calls' request ids
+        self._clusters: list[str] = []
+        self._cluster_lead: str | None = None
+        self._cluster_replies: list[str] = []
 
     # ---- queries ----------------------------------------------------------------
 
@@ -137,6 +142,9 @@ class CaseBase:
             proceeded=self._proceed,
             closed_at=self._closed_at,
             settling=self._settling(),
+            repeats=len(self._repeat_requests),
+            clusters=list(self._clusters),
+            cluster_lead=self._cluster_lead,
         )
 
     def _settling(self) -> bool:
@@ -405,4 +413,8 @@ class CaseBase:
             closed_at=self._closed_at,
             review_due=self._review_due,
             callback_due=self._callback_due,
+            # repeats (case_repeats.py): the worker's keyed hashes and the linked case
+            phone_hash=self._inp.phone_hash,
+            id_hash=self._inp.id_hash,
+            repeat_of=self._inp.repeat_of,
         )

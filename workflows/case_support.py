@@ -51,6 +51,9 @@ def case_projection(
     closed_at: datetime | None,
     review_due: datetime | None = None,
     callback_due: datetime | None = None,
+    phone_hash: str | None = None,
+    id_hash: str | None = None,
+    repeat_of: str | None = None,
 ) -> CaseProjection:
     d = decision
     return CaseProjection(
@@ -84,4 +87,7 @@ def case_projection(
         closed_at=closed_at,
         review_due=review_due if status is CaseStatus.in_review else None,
         callback_due=callback_due if status is CaseStatus.awaiting_callback else None,
+        phone_hash=phone_hash,
+        id_hash=id_hash,
+        repeat_of=repeat_of,
     )

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import patches
 from workflows.case_base import TERMINAL, reject
+from workflows.case_repeats import CaseRepeats
 from workflows.case_supervision import CaseSupervision
 from workflows.compute import decide_patches_first
 
@@ -44,7 +45,7 @@ __all__ = ["TERMINAL", "GrievanceWorkflow"]
 
 
 @workflow.defn
-class GrievanceWorkflow(CaseSupervision):
+class GrievanceWorkflow(CaseRepeats, CaseSupervision):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self._setup(inp)
@@ -74,6 +75,9 @@ class GrievanceWorkflow(CaseSupervision):
         if routed.decision.liaison is not None:
             await self._start_task(routed.decision.liaison)
         await self._sync_co_status()
+        # -- clusters (case_repeats.py): a routed case joins its clusters (集中诉求) --
+        if workflow.patched(patches.CLUSTER_FEED):
+            await self._join_clusters()
         self._reacting = False
 
         while True:

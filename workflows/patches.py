@@ -53,6 +53,10 @@ COMPUTE_BOUNDED = "compute-retry-bounded"
 up safely: a clock keeps its previous deadline (an action that needed a new one is
 refused, nothing changed) and the timeline says so ("clock_failed"). Before, they
 retried forever, and one that held the clocks' lock froze every action on the task."""
+CLUSTER_FEED = "case-joins-clusters"
+"""A routed case joins the concentrated-grievance clusters (集中诉求) its key falls
+under: one ``join_clusters`` activity (signal-with-start of each ClusterWorkflow)
+after its first tasks are started. Older cases never joined one."""
 
 NEW_TASK_MAIL = "new-task-mail"
 """A new task is mailed to its office (during its office hours unless urgent): what to
@@ -104,4 +108,5 @@ ALL = (
     EXTENSION_NOTICE,
     CALLBACK_CLOCK,
     NEW_TASK_MAIL_SETTLES,
+    CLUSTER_FEED,
 )

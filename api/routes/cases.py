@@ -19,6 +19,8 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 
 class Opened(BaseModel):
     case_id: str
+    merged: bool = False  # the call was added to this open case as a repeat (no new case)
+    repeat_of: str | None = None  # the recently closed case this new one repeats
 
 
 class IntakeRequest(IntakeForm):
@@ -26,13 +28,22 @@ class IntakeRequest(IntakeForm):
 
     ``workplace_address`` / ``incident_address``: the place as the worker says it. Without
     the region code, the address proposes one: a 422 lists the ``candidates`` to choose
-    from, and a single proposal is taken only with ``confirm_address: true``."""
+    from, and a single proposal is taken only with ``confirm_address: true``.
+
+    When the call repeats a case (``POST /cases/repeats`` shows which), say what to do:
+    ``repeat_of`` that case, or ``not_repeat``; without a choice it is a 409."""
 
     request_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # type: ignore[assignment]
     workplace: RegionCode | None = None  # type: ignore[assignment]
     workplace_address: Annotated[str, Field(max_length=200)] | None = None
     incident_address: Annotated[str, Field(max_length=200)] | None = None
     confirm_address: bool = False
+    repeat_of: Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+    not_repeat: bool = False
+
+
+class RepeatMatches(BaseModel):
+    matches: list[dict[str, Any]]
 
 
 class RevealBody(Body):
@@ -42,8 +53,15 @@ class RevealBody(Body):
 @router.post("", status_code=201, response_model=Opened, dependencies=[needs(Action.case_open)])
 async def open_case(form: IntakeRequest, p: CurrentUser, ctx: Ctx) -> Any:
     """Open a case (受理) from the intake form's fields; idempotent by ``request_id``."""
-    case_id = await cases.open_case(ctx, p, form.model_dump(exclude_unset=True))
-    return Opened(case_id=case_id)
+    opened = await cases.intake(ctx, p, form.model_dump(exclude_unset=True))
+    return Opened(case_id=opened.case_id, merged=opened.merged, repeat_of=opened.repeat_of)
+
+
+@router.post("/repeats", response_model=RepeatMatches, dependencies=[needs(Action.case_repeats)])
+def repeats(body: dict[str, Any], p: CurrentUser, ctx: Ctx) -> Any:
+    """The cases this call would repeat (same worker by keyed hash, category and
+    platform or place; open, or closed within the window), before submitting."""
+    return RepeatMatches(matches=cases.preview_repeats(ctx, p, body))
 
 
 @router.get("/{case_id}", dependencies=[on_case(Action.case_read)])

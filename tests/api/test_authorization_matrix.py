@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
+from sqlmodel import Session
 
 from auth.policy import Action, Role, Scope, scope_of
+from db.tables import ClusterMemberRow, ClusterRow
 from tests.conftest import eventually
 from tests.frontdoor import INTAKE, FrontDoor
 
@@ -41,6 +44,7 @@ class Targets:
     case: str  # 天河: wage arrears, lead 天河区人社局, co 天河区总工会
     lead_task: str
     liaison_task: str  # the platform 羊城跑腿's liaison task of a second case in 天河
+    cluster: str  # a cluster with the 天河 case as member, led by 天河区人社局
 
 
 Request = Callable[[httpx.AsyncClient, Targets, Role], Awaitable[httpx.Response]]
@@ -77,6 +81,16 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     Action.case_set_plan: (_case_verb("set-plan"), False),
     Action.case_proceed: (_case_verb("proceed"), False),
     Action.case_designate: (_case_verb("designate"), False),
+    Action.case_repeats: (lambda c, t, _: c.post("/api/v1/cases/repeats", json=PROBE), False),
+    Action.cluster_read: (_get("/api/v1/clusters"), True),
+    Action.cluster_designate: (
+        lambda c, t, _: c.post(f"/api/v1/clusters/{t.cluster}/designate", json=PROBE),
+        False,
+    ),
+    Action.cluster_reply: (
+        lambda c, t, _: c.post(f"/api/v1/clusters/{t.cluster}/reply", json=PROBE),
+        False,
+    ),
     Action.task_read: (lambda c, t, r: c.get(f"/api/v1/tasks/{_task_for(t, r)}"), False),
     **{
         action: (_task_verb(action.value.removeprefix("task.").replace("_", "-")), False)
@@ -139,7 +153,46 @@ async def _targets(door: FrontDoor) -> Targets:
         liaison = next(
             t["id"] for t in await eventually(lambda: tasks_of(other, 4)) if t["role"] == "liaison"
         )
-    return Targets(case=case, lead_task=lead, liaison_task=liaison)
+    return Targets(case=case, lead_task=lead, liaison_task=liaison, cluster=_cluster(door, case))
+
+
+def _cluster(door: FrontDoor, case: str) -> str:
+    """A cluster row as the cluster workflow projects it once designated: five cases
+    would take the workflow a while to form, and the permission checks read only the
+    row (its members' regions and its lead office), before any body is looked at."""
+    now = datetime.now(UTC)
+    with Session(door.stack.engine) as session:
+        session.add(
+            ClusterRow(
+                id="CL-MATRIX0001",
+                workflow_id="CL-platform-wage_arrears-meituan",
+                version=1,
+                rule="platform",
+                category="wage_arrears",
+                platform="meituan",
+                status="designated",
+                size=1,
+                threshold=5,
+                window="7d",
+                first_at=now,
+                last_at=now,
+                formed_at=now,
+                lead_office_id="hrss.tianhe",
+                lead_office_name="天河区人力资源和社会保障局",
+            )
+        )
+        session.add(
+            ClusterMemberRow(
+                cluster_id="CL-MATRIX0001",
+                case_id=case,
+                joined_at=now,
+                region="440106",
+                place="440106",
+                department="hrss",
+            )
+        )
+        session.commit()
+    return "CL-MATRIX0001"
 
 
 def _expected(action: Action, role: Role, inside: bool, is_list: bool) -> set[int]:

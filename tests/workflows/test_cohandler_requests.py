@@ -42,7 +42,7 @@ async def held_resolution(
     then takes as long as the test likes to find the office the lead asked for."""
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
-    activities = build_activities(settings, engine)
+    activities = build_activities(settings, engine, client=env.client)
     (real,) = [a for a in activities if a.__name__ == "resolve_office"]
 
     @activity.defn(name="resolve_office")

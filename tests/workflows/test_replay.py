@@ -67,3 +67,6 @@ def test_every_patched_branch_has_a_saved_history() -> None:
         "T1",
     }
     assert any("task" in h for h in recorded[patches.CLOCKS_FIRE_OUTSIDE_LOCK])
+    # A case joins its clusters; the cluster workflow's own history replays too.
+    assert any(h.endswith("-case") for h in recorded[patches.CLUSTER_FEED])
+    assert any(p.stem.endswith("-cluster") for p in HISTORIES)

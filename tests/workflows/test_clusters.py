@@ -1,0 +1,200 @@
+"""Concentrated grievances (集中诉求) on the time-skipping server: five riders of one
+platform in five districts form a cluster, 社会工作部 and the department's head are
+mailed, a supervisor designates one lead office, and its one reply reaches every
+member, each worker still called back on their own case."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError
+
+from models.case import CallbackInput
+from models.clusters import ClusterInput, ClusterMember, ClusterState, DesignateLeadInput
+from services import clusters
+from services.errors import Conflict, Forbidden
+from tests.conftest import Stack, eventually
+from tests.smtp import SmtpServer
+from tests.workflows.helpers import (
+    accepted_updates,
+    case_state,
+    events,
+    intake,
+    open_case,
+    projected,
+    wait_status,
+    wait_tasks,
+)
+from tests.workflows.intake_helpers import person, services_for
+from tests.workflows.test_dispatch import refused
+from workflows.cluster import ClusterWorkflow
+
+# 荔湾, 越秀, 海珠, 天河, 白云: one platform, one category, five district offices.
+DISTRICTS = ("440103", "440104", "440105", "440106", "440111")
+KEY = "CL-platform-wage_arrears-meituan"
+
+
+async def cluster_row(stack: Stack, status: str) -> dict[str, Any]:
+    ctx = await services_for(stack)
+    city = person(stack, "sup.zhang")
+
+    async def check() -> dict[str, Any] | None:
+        rows = [
+            r for r in clusters.list_clusters(ctx, city, status="all") if r["workflow_id"] == KEY
+        ]
+        return rows[0] if rows and rows[0]["status"] == status else None
+
+    return await eventually(check)
+
+
+async def test_a_cluster_forms_across_districts_and_gets_one_lead_and_one_reply(
+    clock_stack: Stack, smtp: SmtpServer
+) -> None:
+    # A server of its own: cluster workflow ids are the key's (one per deployment), and
+    # other tests' cases of this key joined clusters on their own, finished task queues.
+    stack = clock_stack
+    handles = []
+    for i, district in enumerate(DISTRICTS):
+        form = intake(phone=f"1390013900{i}", workplace=district, residence=district)
+        handles.append(await open_case(stack, form))
+        await wait_tasks(handles[-1], 2)
+        if i == 3:  # four of five: still forming, nobody alerted
+            forming = await cluster_row(stack, "forming")
+            assert forming["size"] == 4
+            assert not [m for m in smtp.inbox.messages() if "集中诉求" in str(m["Subject"])]
+    formed = await cluster_row(stack, "formed")
+    assert formed["size"] == 5 and formed["threshold"] == 5 and formed["window"] == "7d"
+    assert [p["code"] for p in formed["places"]] == sorted(DISTRICTS)
+    assert {m["case_id"] for m in formed["members"]} == {h.id for h in handles}
+    assert (await case_state(handles[0])).clusters == [KEY, "CL-place-wage_arrears-440103"]
+
+    # 社会工作部 and the owning department's head (the city's 人社局) hear of it at once.
+    async def alerted() -> list[str] | None:
+        found = [m["To"] for m in smtp.inbox.messages() if "集中诉求" in str(m["Subject"])]
+        return found or None
+
+    [to] = await eventually(alerted)
+    assert "social_work.city@appeals.example" in to and "hrss.city.head@appeals.example" in to
+
+    # A district supervisor sees the cluster (one member is theirs); a district with
+    # none of its members does not.
+    ctx = await services_for(stack)
+    assert [r["id"] for r in clusters.list_clusters(ctx, person(stack, "sup.tianhe.ma"))] == [
+        formed["id"]
+    ]
+    assert clusters.list_clusters(ctx, person(stack, "sup.panyu.ou")) == []
+    with pytest.raises(Forbidden):
+        await clusters.designate_lead(
+            ctx,
+            person(stack, "sup.panyu.ou"),
+            str(formed["id"]),
+            {"department": "hrss", "region": "440100", "reason": "跨区集中诉求"},
+        )
+    # The workflow's validator refuses a non-supervisor before anything is written.
+    handle = stack.client.get_workflow_handle(KEY)
+    before = await accepted_updates(stack, KEY)
+    await refused(
+        handle.execute_update(
+            ClusterWorkflow.designate,
+            DesignateLeadInput(actor="clerk.li", department="hrss", region="440100", reason="xx"),
+        ),
+        "clerk.li is not a supervisor",
+    )
+    assert await accepted_updates(stack, KEY) == before
+
+    # 联合处置: the city's 人社局 leads all five.
+    city = person(stack, "sup.zhang")
+    designated = await clusters.designate_lead(
+        ctx,
+        city,
+        str(formed["id"]),
+        {"department": "hrss", "region": "440100", "reason": "跨区集中诉求"},
+    )
+    assert (designated["status"], designated["lead_office"]) == (
+        "designated",
+        "广州市人力资源和社会保障局",
+    )
+    with pytest.raises(Conflict, match="designated once"):
+        await clusters.designate_lead(
+            ctx,
+            city,
+            str(formed["id"]),
+            {"department": "hrss", "region": "440100", "reason": "再次"},
+        )
+
+    async def told(case_id: str) -> bool:
+        return any(e.action == "joint_handling" for e in events(stack, case_id))
+
+    for h in handles:
+        await eventually(lambda h=h: told(h.id))  # type: ignore[misc]
+        assert (await case_state(h)).cluster_lead == "广州市人力资源和社会保障局"
+
+    # Only the lead office replies, once, for everyone.
+    with pytest.raises(Forbidden):
+        await clusters.reply(
+            ctx, person(stack, "hrss.tianhe.wang"), str(formed["id"]), {"text": "已处理"}
+        )
+    replied = await clusters.reply(
+        ctx,
+        person(stack, "hrss.city.wang"),
+        str(formed["id"]),
+        {"text": "已约谈平台，五名骑手工资已足额支付"},
+    )
+    assert replied["status"] == "replied"
+    for h in handles:
+        state = await wait_status(h, "awaiting_callback")
+        assert state.reply == "已约谈平台，五名骑手工资已足额支付"
+        await projected(stack, h.id)
+        # The member's own tasks ended; nobody is left working on it twice.
+        assert not [t for t in state.tasks if t.status.is_open]
+
+    # Each worker is still called back on their own case.
+    await handles[0].execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    assert (await wait_status(handles[0], "closed")).callback is not None
+    assert (await case_state(handles[1])).status.value == "awaiting_callback"
+
+
+async def test_a_busy_cluster_continues_as_new_and_keeps_its_members(stack: Stack) -> None:
+    wid = f"CL-test-{uuid.uuid4().hex[:8]}"
+    inp = ClusterInput(
+        cluster_id=wid,
+        rule="platform",
+        category="wage_arrears",
+        platform="meituan",
+        threshold=3,
+        window="7d",
+        window_seconds=7 * 86400,
+        continue_after=2,
+    )
+    for i in range(7):
+        member = ClusterMember(
+            case_id=f"AP-TEST{i:05d}",
+            opened_at=datetime(2026, 12, 1, tzinfo=UTC),
+            region="440106",
+            place="440106",
+        )
+        await stack.client.start_workflow(
+            ClusterWorkflow.run,
+            inp,
+            id=wid,
+            task_queue=stack.task_queue,
+            start_signal="join",
+            start_signal_args=[member],
+        )
+
+    async def settled() -> ClusterState | None:
+        try:
+            s: ClusterState = await stack.client.get_workflow_handle(wid).query(
+                ClusterWorkflow.state
+            )
+        except RPCError:
+            return None  # between two runs: ask the next one
+        return s if len(s.members) == 7 and s.runs > 1 else None
+
+    state = await eventually(settled)
+    assert state.status == "formed" and state.runs >= 2
+    history = await stack.client.get_workflow_handle(wid).fetch_history()
+    assert len(history.events) < 80  # this run's history only, not all seven joins'
