@@ -71,7 +71,7 @@ async def test_the_board_lists_a_cluster_and_designates_its_lead(page: Page, sit
     await page.get_by_label("诉求类别").select_option(label="拖欠劳动报酬")
     await page.get_by_label("诉求描述").fill("再次来电：工资仍未支付")
     await page.get_by_label("居住地").select_option(label="天河区（全区）")
-    await page.get_by_label("工作地").select_option(INTAKE["workplace"])
+    await page.get_by_label("工作地", exact=True).select_option(INTAKE["workplace"])
     await page.get_by_role("button", name="受理并分办").click()
     repeat = page.get_by_role("group", name=re.compile("疑似重复来电"))
     await expect(repeat).to_contain_text(f"并入办理中的 {first}")
