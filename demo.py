@@ -115,6 +115,9 @@ class Desk:
 
     async def open(self, key: str, **fields: Any) -> str:
         fields["request_id"] = f"demo-{self.run_id}-{key}"
+        # A demo run played again on the same data directory is a new scenario, not the
+        # same worker calling again: say so, or the earlier run's cases match as repeats.
+        fields["not_repeat"] = True
         opened = await (await self.as_(CLERK)).post("/cases", fields)
         case_id = str(opened["case_id"])
         console.print(f"opened [bold]{case_id}[/] ({fields['category']}) as {CLERK}")

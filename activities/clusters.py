@@ -102,26 +102,27 @@ class ClusterActivities:
     @activity.defn(name="project_cluster")
     def project_cluster(self, c: ClusterProjection) -> None:
         """Upsert the cluster's row (newer versions only) and add its members."""
-        values = c.model_dump(exclude={"members"})
-        values["size"] = len(c.members)
+        values = c.model_dump(exclude={"members", "replace"})
         with Session(self._engine) as session:
-            if _newer(session, ClusterRow, ClusterRow.id == c.id, c.version, values):
-                rows = [
-                    {
-                        "cluster_id": c.id,
-                        "case_id": m.case_id,
-                        "joined_at": m.joined_at,
-                        "region": m.region,
-                        "place": m.place,
-                        "department": m.department,
-                    }
-                    for m in c.members
-                ]
-                table = SQLModel.metadata.tables[ClusterMemberRow.__tablename__]
+            newer = _newer(session, ClusterRow, ClusterRow.id == c.id, c.version, values)
+            table = SQLModel.metadata.tables[ClusterMemberRow.__tablename__]
+            if c.replace and newer:
                 # A forming cluster's members slide out of its window: keep only these.
                 session.execute(table.delete().where(table.c.cluster_id == c.id))
-                if rows:
-                    dialect = session.get_bind().dialect.name
-                    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-                    session.execute(insert(table).values(rows).on_conflict_do_nothing())
+            rows = [
+                {
+                    "cluster_id": c.id,
+                    "case_id": m.case_id,
+                    "joined_at": m.joined_at,
+                    "region": m.region,
+                    "place": m.place,
+                    "department": m.department,
+                }
+                for m in c.members
+            ]
+            if rows and (newer or not c.replace):
+                # Members only join: an older projection landing late still adds its own.
+                dialect = session.get_bind().dialect.name
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                session.execute(insert(table).values(rows).on_conflict_do_nothing())
             session.commit()

@@ -134,7 +134,11 @@ class ClusterProjection(BaseModel):
     designated_by: str | None
     reply: str | None
     replied_at: datetime | None
+    size: int = 0
+    # Only the members the read model does not have yet, so that history grows by what
+    # changed; ``replace``: these are all of them (some slid out of the window).
     members: list[ClusterMemberState]
+    replace: bool = False
 
 
 class JoinClustersRequest(BaseModel):

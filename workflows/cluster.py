@@ -17,6 +17,7 @@ state.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from datetime import datetime, timedelta
@@ -68,6 +69,11 @@ class ClusterWorkflow:
         self._inbox: list[ClusterMember] = []
         self._events = 0  # what this run has handled: joins and actions
         self._told: set[str] = set()  # members told of the lead in this run
+        # Members this run has projected; a new run, or members dropped from the
+        # window, sends the whole list once.
+        self._sent: set[str] = set()
+        self._replace = True
+        self._projecting = asyncio.Lock()  # the run and the updates project one at a time
 
     # ---- the run ------------------------------------------------------------------
 
@@ -87,7 +93,8 @@ class ClusterWorkflow:
             now = workflow.now()
             if self._s.status == "forming":
                 kept = [m for m in self._s.members if m.joined_at + window > now]
-                changed = changed or len(kept) != len(self._s.members)
+                if len(kept) != len(self._s.members):
+                    changed = self._replace = True
                 self._s.members = kept
                 if len(kept) >= inp.threshold:
                     await self._form()
@@ -137,6 +144,7 @@ class ClusterWorkflow:
             now = workflow.now()
             if not self._s.members:
                 # A new episode (the first member, or the first after all dropped out).
+                self._replace = True
                 self._s = ClusterState(
                     cluster_id=self._inp.cluster_id,
                     row_id=episode_id(self._inp.cluster_id, now),
@@ -323,10 +331,17 @@ class ClusterWorkflow:
     # ---- the read model --------------------------------------------------------------
 
     async def _project(self) -> None:
+        async with self._projecting:
+            await self._project_now()
+
+    async def _project_now(self) -> None:
         s, inp = self._s, self._inp
         if not s.row_id or s.first_at is None or s.last_at is None:
             return
         s.version += 1
+        fresh = [m for m in s.members if self._replace or m.case_id not in self._sent]
+        replace, self._replace = self._replace, False
+        self._sent = {m.case_id for m in s.members}
         await workflow.execute_activity_method(
             ClusterActivities.project_cluster,
             ClusterProjection(
@@ -348,7 +363,9 @@ class ClusterWorkflow:
                 designated_by=s.designated_by,
                 reply=s.reply,
                 replied_at=s.replied_at,
-                members=list(s.members),
+                size=len(s.members),
+                members=fresh,
+                replace=replace,
             ),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,

@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session, col
 from temporalio.service import RPCError
 
+from db.tables import ClusterMemberRow, ClusterRow
 from models.case import CallbackInput
 from models.clusters import ClusterInput, ClusterMember, ClusterState, DesignateLeadInput
 from services import clusters
@@ -147,9 +150,13 @@ async def test_a_cluster_forms_across_districts_and_gets_one_lead_and_one_reply(
     for h in handles:
         state = await wait_status(h, "awaiting_callback")
         assert state.reply == "已约谈平台，五名骑手工资已足额支付"
+
+        # The member's own tasks end; nobody is left working on it twice.
+        async def ended(h: Any = h) -> bool:
+            return not [t for t in (await case_state(h)).tasks if t.status.is_open]
+
+        await eventually(ended)
         await projected(stack, h.id)
-        # The member's own tasks ended; nobody is left working on it twice.
-        assert not [t for t in state.tasks if t.status.is_open]
 
     # Each worker is still called back on their own case.
     await handles[0].execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
@@ -198,3 +205,17 @@ async def test_a_busy_cluster_continues_as_new_and_keeps_its_members(stack: Stac
     assert state.status == "formed" and state.runs >= 2
     history = await stack.client.get_workflow_handle(wid).fetch_history()
     assert len(history.events) < 80  # this run's history only, not all seven joins'
+
+    # The read model has every member once, whichever run projected it.
+    async def all_projected() -> list[str] | None:
+        with Session(stack.engine) as session:
+            rows = session.execute(
+                select(col(ClusterMemberRow.case_id)).where(
+                    col(ClusterMemberRow.cluster_id) == state.row_id
+                )
+            ).scalars()
+            found = sorted(rows)
+            size = session.get(ClusterRow, state.row_id)
+        return found if len(found) == 7 and size is not None and size.size == 7 else None
+
+    assert await eventually(all_projected) == [f"AP-TEST{i:05d}" for i in range(7)]
