@@ -60,6 +60,8 @@ def list_(as_json: Json = False) -> None:
     """The schedules: paused or not, next runs, recent runs, runs missed or skipped."""
     from schedules import DIGEST, WEEKLY
 
+    tz = settings().tz  # times as the deployment reads them (09:00, not 01:00 UTC)
+
     async def go(client: Client) -> list[dict[str, Any]]:
         out = []
         for sid in (DIGEST, WEEKLY):
@@ -77,11 +79,11 @@ def list_(as_json: Json = False) -> None:
                     "paused": d.schedule.state.paused,
                     "note": d.schedule.state.note or "",
                     "time_zone": d.schedule.spec.time_zone_name,
-                    "next": [t.isoformat() for t in d.info.next_action_times[:3]],
+                    "next": [t.astimezone(tz).isoformat() for t in d.info.next_action_times[:3]],
                     "recent": [
                         {
-                            "scheduled_at": r.scheduled_at.isoformat(),
-                            "started_at": r.started_at.isoformat(),
+                            "scheduled_at": r.scheduled_at.astimezone(tz).isoformat(),
+                            "started_at": r.started_at.astimezone(tz).isoformat(),
                             "workflow_id": getattr(r.action, "workflow_id", None),
                         }
                         for r in d.info.recent_actions[-5:]
