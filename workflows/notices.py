@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notification import NotificationWorkflow
 
 # What each kind of task asks of its office, for the new-task mail (新工单).
-TODO = {
+WHAT_TO_DO = {
     "lead": "请在签收时限内签收（appeals accept {task}），在答复时限内办结并答复劳动者"
     "（appeals complete {task}）。",
     "co": "请签收（appeals accept {task}）并在答复时限内提出协办意见（appeals complete {task}），"
@@ -144,7 +144,7 @@ class Notices:
                 to=self._recipients(["office"]),
                 urgent=self._inp.urgent,
                 context=self._context(
-                    todo=TODO.get(role, TODO["lead"]).format(task=self._inp.task_id),
+                    todo=WHAT_TO_DO.get(role, WHAT_TO_DO["lead"]).format(task=self._inp.task_id),
                     deadlines="\n".join(lines) or "见系统",
                 ),
                 created_at=workflow.now(),
