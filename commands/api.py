@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 import typer
@@ -134,6 +134,26 @@ class Api:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
+
+    def stream_to(self, out: TextIO, path: str, **params: Any) -> None:
+        """GET ``path`` and copy the response's text to ``out`` as it arrives."""
+        try:
+            with (
+                httpx.Client(
+                    base_url=self.base + API_PREFIX,
+                    headers=self.headers,
+                    timeout=TIMEOUT,
+                    trust_env=_trust_env(self.base),
+                ) as http,
+                http.stream("GET", path, params=_clean(params)) as r,
+            ):
+                if r.status_code >= 400:
+                    r.read()
+                    check(r)
+                for text in r.iter_text():
+                    out.write(text)
+        except httpx.HTTPError as e:
+            raise _unreachable(self.base, e) from e
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self.request("POST", path, json=_clean(body) or {})

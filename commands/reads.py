@@ -3,8 +3,7 @@ returns, mail, staff. `sla due` stays local (arithmetic on the calendar)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import sys
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,9 +20,6 @@ from commands.views import (
     task_list_table,
     tasks_table,
     whole_column,
-)
-from services.views import (
-    CSV_FIELDS,
 )
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -147,23 +143,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Open tasks past a deadline in your scope, most overdue first; or, with --within,
         due soon."""
-        rows: list[dict[str, Any]] = api().get(
-            "/supervision/overdue",
-            department=department,
-            region=region,
-            clock=clock,
-            category=category,
-            within=within,
-            limit=limit,
-        )
+        filters = {
+            "department": department,
+            "region": region,
+            "clock": clock,
+            "category": category,
+            "within": within,
+        }
+        if as_csv:
+            # Streamed as the API writes it: any length in constant memory.
+            api().stream_to(sys.stdout, "/supervision/overdue.csv", limit=limit, **filters)
+            return
+        rows: list[dict[str, Any]] = api().get("/supervision/overdue", limit=limit, **filters)
         if as_json:
             print_json(rows)
-        elif as_csv:
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-            print(buf.getvalue(), end="")
         else:
             print_overdue(rows, soon=within is not None)
             if limit and len(rows) == limit:

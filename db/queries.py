@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, exists, func, select, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
+STREAM_BATCH = 500  # rows fetched (and held) at a time by a streamed list
 
 
 @dataclass(frozen=True)
@@ -39,49 +41,95 @@ def overdue_tasks(
 
     One row per task: its earliest-due running clock (only ``clock``, if given).
     With ``due_from``, the window is [due_from, now) instead: soon-due lists pass
-    the present as ``due_from`` and the horizon as ``now``. ``running_due_at`` is
-    only set while a clock runs on an open task, so this is a range scan on
-    ``ix_deadlines_running_due``.
+    the present as ``due_from`` and the horizon as ``now``.
     """
+    return list(
+        iter_overdue_tasks(
+            session=session,
+            now=now,
+            department=department,
+            region=region,
+            clock=clock,
+            category=category,
+            due_from=due_from,
+            limit=limit,
+            where=where,
+        )
+    )
+
+
+def iter_overdue_tasks(
+    *,
+    session: Session,
+    now: datetime,
+    department: str | None = None,
+    region: str | None = None,
+    clock: str | None = None,
+    category: str | None = None,
+    due_from: datetime | None = None,
+    limit: int | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> Iterator[OverdueRow]:
+    """``overdue_tasks`` as a stream, in constant memory: rows come off the cursor in
+    batches and nothing is kept to drop a task's second clock (SQL does that)."""
     window = col(DeadlineRow.running_due_at) < now
     if due_from is not None:
         window = window & (col(DeadlineRow.running_due_at) >= due_from)
     if clock:
         window = window & (col(DeadlineRow.clock) == clock)
+    else:
+        # One row per task: no running clock of the same task in the window comes first.
+        # A task has two or three clocks, found by the primary key (task_id, clock).
+        other = aliased(DeadlineRow)
+        before = (col(other.running_due_at) < col(DeadlineRow.running_due_at)) | (
+            (col(other.running_due_at) == col(DeadlineRow.running_due_at))
+            & (col(other.clock) < col(DeadlineRow.clock))
+        )
+        in_window = col(other.running_due_at) < now
+        if due_from is not None:
+            in_window = in_window & (col(other.running_due_at) >= due_from)
+        window = window & ~exists().where(
+            col(other.task_id) == col(DeadlineRow.task_id), in_window, before
+        )
     # Walk the running clocks in due order straight off ix_deadlines_running_due (a
-    # GROUP BY per task would scan the whole table); a task's first row is then its
-    # most overdue clock, and later rows of the same task are skipped.
+    # GROUP BY per task would scan the whole table), so a first page costs a page.
     stmt = (
         select(TaskRow, DeadlineRow, CaseRow)
         .select_from(DeadlineRow)
         .join(TaskRow, col(TaskRow.task_id) == DeadlineRow.task_id)
         .join(CaseRow, col(CaseRow.case_id) == TaskRow.case_id)
-        # No filter on tasks.status: running_due_at is set only for running clocks of
-        # open tasks (the store clears it when a task ends), and a status filter lets
-        # SQLite's planner start from tasks and sort every row instead of walking the
-        # due-time index in order (so that a first page costs a page).
+        # No filter on tasks.status but for one office (below): running_due_at is set
+        # only for running clocks of open tasks (the store clears it when a task ends).
         .where(window)
         .order_by(col(DeadlineRow.running_due_at), col(DeadlineRow.task_id), col(DeadlineRow.clock))
     )
-    if department:
-        stmt = stmt.where(col(TaskRow.department) == department)
-    if region:
-        stmt = stmt.where(col(TaskRow.region) == region)
-    if category:
-        stmt = stmt.where(col(TaskRow.category) == category)
+    if department and region:
+        # One office: its open tasks are few, found by ix_tasks_office_status
+        # (department, region, status), then sorted; cheaper than walking the due-time
+        # index past every other office's clocks.
+        stmt = stmt.where(
+            col(TaskRow.department) == department,
+            col(TaskRow.region) == region,
+            col(TaskRow.status).in_(OPEN_TASK),
+        )
+    else:
+        # A department, a category or nothing: many tasks match, so walk the due-time
+        # index in order and stop at the page. `|| ''` keeps the planner from starting
+        # at the department index instead (and sorting all of its tasks, closed ones too).
+        if department:
+            stmt = stmt.where(col(TaskRow.department).concat("") == department)
+        if region:
+            stmt = stmt.where(col(TaskRow.region).concat("") == region)
+        if category:
+            stmt = stmt.where(col(TaskRow.category) == category)
     if where is not None:
         stmt = stmt.where(where)  # the reader's scope (services.scope)
-    seen: set[str] = set()
-    rows: list[OverdueRow] = []
-    # Stream the rows (the ORM buffers a whole result otherwise): a page stops early.
-    for t, d, c in session.execute(stmt.execution_options(yield_per=500)):
-        if t.task_id in seen:
-            continue
-        seen.add(t.task_id)
-        rows.append(OverdueRow(t, d, c))
-        if limit and len(rows) >= limit:
-            break
-    return rows
+    if limit:
+        stmt = stmt.limit(limit)  # one row per task already: SQL can stop at the page
+    # Stream the rows in batches (the ORM buffers a whole result otherwise).
+    batch = min(limit or STREAM_BATCH, STREAM_BATCH)
+    for t, d, c in session.execute(stmt.execution_options(yield_per=batch)):
+        yield OverdueRow(t, d, c)
 
 
 def list_tasks(

@@ -5,7 +5,10 @@ clock — and the board's counts. Scoped in SQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +23,7 @@ from services.errors import BadInput, Conflict, NotFound
 from services.filters import check_filters
 from services.privacy import masked_summary
 from services.scope import case_task_clause, required_scope, task_clause
-from services.views import calendar_for, iso, late_text, outbox_dict, time_left
+from services.views import CSV_FIELDS, calendar_for, iso, late_text, outbox_dict, time_left
 from settings import Settings
 from sla import OfficeHours, Period, Unit, add_working_time, due_at
 from sla.ledger import mode_for
@@ -54,6 +57,36 @@ def overdue(
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Overdue tasks in scope, most overdue first; with ``within``, due soon and not late."""
+    return list(
+        overdue_rows(
+            ctx,
+            p,
+            department=department,
+            region=region,
+            clock=clock,
+            category=category,
+            within=within,
+            limit=limit,
+            now=now,
+        )
+    )
+
+
+def overdue_rows(
+    ctx: Context,
+    p: Principal,
+    *,
+    department: str | None = None,
+    region: str | None = None,
+    clock: str | None = None,
+    category: str | None = None,
+    within: str | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """``overdue`` as a stream: the whole list in constant memory, row by row. The
+    scope and filters are checked before the first row (a generator's body would
+    only run when the response is already under way)."""
     scope = required_scope(p, Action.overdue_read)
     check_filters(ctx.rules, department=department, region=region, clock=clock, category=category)
     s = ctx.settings
@@ -61,45 +94,69 @@ def overdue(
     window: dict[str, Any] = {"now": now}
     if within:
         window = {"now": horizon(now, within, s), "due_from": now}
-    with ctx.session() as session:
-        rows = queries.overdue_tasks(
-            session=session,
+    return _overdue_stream(
+        ctx,
+        now,
+        dict(
             department=department,
             region=region,
             clock=clock,
             category=category,
-            limit=limit,
             where=task_clause(p, scope),
+            limit=limit,
             **window,
-        )
-        out = []
-        for r in rows:
-            due = r.deadline.due_at
-            assert due is not None  # running clocks always have a due time
-            left, text = time_left(due, now, r.deadline.mode, s)
-            out.append(
-                {
-                    "task": r.task.task_id,
-                    "case": r.case.case_id,
-                    "category": r.case.category,
-                    "department": r.task.department,
-                    "region": r.task.region,
-                    "office_name": r.task.office_name,
-                    "status": r.task.status,
-                    "clock": r.deadline.clock,
-                    "clock_label": r.deadline.label,
-                    "due_at": iso(due, s),
-                    "late_seconds": int((now - due).total_seconds()),
-                    "late": late_text(now - due) if now > due else "",
-                    "working_time": text,
-                    "rungs_fired": [
-                        e["key"]
-                        for e in json.loads(r.deadline.detail or "{}").get("events", [])
-                        if e.get("kind") == "breach" and e.get("fired_at")
-                    ],
-                }
-            )
-        return out
+        ),
+    )
+
+
+def _overdue_stream(ctx: Context, now: datetime, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    s = ctx.settings
+    with ctx.session() as session:
+        for r in queries.iter_overdue_tasks(session=session, **query):
+            # The session's identity map holds rows weakly: what was yielded is freed.
+            yield _overdue_dict(r, now, s)
+
+
+def overdue_csv(rows: Iterator[dict[str, Any]], chunk: int = 500) -> Iterator[str]:
+    """CSV text for spreadsheets (header, then CSV_FIELDS of each row), in chunks."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+        if n % chunk == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _overdue_dict(r: queries.OverdueRow, now: datetime, s: Settings) -> dict[str, Any]:
+    due = r.deadline.due_at
+    assert due is not None  # running clocks always have a due time
+    left, text = time_left(due, now, r.deadline.mode, s)
+    return {
+        "task": r.task.task_id,
+        "case": r.case.case_id,
+        "category": r.case.category,
+        "department": r.task.department,
+        "region": r.task.region,
+        "office_name": r.task.office_name,
+        "status": r.task.status,
+        "clock": r.deadline.clock,
+        "clock_label": r.deadline.label,
+        "due_at": iso(due, s),
+        "late_seconds": int((now - due).total_seconds()),
+        "late": late_text(now - due) if now > due else "",
+        "working_time": text,
+        "rungs_fired": [
+            e["key"]
+            for e in json.loads(r.deadline.detail or "{}").get("events", [])
+            if e.get("kind") == "breach" and e.get("fired_at")
+        ],
+    }
 
 
 def returns(

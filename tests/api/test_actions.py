@@ -3,6 +3,8 @@ lists are scoped in SQL, and every refusal is one line with the right status."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from tests.conftest import eventually
@@ -201,3 +203,40 @@ async def test_dates_outside_the_calendar_are_bad_input(door: FrontDoor) -> None
             r = await sup.get(path, params=params)
             assert r.status_code == 422, r.text
             assert "between 1970 and 2100" in r.json()["detail"]
+
+
+async def test_the_actor_reads_their_own_action_at_once(door: FrontDoor) -> None:
+    # Read-your-writes: each action returns only once its projection is written, so the
+    # very next read (SQL, not the workflow) shows it, with no waiting in between.
+    _, task_id = await _open(door, "ryw-1")
+    async with await door.as_user("hrss.tianhe.wang") as handler:
+        steps: list[tuple[str, dict[str, Any], str, str]] = [
+            ("accept", {}, "accepted", "accepted"),
+            ("note", {"text": "已电话联系当事人"}, "accepted", "note"),
+            ("return", {"reason": "押金应由市场监管处理", "owner": "samr"}, "returned", "returned"),
+        ]
+        for verb, body, status, action in steps:
+            r = await handler.post(f"/api/v1/tasks/{task_id}/{verb}", json=body)
+            assert r.status_code == 200, r.text
+            seen = (await handler.get(f"/api/v1/tasks/{task_id}")).json()
+            assert seen["status"] == status, verb
+            mine = [e for e in seen["timeline"] if e["task"] == task_id and e["action"] == action]
+            assert [e["actor"] for e in mine] == ["hrss.tianhe.wang"], verb
+    assert mine and "押金应由市场监管处理" in mine[0]["detail"]
+
+
+async def test_the_overdue_list_streams_as_csv(door: FrontDoor) -> None:
+    _, task_id = await _open(door, "csv-1")
+    async with await door.as_user("sup.zhang") as sup:
+        listed = (await sup.get("/api/v1/supervision/overdue", params={"within": "30d"})).json()
+        async with sup.stream(
+            "GET", "/api/v1/supervision/overdue.csv", params={"within": "30d"}
+        ) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/csv")
+            text = "".join([chunk async for chunk in r.aiter_text()])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["task"], r["clock"], r["due_at"]) for r in rows] == [
+        (r["task"], r["clock"], r["due_at"]) for r in listed
+    ]
+    assert task_id in {r["task"] for r in rows}

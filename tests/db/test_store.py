@@ -140,3 +140,33 @@ def test_overdue_lists_running_clocks_most_late_first(engine: Engine) -> None:
             queries.overdue_tasks(session=session, now=due + timedelta(hours=1), department="samr")
             == []
         )
+
+
+def test_a_task_late_on_two_clocks_is_listed_once_by_its_most_late(engine: Engine) -> None:
+    store = StoreActivities(engine)
+    two = task(1, "accepted")
+    sign_for = two.deadlines[0]
+    due = T0 + timedelta(days=1, hours=7, minutes=30)  # sign_for's
+    reply = sign_for.model_copy(
+        update={"clock": "reply", "label": "答复", "due_at": due + timedelta(hours=2)}
+    )
+    store.project(
+        ProjectionBatch(
+            case=case(1, "open"), task=two.model_copy(update={"deadlines": [reply, sign_for]})
+        )
+    )
+    late = due + timedelta(days=3)
+    with Session(engine) as session:
+        (row,) = queries.overdue_tasks(session=session, now=late)
+        assert row.deadline.clock == "sign_for"  # the earlier due time, not the second row
+        # Each clock on its own still lists the task; the office filter takes another plan.
+        assert [
+            r.deadline.clock
+            for r in queries.overdue_tasks(session=session, now=late, clock="reply")
+        ] == ["reply"]
+        (office,) = queries.overdue_tasks(
+            session=session, now=late, department="hrss", region="440106"
+        )
+        assert office.deadline.clock == "sign_for"
+        streamed = list(queries.iter_overdue_tasks(session=session, now=late))
+        assert [r.task.task_id for r in streamed] == ["AP-TEST-T1"]

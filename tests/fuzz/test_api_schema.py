@@ -100,6 +100,7 @@ NEEDS: dict[str, Action | None] = {
     f"GET {API}/tasks/{{task_id}}": Action.task_read,
     **{f"POST {API}/tasks/{{task_id}}/{verb}": v.action for verb, v in TASK_VERBS.items()},
     f"GET {API}/supervision/overdue": Action.overdue_read,
+    f"GET {API}/supervision/overdue.csv": Action.overdue_read,
     f"GET {API}/supervision/returns": Action.returns_read,
     f"GET {API}/supervision/board": Action.board_read,
     f"GET {API}/supervision/review": Action.queue_review,
