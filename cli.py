@@ -30,6 +30,7 @@ from commands import (
     tasks,
     users,
 )
+from codec import CodecKeyError
 from commands.common import UserError
 from settings import Settings
 
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     handlers: list[tuple[type[BaseException], Callable[[Any], str]]] = [
         (UserError, str),
         (ValidationError, _one_line),
+        (CodecKeyError, str),
     ]
     code = 0
     try:

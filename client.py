@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from codec import settings_converter
 from settings import Settings
 
 
 async def connect(settings: Settings) -> Client:
+    """A client whose payloads are sealed with the configured keys (see codec.py); the
+    worker built on it encrypts and decrypts with the same converter."""
+    data_converter = settings_converter(settings)  # a key problem fails before the network
     tls: TLSConfig | bool = settings.temporal_tls
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -21,5 +24,5 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=api_key,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )

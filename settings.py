@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     match_key: SecretStr | None = None
     # A case closed longer ago than this is not what a new call repeats.
     repeat_window_days: int = Field(default=30, ge=0, le=3650)
+    # APPEALS_CODEC_KEYS: "id:base64key,id2:base64key" (AES-256). The first encrypts
+    # what Temporal stores, every one decrypts (rotation: put the new key first).
+    # Unset, the embedded stack makes its own under data_dir; any other Temporal
+    # refuses to start without one.
+    codec_keys: SecretStr | None = None
+    # APPEALS_CODEC_UI_ORIGIN: the Temporal Web UI allowed to call /api/v1/codec
+    # (default: the embedded stack's UI).
+    codec_ui_origin: str | None = None
+    # Days after a case closes before `appeals purge` blanks its personal data.
+    retention_days: int = Field(default=365, ge=1)
 
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"

@@ -100,6 +100,17 @@ async def _worker(s: Settings) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("codec-key")
+    def codec_key(
+        key_id: Annotated[str, typer.Argument(help="a name for the key, e.g. 2026-12")],
+    ) -> None:
+        """Print a new AES-256 key for APPEALS_CODEC_KEYS (put it first to rotate)."""
+        from codec import Keyring, new_key
+
+        entry = f"{key_id}:{new_key()}"
+        Keyring.parse(entry)  # the id is checked as the setting will be
+        print(entry)
+
     @app.command()
     def dev(
         data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,

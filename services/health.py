@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Describe
 from temporalio.client import Client
 
 from client import connect
+from codec import CodecKeyError
 from db import health as db_health
 from db.engine import make_engine
 from settings import Settings
@@ -65,6 +66,8 @@ async def temporal(s: Settings) -> tuple[Check, Client | None]:
             ),
             TIMEOUT,
         )
+    except CodecKeyError as e:  # a key problem is not an outage of the server
+        return Check("temporal", "down", str(e)), None
     except Exception as e:  # noqa: BLE001 - unreachable is the answer
         return Check("temporal", "down", f"{s.address} unreachable ({_why(e)})"), None
     detail = f"{s.address} reachable, namespace {s.temporal_namespace}"

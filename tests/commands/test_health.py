@@ -12,7 +12,6 @@ from typing import Any
 import pytest_asyncio
 from alembic.script import ScriptDirectory
 from sqlmodel import Session
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import alembic_config
@@ -21,13 +20,14 @@ from services.health import worker
 from settings import Settings
 from tests.commands.conftest import Appeals
 from tests.conftest import BIN, Stack, eventually, running_stack
+from tests.keys import TEST_KEYS, sealed_converter
 from tests.smtp import SmtpServer
 
 
 @pytest_asyncio.fixture
 async def dev_stack(settings: Settings) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_converter(),
         dev_server_existing_path=str(BIN / "temporal"),
         ip="127.0.0.1",
         dev_server_extra_args=["--log-level", "error"],
@@ -48,6 +48,7 @@ def health(
         code=code,
         APPEALS_TEMPORAL_ADDRESS=stack.client.service_client.config.target_host,
         APPEALS_TASK_QUEUE=stack.task_queue,
+        APPEALS_CODEC_KEYS=TEST_KEYS,
         APPEALS_DATABASE_URL=stack.settings.db_url,
         APPEALS_SMTP_HOST=smtp.host,
         APPEALS_SMTP_PORT=str(smtp.port),

@@ -10,12 +10,12 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
 from tests.conftest import BIN
 from tests.frontdoor import FrontDoor, front_door, served
+from tests.keys import sealed_converter
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ class ThreadedStack:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
+            data_converter=sealed_converter(),
             dev_server_existing_path=str(BIN / "temporal"),
             ip="127.0.0.1",
             dev_server_extra_args=["--log-level", "error"],

@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine, migrate
 from settings import Settings
 from tests.conftest import Stack
+from tests.keys import TEST_KEYS, sealed_converter
 from tests.smtp import SmtpServer
 from worker import build_worker
 
@@ -47,7 +47,7 @@ async def save(stack: Stack, handle: Any, name: str) -> None:
 async def main(version: str) -> None:
     scenarios = importlib.import_module(f"tests.workflows.record_{version}")
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_converter(),
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
     )
     tmp = Path(tempfile.mkdtemp())
@@ -58,6 +58,7 @@ async def main(version: str) -> None:
         database_url=f"sqlite:///{tmp / 'a.db'}",
         smtp_host=smtp.host,
         smtp_port=smtp.port,
+        codec_keys=TEST_KEYS,
     )
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)

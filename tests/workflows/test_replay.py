@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.keys import sealed_converter
 from worker import WORKFLOWS
 from workflows import patches
 
@@ -38,8 +39,20 @@ def patch_ids(history: WorkflowHistory) -> set[str]:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_saved_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=sealed_converter())
     await replayer.replay_workflow(load(path))
+
+
+async def test_sealed_histories_replay_with_the_codec_only() -> None:
+    """v5-seal was recorded encrypted (TEST key): it replays above with the codec, and
+    holds nothing a replayer without the key can read."""
+    sealed = [p for p in HISTORIES if p.stem.startswith("v5-seal-")]
+    assert sealed
+    for path in sealed:
+        assert "13800138001" not in path.read_text()  # the sample phone, as it would show
+        bare = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+        result = await bare.replay_workflow(load(path), raise_on_replay_failure=False)
+        assert result.replay_failure is not None, path.stem
 
 
 def test_there_are_histories_to_replay() -> None:
