@@ -13,6 +13,7 @@ from pydantic import ValidationError
 # typer vendors click (typer._click); its usage errors are only reachable from there.
 from typer._click import exceptions as click_errors
 
+from codec import CodecKeyError
 from commands import (
     cases,
     clusters,
@@ -30,7 +31,6 @@ from commands import (
     tasks,
     users,
 )
-from codec import CodecKeyError
 from commands.common import UserError
 from settings import Settings
 
