@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, select, true
 from sqlmodel import Session, col
 
 from db.tables import CaseRow, TaskFigureRow
@@ -51,7 +51,9 @@ PERIOD_COLUMN: dict[Period, Any] = {
 
 
 def _flag(cond: ColumnElement[bool]) -> Any:
-    return func.sum(case((cond, 1), else_=0))
+    # COUNT(*) FILTER (WHERE …): SQLite ≥ 3.30 and PostgreSQL both have it, and it is
+    # cheaper per row than SUM(CASE …) over a million rows.
+    return func.count().filter(cond)
 
 
 # Each counted figure: its name and the condition a task meets to be counted in it.
@@ -94,6 +96,7 @@ RATES = {
     "satisfaction_rate": ("satisfied", "callbacks"),
 }
 DURATIONS = {"sign": col(F.sign_minutes), "reply": col(F.reply_minutes)}
+DURATION_COUNTS = {"sign": "signed", "reply": "replied"}  # how many values each has
 
 
 @dataclass
@@ -201,11 +204,11 @@ def figures(
         counts = {name: int(v or 0) for name, v in zip(METRICS, r[3:], strict=True)}
         rows[(k, b)] = FigureRow(key=k, label=label, period=b, counts=counts)
     for name, minutes in DURATIONS.items():
-        for (k, b), values in _percentiles(session, key, bucket, minutes, filters).items():
-            if (k, b) in rows:
-                rows[(k, b)].minutes.update(
-                    {f"{name}_p50": values.get(50), f"{name}_p90": values.get(90)}
-                )
+        sizes = {g: r.counts[DURATION_COUNTS[name]] for g, r in rows.items()}
+        for (k, b), values in _percentiles(session, key, bucket, minutes, filters, sizes).items():
+            rows[(k, b)].minutes.update(
+                {f"{name}_p50": values.get(50), f"{name}_p90": values.get(90)}
+            )
     for row in rows.values():
         for name in DURATIONS:
             row.minutes.setdefault(f"{name}_p50", None)
@@ -214,34 +217,41 @@ def figures(
 
 
 def _percentiles(
-    session: Session, key: Any, bucket: Any, minutes: Any, filters: ColumnElement[bool]
+    session: Session,
+    key: Any,
+    bucket: Any,
+    minutes: Any,
+    filters: ColumnElement[bool],
+    sizes: dict[tuple[str, date | None], int],
 ) -> dict[tuple[str, date | None], dict[int, int]]:
     """Nearest-rank p50 and p90 of ``minutes`` per group, in SQL (SQLite ≥ 3.25 and
-    PostgreSQL both have window functions; neither has a portable percentile)."""
+    PostgreSQL both have window functions; neither has a portable percentile).
+
+    ``sizes`` (each group's count of values, from the counts query) gives the ranks, so
+    one ROW_NUMBER pass does: the rows at any group's wanted rank come back (a few
+    thousand at most) and each group keeps its own.
+    """
+    wanted = {g: {p: nearest_rank(n, p) for p in (50, 90)} for g, n in sizes.items() if n}
+    if not wanted:
+        return {}
+    ranks = sorted({r for by_p in wanted.values() for r in by_p.values()})
     ranked = (
         select(
             key.label("k"),
             bucket.label("b"),
             minutes.label("m"),
             func.row_number().over(partition_by=[key, bucket], order_by=minutes).label("rn"),
-            func.count().over(partition_by=[key, bucket]).label("n"),
         )
         .where(filters, minutes.is_not(None))
         .subquery()
     )
-    n = ranked.c.n
-    # Floor division (``//``): SQLAlchemy renders ``/`` as true division on PostgreSQL.
-    p50 = (n * 50 + 99) // 100
-    p90 = (n * 90 + 99) // 100
-    stmt = select(ranked.c.k, ranked.c.b, ranked.c.m, ranked.c.rn, n).where(
-        (ranked.c.rn == p50) | (ranked.c.rn == p90)
-    )
+    stmt = select(ranked.c.k, ranked.c.b, ranked.c.m, ranked.c.rn).where(ranked.c.rn.in_(ranks))
     out: dict[tuple[str, date | None], dict[int, int]] = {}
-    for k, b, m, rn, count in session.execute(stmt):
-        got = out.setdefault((k, _as_date(b)), {})
-        for p in (50, 90):
-            if rn == nearest_rank(count, p):
-                got[p] = int(m)
+    for k, b, m, rn in session.execute(stmt):
+        group = (k, _as_date(b))
+        for p, rank in wanted.get(group, {}).items():
+            if rn == rank:
+                out.setdefault(group, {})[p] = int(m)
     return out
 
 

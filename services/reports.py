@@ -30,6 +30,7 @@ from reports.labels import directory_labels
 from services.context import Context
 from services.errors import BadInput
 from services.scope import required_scope
+from services.views import iso
 
 DEFAULT_DAYS = 28  # four weeks up to today, when no --from is given
 
@@ -155,9 +156,12 @@ def tasks_behind(
             )
         except KeyError:
             raise BadInput(f"metric {metric[:40]!r} is not a figure of the report") from None
+    labels = directory_labels(ctx.rules)
+    office = ctx.rules.offices.get(key) if dim is Dimension.office else None
     return {
         "by": dim.value,
         "key": key,
+        "label": office.name if office else labels(dim, key),
         "metric": metric,
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
@@ -170,7 +174,7 @@ def tasks_behind(
                 "office_name": r.office_name,
                 "role": r.role,
                 "status": r.status,
-                "received_at": r.received_at.isoformat(),
+                "received_at": iso(r.received_at, ctx.settings),
                 "origin": r.origin,
                 "sign": r.sign_state,
                 "reply": r.reply_state,

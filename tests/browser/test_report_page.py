@@ -92,12 +92,16 @@ async def test_a_supervisor_reads_the_charts_and_drills_down(page: Page, site: S
 
     await cells.nth(1).get_by_role("link").click()  # 签收率 → its 8 tasks
     await page.wait_for_url(lambda url: "/report/drill" in url)
-    await expect(page.get_by_role("heading", level=1)).to_contain_text("共 8 件")
+    heading = page.get_by_role("heading", level=1)
+    await expect(heading).to_contain_text("天河区人力资源和社会保障局")
+    await expect(heading).to_contain_text("共 8 件")
     rows = page.locator("table.tasks tbody tr")
     await expect(rows).to_have_count(8)
     signed = rows.locator("td[data-label='签收']")
     await expect(signed.filter(has_text="超时")).to_have_count(2)
     await expect(signed.filter(has_text="按时")).to_have_count(6)
+    # Received on 9 Nov at 02:00 UTC: 10:00 in Shanghai.
+    await expect(rows.first.locator("td[data-label='受理']")).to_have_text("2026-11-09 10:00")
     await expect(rows.first.get_by_role("link").first).to_have_attribute(
         "href", "/tasks/AP-hrss.tianhe-7-T1"
     )
