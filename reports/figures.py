@@ -141,18 +141,10 @@ class Window:
         return and_(col(F.received_day) >= self.start, col(F.received_day) <= self.end)
 
 
-def repeat_column() -> Any:
-    """``cases.repeat_of``, once the read model has it (repeat appeals add it)."""
-    return getattr(CaseRow, "repeat_of", None)
-
-
 def not_repeat() -> ColumnElement[bool]:
-    """A case linked as a repeat of another (``cases.repeat_of``, when the read model has
-    it) counts once: through the case it repeats, so its own tasks are left out."""
-    repeat_of = repeat_column()
-    if repeat_of is None:
-        return true()
-    repeats = select(col(CaseRow.case_id)).where(repeat_of.is_not(None))
+    """A case linked as a repeat of another (``cases.repeat_of``) counts once: through
+    the case it repeats, so its own tasks are left out."""
+    repeats = select(col(CaseRow.case_id)).where(col(CaseRow.repeat_of).is_not(None))
     return col(F.case_id).not_in(repeats)
 
 

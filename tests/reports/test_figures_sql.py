@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-import reports.figures
 from activities.facts import upsert
 from db.engine import make_engine, migrate
 from db.tables import CaseRow
@@ -180,12 +179,10 @@ def test_a_window_ending_before_it_starts_is_refused() -> None:
         Window(DAY, DAY - timedelta(days=1))
 
 
-def test_a_repeat_case_counts_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_repeat_case_counts_once(engine: Engine) -> None:
     """A case linked as a repeat (``cases.repeat_of``) adds nothing: the case it repeats
-    is counted. The link column comes with the repeat-appeals feature; here a nullable
-    column of ``cases`` stands in for it, so the SQL is the real one either way."""
+    is counted."""
     seed(engine)
-    monkeypatch.setattr(reports.figures, "repeat_column", lambda: col(CaseRow.rule_id))
     opened = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
     with Session(engine) as session:
         for n, link in ((0, "AP-hrss.tianhe-1"), (1, None)):
@@ -193,7 +190,7 @@ def test_a_repeat_case_counts_once(engine: Engine, monkeypatch: pytest.MonkeyPat
                 CaseRow(case_id=f"AP-hrss.tianhe-{n}", status="closed", request_id=f"r{n}",
                         category="wage_arrears", occupation="rider", channel="hotline",
                         name="x", phone="1", summary="s", residence="440106",
-                        workplace="440106", opened_at=opened, rule_id=link)
+                        workplace="440106", opened_at=opened, repeat_of=link)
             )  # fmt: skip
         session.commit()
         rows = {r.key: r for r in figures(session=session, by=Dimension.office, window=WINDOW)}
