@@ -90,7 +90,9 @@ async def open_at_rate(
 ) -> None:
     rng = random.Random(rules_seed + 1)
     rules = load_ruleset(live.rules_dir)
-    load.t0 = time.perf_counter()
+    load.t0 = load.t1 = time.perf_counter()
+    if load.rate <= 0:
+        return  # no background load: the actions alone
     pending: set[asyncio.Task[None]] = set()
     for i in range(100_000):
         # One at a time, just before it is due: planning thousands at once would hold
