@@ -31,7 +31,9 @@
       xAxis: { type: "category", data: data.trend.map(function (t) { return t.week; }) },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: names.map(function (r) {
-        return { name: data.rates[r], type: "line", connectNulls: false,
+        // Bars, not a line: ECharts draws no line for a week between empty ones, and a
+        // week with nothing due must show as a gap, not as 0 %.
+        return { name: data.rates[r], type: "bar",
                  data: data.trend.map(function (t) { return pct(t[r]); }) };
       }),
     };
