@@ -18,6 +18,7 @@ from db import queries
 from settings import Settings
 from tests.commands.conftest import Appeals
 from tests.conftest import Stack, running_stack
+from tests.keys import TEST_KEYS
 from tests.workflows.helpers import intake, open_case, projected, wait_tasks
 
 
@@ -36,6 +37,7 @@ async def reconcile(appeals: Appeals, stack: Stack, *args: str, code: int) -> An
         code=code,
         APPEALS_TEMPORAL_ADDRESS=stack.client.service_client.config.target_host,
         APPEALS_TASK_QUEUE=stack.task_queue,
+        APPEALS_CODEC_KEYS=TEST_KEYS,
         APPEALS_DATABASE_URL=stack.settings.db_url,
     )
 

@@ -32,6 +32,7 @@ from settings import Settings
 from sla import WorkCalendar, load_overrides
 from tests.commands.conftest import Appeals
 from tests.conftest import eventually, running_stack
+from tests.keys import TEST_KEYS
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import intake, open_case, wait_tasks
 
@@ -59,6 +60,7 @@ def appeals(tmp_path: Path, dev_env: WorkflowEnvironment) -> Appeals:
     env |= {
         "APPEALS_DATA_DIR": str(tmp_path / "var"),
         "APPEALS_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "APPEALS_CODEC_KEYS": TEST_KEYS,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "COLUMNS": "200",
     }
