@@ -78,7 +78,8 @@ async def test_open_asks_for_a_choice_on_a_repeat_call(
 
     async def listed() -> list[dict[str, Any]] | None:
         rows = json.loads((await cli(appeals, base, sup, "clusters", "--json")).stdout)
-        return list(rows) or None
+        # Members are projected after the cluster's status: wait for both cases.
+        return list(rows) if [r["size"] for r in rows] == [2] else None
 
     [cluster] = await eventually(listed, timeout=60)
     assert cluster["status"] == "formed" and cluster["size"] == 2

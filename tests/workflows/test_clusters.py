@@ -40,7 +40,9 @@ DISTRICTS = ("440103", "440104", "440105", "440106", "440111")
 KEY = "CL-platform-wage_arrears-meituan"
 
 
-async def cluster_row(stack: Stack, status: str) -> dict[str, Any]:
+async def cluster_row(stack: Stack, status: str, size: int) -> dict[str, Any]:
+    """The cluster's row once it shows both the status and the member count: members
+    are projected after the status, so a status alone may come with a stale size."""
     ctx = await services_for(stack)
     city = person(stack, "sup.zhang")
 
@@ -48,7 +50,8 @@ async def cluster_row(stack: Stack, status: str) -> dict[str, Any]:
         rows = [
             r for r in clusters.list_clusters(ctx, city, status="all") if r["workflow_id"] == KEY
         ]
-        return rows[0] if rows and rows[0]["status"] == status else None
+        found = rows[0] if rows else None
+        return found if found and (found["status"], found["size"]) == (status, size) else None
 
     return await eventually(check)
 
@@ -65,10 +68,10 @@ async def test_a_cluster_forms_across_districts_and_gets_one_lead_and_one_reply(
         handles.append(await open_case(stack, form))
         await wait_tasks(handles[-1], 2)
         if i == 3:  # four of five: still forming, nobody alerted
-            forming = await cluster_row(stack, "forming")
+            forming = await cluster_row(stack, "forming", 4)
             assert forming["size"] == 4
             assert not [m for m in smtp.inbox.messages() if "集中诉求" in str(m["Subject"])]
-    formed = await cluster_row(stack, "formed")
+    formed = await cluster_row(stack, "formed", 5)
     assert formed["size"] == 5 and formed["threshold"] == 5 and formed["window"] == "7d"
     assert [p["code"] for p in formed["places"]] == sorted(DISTRICTS)
     assert {m["case_id"] for m in formed["members"]} == {h.id for h in handles}
