@@ -30,6 +30,7 @@ from settings import Settings
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16  # GCM appends its 128-bit tag to the ciphertext
 KEY_FILE = "codec.key"  # the embedded stack's own key, under the data directory
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -97,18 +98,13 @@ class EncryptionCodec(PayloadCodec):
         self._primary = AESGCM(keyring.keys[0][1])
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encode_one(p) for p in payloads]
+
+    def encode_one(self, p: Payload) -> Payload:
         kid = self.keyring.primary
-        out = []
-        for p in payloads:
-            nonce = os.urandom(NONCE_BYTES)
-            sealed = self._primary.encrypt(nonce, p.SerializeToString(), kid.encode())
-            out.append(
-                Payload(
-                    metadata={"encoding": ENCODING, KEY_ID: kid.encode()},
-                    data=nonce + sealed,
-                )
-            )
-        return out
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._primary.encrypt(nonce, p.SerializeToString(), kid.encode())
+        return Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=nonce + sealed)
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.decode_one(p) for p in payloads]
@@ -122,6 +118,12 @@ class EncryptionCodec(PayloadCodec):
             raise CodecKeyError(
                 f"payload encrypted with key {kid!r}, which APPEALS_CODEC_KEYS does not hold "
                 f"(it holds {', '.join(self.keyring.ids)}); add the old key after the new one"
+            )
+        if len(p.data) < NONCE_BYTES + TAG_BYTES:
+            # AESGCM would refuse the short nonce with a bare ValueError.
+            raise CodecKeyError(
+                f"payload under key {kid!r} is {len(p.data)} bytes, too short to be sealed: "
+                "it is corrupt"
             )
         try:
             plain = AESGCM(key).decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())

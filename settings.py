@@ -6,6 +6,7 @@ import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -69,14 +70,28 @@ class Settings(BaseSettings):
     # Unset, the embedded stack makes its own under data_dir; any other Temporal
     # refuses to start without one.
     codec_keys: SecretStr | None = None
-    # APPEALS_CODEC_UI_ORIGIN: the Temporal Web UI allowed to call /api/v1/codec
-    # (default: the embedded stack's UI).
+    # APPEALS_CODEC_UI_ORIGIN: the Temporal Web UI (scheme://host[:port]) whose pages
+    # may call /api/v1/codec from the browser, with credentials (default: the embedded
+    # stack's UI; none for any other Temporal).
     codec_ui_origin: str | None = None
     # Days after a case closes before `appeals purge` blanks its personal data.
     retention_days: int = Field(default=365, ge=1)
 
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"
+
+    @field_validator("codec_ui_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        # Compared with the browser's Origin header, which is exactly scheme://host[:port].
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an origin is http(s)://host[:port], e.g. https://temporal.example")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("an origin has no path, query or user: only http(s)://host[:port]")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @field_validator("time_zone")
     @classmethod
@@ -110,6 +125,13 @@ class Settings(BaseSettings):
     @property
     def ui_address(self) -> str:
         return str(self._stack().get("ui") or f"http://127.0.0.1:{self.embedded_port + 1000}")
+
+    @property
+    def codec_origin(self) -> str | None:
+        """The one origin whose pages may call the codec endpoint with credentials."""
+        if self.codec_ui_origin:
+            return self.codec_ui_origin
+        return self.ui_address if self.embedded else None
 
     @property
     def sink_port(self) -> int:

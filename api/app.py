@@ -8,8 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api import errors
-from api.limits import BodyLimit
-from api.routes import cases, clusters, directory, login, reports, supervision, tasks, users
+from api.cors import CodecCors
+from api.limits import CODEC_MAX_BODY, BodyLimit
+from api.routes import (
+    cases,
+    clusters,
+    codec,
+    directory,
+    login,
+    reports,
+    supervision,
+    tasks,
+    users,
+)
 from db.engine import make_engine
 from services.context import Context
 from settings import Settings
@@ -38,12 +49,15 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     api = APIRouter(prefix=API_PREFIX)
-    for module in (login, cases, tasks, supervision, reports, clusters, directory, users):
+    for module in (login, cases, tasks, supervision, reports, clusters, directory, users, codec):
         api.include_router(module.router)
     app.include_router(api)
     errors.install(app)
     from web.routes import install as install_web
 
     install_web(app)
-    app.add_middleware(BodyLimit)
+    codec_prefix = f"{API_PREFIX}/codec/"
+    app.add_middleware(BodyLimit, wider={codec_prefix: CODEC_MAX_BODY})
+    # Outermost, so that every codec answer (a 413 too) tells the UI's page what it is.
+    app.add_middleware(CodecCors, prefix=codec_prefix, origin=settings.codec_origin)
     return app

@@ -18,7 +18,7 @@ class Role(StrEnum):
     head = "head"  # 科室负责人: a handler who also sees the office's figures
     supervisor = "supervisor"  # 督办: cases in their region (the city's: all)
     liaison = "liaison"  # 平台联络员: their platform's liaison tasks, no personal data
-    admin = "admin"  # 系统管理员: accounts and rules, no case data
+    admin = "admin"  # 系统管理员: accounts and rules; case data only via the audited codec
 
 
 class Scope(StrEnum):
@@ -81,6 +81,8 @@ class Action(StrEnum):
     rules_reload = "rules.reload"
     sla_due = "sla.due"
     users_admin = "users.admin"
+    codec_decode = "codec.decode"
+    codec_encode = "codec.encode"
 
 
 R, S = Role, Scope
@@ -150,6 +152,12 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.rules_reload: {R.admin: S.any},
     Action.sla_due: dict.fromkeys(Role, S.any),
     Action.users_admin: {R.admin: S.any},
+    # The Temporal Web UI's codec endpoint: the histories an administrator inspects
+    # when a workflow misbehaves, decoded (personal data included). Administrators
+    # only, and every call is written to the codec_access table (who, when, how many
+    # payloads, which key ids; never their content).
+    Action.codec_decode: {R.admin: S.any},
+    Action.codec_encode: {R.admin: S.any},
 }
 
 

@@ -301,3 +301,24 @@ class ClusterMemberRow(SQLModel, table=True):
     region: str = Field(index=True, max_length=12)
     place: str = Field(max_length=12)
     department: str | None = Field(default=None, max_length=40)
+
+
+class CodecAccessRow(SQLModel, table=True):
+    """One call of the Temporal Web UI's codec endpoint (/api/v1/codec): who asked,
+    when, for which namespace, how many payloads and under which key ids. Never the
+    payloads themselves: this table must not become a copy of what the codec unseals."""
+
+    __tablename__ = "codec_access"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    staff_id: str = Field(index=True, max_length=64)
+    operation: str = Field(max_length=8)  # decode | encode
+    namespace: str = Field(max_length=255)
+    payloads: int = 0
+    # Comma-separated, sorted: the key ids of the sealed payloads (decode) or the key
+    # that sealed them (encode); empty when every payload was plain.
+    key_ids: str = Field(default="", max_length=400)
+    outcome: str = Field(max_length=16)  # ok | refused (a key the process lacks, …)
+    via: str = Field(max_length=8)  # bearer | cookie
+    origin: str | None = Field(default=None, max_length=200)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from client import connect
+from codec import CodecKeyError, EncryptionCodec, keyring_for
 from routing_rules import RulesError, RuleSet, load_ruleset
 from services.errors import Unavailable
 from settings import Settings
@@ -39,6 +40,7 @@ class Context:
     engine: Engine
     _rules: RuleSet | None = None
     _client: Client | None = None
+    _codec: EncryptionCodec | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stamp: tuple[float, ...] = ()
     _checked: float = 0.0
@@ -80,6 +82,15 @@ class Context:
                             f"cannot reach Temporal at {self.settings.address}; try again shortly"
                         ) from e
         return self._client
+
+    def codec(self) -> EncryptionCodec:
+        """The payload codec with this process's keys (the same ones its client uses)."""
+        if self._codec is None:
+            try:
+                self._codec = EncryptionCodec(keyring_for(self.settings))
+            except CodecKeyError as e:
+                raise Unavailable(f"the payload codec has no usable key: {e}") from e
+        return self._codec
 
     @contextmanager
     def session(self) -> Iterator[Session]:
