@@ -134,7 +134,7 @@ def allowed_to(action: Action) -> Any:
 def _payloads(body: PayloadsJson) -> list[Payload]:
     try:
         parsed = json_format.ParseDict(body.model_dump(exclude_none=True), Payloads())
-    except json_format.ParseError as e:
+    except (json_format.ParseError, ValueError, TypeError) as e:
         raise BadInput(f"invalid payloads: {' '.join(str(e).split())[:300]}") from None
     return list(parsed.payloads)
 

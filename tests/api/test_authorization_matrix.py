@@ -124,6 +124,8 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     Action.rules_reload: (lambda c, t, _: c.post("/api/v1/rules/reload"), True),
     Action.sla_due: (_get("/api/v1/sla/due", start="2026-09-30T10:00+08:00", period="5wd"), True),
     Action.users_admin: (_get("/api/v1/users"), True),
+    Action.codec_decode: (lambda c, t, _: c.post("/api/v1/codec/decode", json=PROBE), False),
+    Action.codec_encode: (lambda c, t, _: c.post("/api/v1/codec/encode", json=PROBE), False),
 }
 # Further endpoints of an action already above, checked the same way.
 MORE_ENDPOINTS: list[tuple[Action, tuple[Request, bool]]] = [

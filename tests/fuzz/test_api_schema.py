@@ -122,6 +122,8 @@ NEEDS: dict[str, Action | None] = {
     f"GET {API}/users": Action.users_admin,
     f"POST {API}/users/{{staff_id}}/disable": Action.users_admin,
     f"POST {API}/users/{{staff_id}}/enable": Action.users_admin,
+    f"POST {API}/codec/decode": Action.codec_decode,
+    f"POST {API}/codec/encode": Action.codec_encode,
 }
 
 
