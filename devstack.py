@@ -85,6 +85,11 @@ def api_url(settings: Settings) -> str:
     return f"http://{host}:{settings.api_port}"
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """The codec endpoint a Temporal Web UI is pointed at (``--ui-codec-endpoint``)."""
+    return f"{api_url(settings)}/api/v1/codec"
+
+
 def _write_stack_file(settings: Settings) -> None:
     port = settings.embedded_port
     info = {
@@ -127,6 +132,10 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
             str(port + 1000),
             "--db-filename",
             str(data / "temporal.db"),
+            # The UI unseals histories through our API (administrators, audited); the
+            # API lets this UI's origin, and only it, call there from the browser.
+            "--ui-codec-endpoint",
+            codec_endpoint(settings),
             "--log-level",
             "warn",
         ],
@@ -146,7 +155,13 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
                 raise StackError("the Temporal dev server did not start within 60 s")
             await asyncio.sleep(0.2)
         sink.start()
-        live = settings.model_copy(update={"data_dir": data, "smtp_port": sink_port})
+        live = settings.model_copy(
+            update={
+                "data_dir": data,
+                "smtp_port": sink_port,
+                "codec_ui_origin": settings.codec_ui_origin or f"http://127.0.0.1:{port + 1000}",
+            }
+        )
         seed_accounts(live)
         _write_stack_file(live)
         yield live

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from commands.common import UserError, console, run, settings
-from devstack import StackError, api_server, check_api_port, embedded_stack
+from devstack import StackError, api_server, check_api_port, codec_endpoint, embedded_stack
 from settings import Settings
 
 DOCS = "(docs: /api/v1/docs)"
@@ -54,6 +54,7 @@ async def _dev(s: Settings) -> None:
             console.print(f"log       {live.data_dir / 'appeals.log'}  (warnings)")
             async with api_server(live) as url:
                 console.print(f"API/web   {url}  {DOCS}")
+                console.print(f"codec     {codec_endpoint(live)}  (admins, audited)")
                 console.print(
                     "dev password for every sample account: "
                     f"{live.dev_password.get_secret_value()} (APPEALS_DEV_PASSWORD)",
