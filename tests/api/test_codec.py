@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 from sqlmodel import Session, select
 from temporalio.api.common.v1 import Payload
 
@@ -18,6 +20,7 @@ from api.app import create_app
 from codec import ENCODING, KEY_ID, EncryptionCodec, Keyring
 from db.tables import CodecAccessRow
 from services.context import Context
+from settings import Settings
 from tests.conftest import BIN, eventually
 from tests.frontdoor import INTAKE, FrontDoor, served
 from tests.keys import KEY_A, KEY_B
@@ -310,3 +313,23 @@ async def run_cli(args: list[str]) -> str:
     )
     out, _ = await proc.communicate()
     return out.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "origin", "error"),
+    [
+        ("https://Temporal.HRSS.example/", "https://temporal.hrss.example", None),
+        ("http://127.0.0.1:8233", "http://127.0.0.1:8233", None),
+        ("temporal.hrss.example", None, "http(s)://host[:port]"),
+        ("https://temporal.hrss.example/ui", None, "no path"),
+    ],
+)
+def test_the_ui_origin_setting_is_an_origin(
+    value: str, origin: str | None, error: str | None
+) -> None:
+    if error is None:
+        assert Settings(codec_ui_origin=value).codec_origin == origin
+    else:
+        with pytest.raises(ValidationError, match=re.escape(error)):
+            Settings(codec_ui_origin=value)
+    assert Settings(temporal_address="temporal.prod:7233").codec_origin is None
