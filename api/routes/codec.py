@@ -110,7 +110,7 @@ def _caller(request: Request, ctx: Ctx, token: str | None) -> Caller:
             try:
                 p = authenticate(session, ctx.rules, cookie, now=ctx.now())
             except AuthError as e:
-                raise Unauthenticated(f"{e} (at {ctx.settings.api_base}/login)") from e
+                raise Unauthenticated(f"{e} (the web screens' /login)") from e
         return Caller(principal=p, via="cookie", origin=origin)
     if token:  # e.g. the UI's own OIDC access token: not one of ours
         principal_from_token(ctx, token)
