@@ -20,6 +20,7 @@ from commands import (
     health,
     identity,
     mail,
+    purge,
     queues,
     reads,
     reconcile,
@@ -49,7 +50,7 @@ app.add_typer(queues.app, name="queue")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(clusters.app, name="clusters")
 
-for module in (identity, cases, tasks, reads, report, stack, health, reconcile):
+for module in (identity, cases, tasks, reads, report, stack, health, reconcile, purge):
     module.register(app)
 
 

@@ -6,6 +6,9 @@ paused, unpaused and triggered by `appeals schedules …`.
   the calendar whether it is a working day (make-up Saturdays included, holidays left
   out), so the calendar's yearly updates need no change here.
 - ``appeals-weekly-report``: Mondays at 09:30, the previous week's figures.
+- ``appeals-purge``: every day at 03:00, personal data of cases closed longer ago than
+  ``APPEALS_RETENTION_DAYS`` is purged from the read model (workflows/purge.py); a run
+  is idempotent, so a caught-up or doubled run purges nothing twice.
 
 A run missed while the server could not start it (down at 09:00) is started when it
 comes back, within CATCHUP_WINDOW, once; a run whose predecessor still runs waits for
@@ -34,11 +37,15 @@ from temporalio.client import (
 )
 
 from models.digest import DigestInput
+from models.purge import PurgeInput
 from settings import Settings
 from workflows.digest import DigestWorkflow, WeeklyReportWorkflow
+from workflows.purge import PurgeWorkflow
 
 DIGEST = "appeals-digest"
 WEEKLY = "appeals-weekly-report"
+PURGE = "appeals-purge"
+SCHEDULES = (DIGEST, WEEKLY, PURGE)
 # Long enough to catch up a morning's outage, short enough that yesterday's digest is
 # never sent tomorrow.
 CATCHUP_WINDOW = timedelta(hours=8)
@@ -65,11 +72,13 @@ def plans(settings: Settings, *, digest_at: ScheduleCalendarSpec | None = None) 
     policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE, catchup_window=CATCHUP_WINDOW)
     zone = settings.tz.key
 
-    def schedule(workflow: object, wid: str, spec: ScheduleCalendarSpec) -> Schedule:
+    def schedule(
+        workflow: object, wid: str, spec: ScheduleCalendarSpec, arg: object = None
+    ) -> Schedule:
         return Schedule(
             action=ScheduleActionStartWorkflow(
                 workflow,  # type: ignore[arg-type]
-                DigestInput(),
+                arg if arg is not None else DigestInput(),
                 id=wid,
                 task_queue=settings.task_queue,
             ),
@@ -87,6 +96,12 @@ def plans(settings: Settings, *, digest_at: ScheduleCalendarSpec | None = None) 
             WEEKLY,
             schedule(WeeklyReportWorkflow.run, WEEKLY, at(9, 30, monday_only=True)),
             "Monday 09:30 weekly rates and chart to each supervisor",
+        ),
+        Plan(
+            PURGE,
+            # At night, when nobody is working the cases it reads past.
+            schedule(PurgeWorkflow.run, PURGE, at(3, 0), PurgeInput()),
+            "daily 03:00 purge of personal data past the retention period",
         ),
     ]
 

@@ -18,6 +18,7 @@ from activities.clusters import ClusterActivities
 from activities.digest import DigestActivities
 from activities.facts import FigureMath
 from activities.notify import NotifyActivities
+from activities.purge import PurgeActivities
 from activities.routing import RoutingActivities
 from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
@@ -30,6 +31,7 @@ from workflows.department_task import DepartmentTaskWorkflow
 from workflows.digest import DigestWorkflow, WeeklyReportWorkflow
 from workflows.grievance import GrievanceWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.purge import PurgeWorkflow
 
 log = logging.getLogger(__name__)
 WORKFLOWS: Sequence[type] = (
@@ -39,6 +41,7 @@ WORKFLOWS: Sequence[type] = (
     DigestWorkflow,
     WeeklyReportWorkflow,
     ClusterWorkflow,
+    PurgeWorkflow,
 )
 
 
@@ -61,6 +64,11 @@ def build_activities(
         settings.mail_from,
         settings.admin_mail,
     )
+    purge = PurgeActivities(
+        engine,
+        retention_days=settings.retention_days,
+        repeat_window_days=settings.repeat_window_days,
+    )
     clusters = ClusterActivities(lambda: _need(client), routing, settings.rules_dir, engine)
     return [
         clusters.join_clusters,
@@ -79,6 +87,7 @@ def build_activities(
         clocks.office_time,
         digest.plan_digest,
         digest.plan_weekly_report,
+        purge.run,
     ]
 
 

@@ -114,8 +114,8 @@ _ENV = Environment(
 
 # Mobile numbers, with or without separators, and 18-character citizen ID numbers;
 # the look-arounds keep longer digit runs (order numbers, amounts) intact.
-_PHONE = re.compile(r"(?<![\d])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![\d])")
-_ID_NUMBER = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+PHONE_IN_TEXT = re.compile(r"(?<![\d])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![\d])")
+ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _MAX_ERROR = 500
 
 _PERIOD = re.compile(r"^(\d+)(wd|wh|d|h|m)$")
@@ -176,8 +176,8 @@ def check_context(notification: Notification) -> None:
 
 def mask_personal(text: str) -> str:
     """Mask mobile and citizen ID numbers the way the CLI does (138****8001)."""
-    text = _ID_NUMBER.sub(lambda m: mask_id(m.group()) or "", text)
-    return _PHONE.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())[-11:]), text)
+    text = ID_IN_TEXT.sub(lambda m: mask_id(m.group()) or "", text)
+    return PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())[-11:]), text)
 
 
 def _template_context(notification: Notification) -> dict[str, Any]:

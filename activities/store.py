@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 from temporalio import activity
 
 from activities.facts import FigureMath, refresh_case
@@ -114,7 +114,15 @@ def note_lag(engine: Engine, batch: ProjectionBatch, workflow_id: str, error: Ex
         activity.logger.warning("cannot note the projection lag of %s: %s", workflow_id, e)
 
 
-def _newer(session: Session, table: Any, key: Any, version: int, values: dict[str, Any]) -> bool:
+def _newer(
+    session: Session,
+    table: Any,
+    key: Any,
+    version: int,
+    values: dict[str, Any],
+    *,
+    guard: Any = None,
+) -> bool:
     """Write ``values`` if the row is absent or older than ``version``; say if it wrote.
 
     The version test is in the UPDATE itself, not read first: two projections of the
@@ -123,7 +131,8 @@ def _newer(session: Session, table: Any, key: Any, version: int, values: dict[st
     writer commits; SQLite holds its write lock from the UPDATE to the commit. A
     concurrent first INSERT fails on the primary key and the activity is retried.
     """
-    updated = session.execute(update(table).where(key, table.version < version).values(**values))
+    where = [key, table.version < version, *([guard] if guard is not None else [])]
+    updated = session.execute(update(table).where(*where).values(**values))
     if updated.rowcount:  # type: ignore[attr-defined]
         return True
     if session.execute(select(table).where(key)).first() is not None:
@@ -134,7 +143,16 @@ def _newer(session: Session, table: Any, key: Any, version: int, values: dict[st
 
 
 def _upsert_case(session: Session, case: CaseProjection) -> None:
-    _newer(session, CaseRow, CaseRow.case_id == case.case_id, case.version, case.model_dump())
+    # A purged case (activities/purge.py) keeps its blanks: whatever projection of it
+    # still arrives must not bring the worker's data back.
+    _newer(
+        session,
+        CaseRow,
+        CaseRow.case_id == case.case_id,
+        case.version,
+        case.model_dump(),
+        guard=col(CaseRow.purged_at).is_(None),
+    )
 
 
 def _upsert_task(session: Session, task: TaskProjection) -> None:
@@ -192,8 +210,12 @@ def reproject(engine: Engine, batch: ProjectionBatch, figures: FigureMath | None
     """Write ``batch`` over what the read model holds for its workflow, through the
     same upserts as ``project`` (``appeals reconcile --repair``): rows someone edited or
     deleted come back as the workflow's state says. A row already holding a newer
-    version is left alone (the workflow moved on meanwhile). Says whether it wrote."""
+    version is left alone (the workflow moved on meanwhile), and so are the rows of a
+    purged case: its workflow still holds the data the purge took out. Says whether
+    it wrote."""
     with Session(engine) as session:
+        if purged(session, _case_id(batch)):
+            return False
         if batch.case is not None:
             c = batch.case
             row = session.get(CaseRow, c.case_id)
@@ -214,6 +236,14 @@ def reproject(engine: Engine, batch: ProjectionBatch, figures: FigureMath | None
             refresh_case(session, case_id, figures or _default_figures())
         session.commit()
     return True
+
+
+def purged(session: Session, case_id: str | None) -> bool:
+    """Whether the case's personal data was purged (activities/purge.py)."""
+    if case_id is None:
+        return False
+    at = session.execute(select(col(CaseRow.purged_at)).where(col(CaseRow.case_id) == case_id))
+    return at.scalar_one_or_none() is not None
 
 
 def forget(engine: Engine, workflow_id: str) -> None:

@@ -11,6 +11,7 @@ from api import errors
 from api.cors import CodecCors
 from api.limits import CODEC_MAX_BODY, BodyLimit
 from api.routes import (
+    admin,
     cases,
     clusters,
     codec,
@@ -49,7 +50,8 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     api = APIRouter(prefix=API_PREFIX)
-    for module in (login, cases, tasks, supervision, reports, clusters, directory, users, codec):
+    routers = (login, cases, tasks, supervision, reports, clusters, directory, users, codec, admin)
+    for module in routers:
         api.include_router(module.router)
     app.include_router(api)
     errors.install(app)

@@ -83,6 +83,7 @@ class Action(StrEnum):
     users_admin = "users.admin"
     codec_decode = "codec.decode"
     codec_encode = "codec.encode"
+    admin_purge = "admin.purge"
 
 
 R, S = Role, Scope
@@ -158,6 +159,9 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     # payloads, which key ids; never their content).
     Action.codec_decode: {R.admin: S.any},
     Action.codec_encode: {R.admin: S.any},
+    # Retention: the personal data of long-closed cases leaves the read model (the
+    # figures stay); the administrator runs it, as the nightly schedule does.
+    Action.admin_purge: {R.admin: S.any},
 }
 
 

@@ -54,8 +54,13 @@ def print_case(data: dict[str, Any]) -> None:
         f"[bold]{case_id}[/]  {data['status']}  {data['category']}"
         f"{'  [red]urgent[/]' if data['urgent'] else ''}"
     )
+    who = (
+        f"已清除 (personal data purged {data['purged_at'][:10]})"
+        if data.get("purged_at")
+        else f"{w['name']} {w['phone']}"
+    )
     console.print(
-        f"worker {w['name']} {w['phone']} · {data['occupation']}"
+        f"worker {who} · {data['occupation']}"
         f"{' · ' + data['platform'] if data['platform'] else ''} · via {data['channel']}"
     )
     console.print(f"summary: {data['summary']}", markup=False)

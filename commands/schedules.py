@@ -38,10 +38,10 @@ def _with_client(act: Callable[[Client], Awaitable[T]]) -> T:
 
 
 async def _on(client: Client, schedule_id: str) -> ScheduleHandle:
-    from schedules import DIGEST, WEEKLY
+    from schedules import SCHEDULES
 
-    if schedule_id not in (DIGEST, WEEKLY):
-        raise UserError(f"unknown schedule {schedule_id!r}; schedules: {DIGEST}, {WEEKLY}")
+    if schedule_id not in SCHEDULES:
+        raise UserError(f"unknown schedule {schedule_id!r}; schedules: {', '.join(SCHEDULES)}")
     handle = client.get_schedule_handle(schedule_id)
     try:
         await handle.describe()
@@ -58,13 +58,13 @@ async def _on(client: Client, schedule_id: str) -> ScheduleHandle:
 @app.command("list")
 def list_(as_json: Json = False) -> None:
     """The schedules: paused or not, next runs, recent runs, runs missed or skipped."""
-    from schedules import DIGEST, WEEKLY
+    from schedules import SCHEDULES
 
     tz = settings().tz  # times as the deployment reads them (09:00, not 01:00 UTC)
 
     async def go(client: Client) -> list[dict[str, Any]]:
         out = []
-        for sid in (DIGEST, WEEKLY):
+        for sid in SCHEDULES:
             try:
                 d = await client.get_schedule_handle(sid).describe()
             except RPCError as e:

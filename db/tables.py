@@ -54,6 +54,9 @@ class CaseRow(SQLModel, table=True):
     id_hash: str | None = Field(default=None, index=True, max_length=64)
     # The recently closed case this one repeats: figures count the two as one.
     repeat_of: str | None = Field(default=None, index=True, max_length=40)
+    # Set by `appeals purge` (db/purge.py): the worker's personal data is gone from
+    # this case's rows; its figures and its audit trail's shape remain.
+    purged_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class TaskRow(SQLModel, table=True):
@@ -322,3 +325,23 @@ class CodecAccessRow(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # ok | refused (a key the process lacks, …)
     via: str = Field(max_length=8)  # bearer | cookie
     origin: str | None = Field(default=None, max_length=200)
+
+
+class PurgeRow(SQLModel, table=True):
+    """One run of ``appeals purge`` (by hand, by the daily schedule or through the API):
+    who ran it, when, the cutoffs it used and which cases it touched. Written in the
+    same transaction as the purge itself, so a row here means the purge happened."""
+
+    __tablename__ = "purges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    actor: str = Field(max_length=80)
+    # Cases closed before ``cutoff`` lost their personal data; cases closed before
+    # ``hash_cutoff`` (the repeat window) lost their repeat-matching hashes.
+    cutoff: datetime = Field(sa_column=_ts(nullable=False))
+    hash_cutoff: datetime = Field(sa_column=_ts(nullable=False))
+    cases: int = 0
+    case_ids: str = "[]"  # JSON list
+    hashes_cleared: int = 0
+    hash_case_ids: str = "[]"  # JSON list

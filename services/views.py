@@ -145,12 +145,10 @@ def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
         "platform": c.platform,
         "channel": c.channel,
         "urgent": c.urgent,
-        "worker": {
-            "name": c.name if reveal else mask_name(c.name),
-            "phone": c.phone if reveal else mask_phone(c.phone),
-            "id_number": c.id_number if reveal else mask_id(c.id_number),
-        },
+        "worker": _worker(c, reveal=reveal),
         "summary": c.summary if reveal else masked_summary(c),
+        # Set once `appeals purge` took the worker's data out: the worker shows 已清除.
+        "purged_at": iso(c.purged_at, s),
         "residence": c.residence,
         "workplace": c.workplace,
         "incident": c.incident,
@@ -168,6 +166,19 @@ def case_dict(c: CaseRow, s: Settings, *, reveal: bool) -> dict[str, Any]:
         "callback_remark": c.callback_remark,
         "priority": c.priority,
         "repeat_of": c.repeat_of,  # the recently closed case this one repeats
+    }
+
+
+PURGED_LABEL = "已清除"
+
+
+def _worker(c: CaseRow, *, reveal: bool) -> dict[str, str | None]:
+    if c.purged_at is not None:
+        return {"name": PURGED_LABEL, "phone": PURGED_LABEL, "id_number": None}
+    return {
+        "name": c.name if reveal else mask_name(c.name),
+        "phone": c.phone if reveal else mask_phone(c.phone),
+        "id_number": c.id_number if reveal else mask_id(c.id_number),
     }
 
 

@@ -103,6 +103,7 @@ ACTIONS = {
     "closed": "结案",
     "withdrawn": "撤回",
     "revealed": "查看个人信息",
+    "purged": "个人信息已清除",
     "summary_masked": "诉求内容脱敏",
     "lead_restarted": "主办重启",
     "external_replied": "外地答复",

@@ -126,6 +126,8 @@ ENDPOINTS: dict[Action, tuple[Request, bool]] = {
     Action.users_admin: (_get("/api/v1/users"), True),
     Action.codec_decode: (lambda c, t, _: c.post("/api/v1/codec/decode", json=PROBE), False),
     Action.codec_encode: (lambda c, t, _: c.post("/api/v1/codec/encode", json=PROBE), False),
+    # The probe is refused as input (422): nothing is purged by the matrix.
+    Action.admin_purge: (lambda c, t, _: c.post("/api/v1/admin/purge", json=PROBE), False),
 }
 # Further endpoints of an action already above, checked the same way.
 MORE_ENDPOINTS: list[tuple[Action, tuple[Request, bool]]] = [

@@ -170,3 +170,28 @@ def test_a_task_late_on_two_clocks_is_listed_once_by_its_most_late(engine: Engin
         assert office.deadline.clock == "sign_for"
         streamed = list(queries.iter_overdue_tasks(session=session, now=late))
         assert [r.task.task_id for r in streamed] == ["AP-TEST-T1"]
+
+
+def test_a_purged_case_is_never_projected_back(engine: Engine) -> None:
+    """A projection that still arrives for a purged case (a late retry), or a reconcile
+    repair, does not bring the worker's data back."""
+    from activities.purge import purge
+    from activities.store import reproject
+
+    store = StoreActivities(engine)
+    closed = case(1, "closed").model_copy(update={"closed_at": T0})
+    store.project(ProjectionBatch(case=closed))
+    result = purge(
+        engine,
+        now=T0 + timedelta(days=400),
+        retention_days=365,
+        repeat_window_days=30,
+        actor="test",
+    )
+    assert result.case_ids == ["AP-TEST"]
+    store.project(ProjectionBatch(case=closed.model_copy(update={"version": 2})))
+    assert not reproject(engine, ProjectionBatch(case=closed.model_copy(update={"version": 3})))
+    with Session(engine) as session:
+        row = queries.get_case(session=session, case_id="AP-TEST")
+        assert row is not None and row.purged_at is not None
+        assert (row.name, row.phone, row.version) == ("", "", 1)

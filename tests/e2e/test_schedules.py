@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.tables import TaskRow
 from models.digest import DigestResult
-from schedules import CATCHUP_WINDOW, DIGEST, WEEKLY, ensure_schedules
+from schedules import CATCHUP_WINDOW, DIGEST, PURGE, SCHEDULES, WEEKLY, ensure_schedules
 from settings import Settings
 from sla import WorkCalendar, load_overrides
 from tests.commands.conftest import Appeals
@@ -42,7 +42,7 @@ async def client(dev_env: WorkflowEnvironment) -> AsyncIterator[Client]:
     """The dev server's client; the schedules are deleted after the test (their ids are
     the deployment's, so two tests must not hold them at once)."""
     yield dev_env.client
-    for sid in (DIGEST, WEEKLY):
+    for sid in SCHEDULES:
         try:
             await dev_env.client.get_schedule_handle(sid).delete()
         except Exception:  # noqa: BLE001, S110 - not created by this test
@@ -71,10 +71,10 @@ async def test_created_once_updated_in_place_and_a_pause_survives_a_restart(
     client: Client, settings: Settings, appeals: Appeals
 ) -> None:
     s = on_queue(settings)
-    assert await ensure_schedules(client, s) == [f"{DIGEST} created", f"{WEEKLY} created"]
+    assert await ensure_schedules(client, s) == [f"{sid} created" for sid in SCHEDULES]
     appeals("schedules", "pause", DIGEST, "--note", "国庆值班安排")
     # A worker starting again (any worker, any number of times) changes nothing else.
-    assert await ensure_schedules(client, s) == [f"{DIGEST} updated", f"{WEEKLY} updated"]
+    assert await ensure_schedules(client, s) == [f"{sid} updated" for sid in SCHEDULES]
     d: ScheduleDescription = await client.get_schedule_handle(DIGEST).describe()
     assert d.schedule.state.paused and d.schedule.state.note == "国庆值班安排"
     assert d.schedule.spec.time_zone_name == "Asia/Shanghai"
@@ -82,8 +82,11 @@ async def test_created_once_updated_in_place_and_a_pause_survives_a_restart(
     assert (cal.hour, cal.minute) == ((ScheduleRange(9),), (ScheduleRange(0),))
     assert d.schedule.policy.overlap is ScheduleOverlapPolicy.BUFFER_ONE
     assert d.schedule.policy.catchup_window == CATCHUP_WINDOW
+    purge = await client.get_schedule_handle(PURGE).describe()
+    (cal,) = purge.schedule.spec.calendars
+    assert (cal.hour, cal.minute) == ((ScheduleRange(3),), (ScheduleRange(0),))
     listed = appeals("schedules", "list", "--json").stdout
-    assert '"paused": true' in listed and WEEKLY in listed
+    assert '"paused": true' in listed and WEEKLY in listed and PURGE in listed
     appeals("schedules", "unpause", DIGEST)
     assert not (await client.get_schedule_handle(DIGEST).describe()).schedule.state.paused
     refused = appeals("schedules", "trigger", "no-such", code=1)

@@ -124,6 +124,7 @@ NEEDS: dict[str, Action | None] = {
     f"POST {API}/users/{{staff_id}}/enable": Action.users_admin,
     f"POST {API}/codec/decode": Action.codec_decode,
     f"POST {API}/codec/encode": Action.codec_encode,
+    f"POST {API}/admin/purge": Action.admin_purge,
 }
 
 
