@@ -73,7 +73,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.intake import mask_id, mask_phone
+from models.intake import mask_id, mask_name, mask_phone
 from models.notify import Notification, NotificationKind
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -178,6 +178,17 @@ def mask_personal(text: str) -> str:
     """Mask mobile and citizen ID numbers the way the CLI does (138****8001)."""
     text = ID_IN_TEXT.sub(lambda m: mask_id(m.group()) or "", text)
     return PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())[-11:]), text)
+
+
+def mask_worker(text: str, name: str) -> str:
+    """``mask_personal``, and the worker's own name wherever it was typed (王**): what
+    those who may not see the worker read. A one-character name is left alone, since
+    masking it would mask that character in every word."""
+    text = mask_personal(text)
+    name = name.strip()
+    if len(name) >= 2:
+        text = text.replace(name, mask_name(name))
+    return text
 
 
 def _template_context(notification: Notification) -> dict[str, Any]:

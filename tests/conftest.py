@@ -102,9 +102,12 @@ async def running_stack(
     settings: Settings,
     task_queue: str | None = None,
     max_cached_workflows: int = 1000,
+    remote_activities: bool = False,
 ) -> AsyncIterator[Stack]:
     """A worker with the real activities on a fresh task queue (or the given one, to
-    stand for a restarted worker process) and read model."""
+    stand for a restarted worker process) and read model. ``remote_activities``: local
+    activities run through the activity queue, so that every activity's input is in
+    the history (tests/privacy/test_activity_inputs.py)."""
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     task_queue = task_queue or f"tq-{uuid.uuid4()}"
@@ -117,7 +120,9 @@ async def running_stack(
             executor=executor,
             max_cached_workflows=max_cached_workflows,
             # Without a cache, local activities cannot finish: run them as activities.
-            interceptors=[RemoteActivities()] if max_cached_workflows == 0 else [],
+            interceptors=(
+                [RemoteActivities()] if max_cached_workflows == 0 or remote_activities else []
+            ),
         )
         async with worker:
             yield Stack(env.client, settings, engine, task_queue, worker, env)

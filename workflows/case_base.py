@@ -24,6 +24,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.clocks import ClockActivities
+    from activities.mail import mask_worker
     from activities.routing import RoutingActivities
     from models.case import (
         CallbackResult,
@@ -313,6 +314,14 @@ class CaseBase:
 
     # ---- helpers ---------------------------------------------------------------
 
+    def _for_others(self, text: str) -> str:
+        """``text`` as the case hands it to anyone but the read model's case row: the
+        worker's name, phones and ID numbers masked. The case masks it because it is
+        the only workflow that knows the name (its tasks never get it)."""
+        if not workflow.patched(patches.PII_MASKED_FOR_OTHERS):
+            return text
+        return mask_worker(text, self._inp.intake.name)
+
     def _lead_region(self) -> str:
         d = self._decisions[-1] if self._decisions else None
         return d.lead.basis_region if d else self._inp.intake.workplace
@@ -329,7 +338,7 @@ class CaseBase:
             return await compute(
                 RoutingActivities.route_case,
                 RouteRequest(
-                    facts=routing_facts(form),
+                    facts=routing_facts(form, self._for_others(form.summary)),
                     exclude=list(exclude),
                     sla_plan_override=form.sla_plan,
                     urgent=form.urgent,

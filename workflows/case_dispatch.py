@@ -265,7 +265,7 @@ class CaseDispatch(CaseBase):
                 assignment=assignment,
                 category=form.category,
                 category_label=self._routed.category_label,
-                summary=form.summary,
+                summary=self._for_others(form.summary),
                 plan=plan,
                 urgent=form.urgent or plan.name == "urgent" or self._priority > 0,
                 priority=self._priority,

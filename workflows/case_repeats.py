@@ -57,7 +57,8 @@ class CaseRepeats(CaseBase):
         self._repeat_requests.append(inp.request_id)
         self._priority += 1
         n, priority = len(self._repeat_requests), self._priority
-        summary = mask_personal(inp.summary)
+        # The numbers masked always; the worker's name too since PII_MASKED_FOR_OTHERS.
+        summary = mask_personal(self._for_others(inp.summary))
         await self._record(
             "repeat",
             inp.actor,

@@ -46,7 +46,7 @@ class CaseSupervision(CaseDispatch):
             await self._tell(
                 task_id,
                 DepartmentTaskWorkflow.urge,
-                UrgeSignal(actor=inp.actor, text=inp.text, priority=priority),
+                UrgeSignal(actor=inp.actor, text=self._for_others(inp.text), priority=priority),
             )
         return self.state()
 

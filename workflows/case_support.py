@@ -14,12 +14,14 @@ with workflow.unsafe.imports_passed_through():
     from models.routing import RoutingDecision, RoutingFacts
 
 
-def routing_facts(form: IntakeForm) -> RoutingFacts:
+def routing_facts(form: IntakeForm, summary: str) -> RoutingFacts:
+    """The facts routing decides on; ``summary`` as routing may read it (masked since
+    patches.PII_MASKED_FOR_OTHERS: keywords do not need the worker's name or numbers)."""
     return RoutingFacts(
         category=form.category,
         occupation=form.occupation,
         platform=form.platform,
-        summary=form.summary,
+        summary=summary,
         residence=form.residence,
         workplace=form.workplace,
         incident=form.incident,

@@ -17,6 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import TaskInput, UrgeSignal
     from workflows.notification import NotificationWorkflow
 
+from workflows import patches
+
 # What each kind of task asks of its office, for the new-task mail (新工单).
 WHAT_TO_DO = {
     "lead": "请在签收时限内签收（appeals accept {task}），在答复时限内办结并答复劳动者"
@@ -53,7 +55,14 @@ class Notices:
             "category_label": self._inp.category_label or self._inp.category,
             "office_name": office.name,
             "role": "主办" if self._inp.role.value == "lead" else "协办",
-            **extra,
+            # Phones and ID numbers an officer typed (a reason, a question) are masked
+            # before the mail's activities get them, not only when the mail is
+            # rendered; a name the task cannot mask, for it never learns the worker's.
+            **(
+                {k: mask_personal(v) for k, v in extra.items()}
+                if workflow.patched(patches.PII_MASKED_FOR_OTHERS)
+                else extra
+            ),
         }
 
     async def send_clock_event(self, clock: ClockState, event: ClockEvent, priority: int) -> None:

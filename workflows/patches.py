@@ -89,6 +89,16 @@ state superseding one not sent yet) instead of awaiting the signal inside the ac
 waiting for the server to confirm the signal cost the action one more workflow task.
 The case's view of a task (its state query) follows a moment after the action."""
 
+PII_MASKED_FOR_OTHERS = "pii-masked-for-others"
+"""What the case hands to other workflows and activities has the worker's name, phones
+and ID numbers masked (王**, 139****5678): the summary routing reads for its keywords,
+the summary each task gets (and mails, e.g. to another region's hotline at a hand-off),
+a repeat call's words mailed to the offices, a 督办's text. In a task: its clock
+operations get the ledger without the words typed in it (questions, reasons; put back
+from the task's own ledger after), and the texts of its mails have phones and ID
+numbers masked before the mail's activities get them. Before, all of it went as typed.
+Only the read model's projection gets the worker."""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -109,4 +119,5 @@ ALL = (
     CALLBACK_CLOCK,
     NEW_TASK_MAIL_SETTLES,
     CLUSTER_FEED,
+    PII_MASKED_FOR_OTHERS,
 )

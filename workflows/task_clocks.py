@@ -33,6 +33,26 @@ from workflows.compute import compute, compute_options
 FireHandler = Callable[[ClockState, ClockEvent], Awaitable[None]]
 
 
+def without_texts(clock: ClockState) -> ClockState:
+    """A copy of ``clock`` for the clock activity: pauses' and extensions' texts blank."""
+    copy = clock.model_copy(deep=True)
+    for p in copy.pauses:
+        p.reason = ""
+    for e in copy.extensions:
+        e.reason, e.decision_reason = "", None
+    return copy
+
+
+def with_texts(result: ClockState, ours: ClockState) -> ClockState:
+    """The activity's ``result`` with ``ours``'s texts back: the activity keeps every pause
+    and extension, in order (it measures them; the workflow adds them)."""
+    for p, mine in zip(result.pauses, ours.pauses, strict=False):
+        p.reason = mine.reason
+    for e, theirs in zip(result.extensions, ours.extensions, strict=False):
+        e.reason, e.decision_reason = theirs.reason, theirs.decision_reason
+    return result
+
+
 class ClockUnavailable(Exception):  # noqa: N818 - a state, not a programming error
     """The calendar arithmetic of a clock operation kept failing (patches.COMPUTE_BOUNDED):
     the clock is as it was before the operation."""
@@ -63,12 +83,16 @@ class TaskClocks:
         spec: ClockSpec | None = None,
         plan: str | None = None,
     ) -> ClockState:
+        ours = self.clocks[name]
+        # The arithmetic needs the ledger's times, not the words people typed in it
+        # (a question for the worker, an extension's reason): those stay here.
+        sent = without_texts(ours) if workflow.patched(patches.PII_MASKED_FOR_OTHERS) else ours
         try:
             clock = await compute(
                 ClockActivities.clock_op,
                 ClockRequest(
                     op=op,
-                    clock=self.clocks[name],
+                    clock=sent,
                     at=workflow.now(),
                     period=period,
                     spec=spec,
@@ -85,7 +109,7 @@ class TaskClocks:
             raise ClockUnavailable(f"{name} {op.value}: {e.cause or e}") from e
         # Every caller holds the lock, so nothing changed this clock while the
         # activity ran; replacing it with the activity's result loses nothing.
-        self.clocks[name] = clock
+        self.clocks[name] = clock if sent is ours else with_texts(clock, ours)
         self.version += 1
         return clock
 

@@ -80,6 +80,31 @@ def test_every_patched_branch_has_a_saved_history() -> None:
         "T1",
     }
     assert any("task" in h for h in recorded[patches.CLOCKS_FIRE_OUTSIDE_LOCK])
+    # The case masks what it hands on; the saved case took it (tasks have nothing to mask).
+    assert any(h.endswith("-case") for h in recorded[patches.PII_MASKED_FOR_OTHERS])
     # A case joins its clusters; the cluster workflow's own history replays too.
     assert any(h.endswith("-case") for h in recorded[patches.CLUSTER_FEED])
     assert any(p.stem.endswith("-cluster") for p in HISTORIES)
+
+
+async def test_v6_pii_tasks_were_handed_the_summary_masked() -> None:
+    """In v6-pii (patches.PII_MASKED_FOR_OTHERS) each task's input holds the summary with
+    the worker's name, phone and ID number masked, as the case handed it on."""
+    codec = sealed_converter().payload_codec
+    assert codec is not None
+    tasks = [p for p in HISTORIES if p.stem.startswith("v6-pii-task-")]
+    assert tasks
+    for path in tasks:
+        start = load(path).events[0].workflow_execution_started_event_attributes
+        (payload,) = await codec.decode(list(start.input.payloads))
+        summary = json.loads(payload.data)["summary"]
+        assert "欧***" in summary and "139****5678" in summary, summary
+        assert "欧阳春燕" not in summary and "13912345678" not in summary
+        # Its clock operations got the ledger without the question and the reason
+        # that gave the phone (the lead's: T1).
+        for event in load(path).events:
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                a = event.activity_task_scheduled_event_attributes
+                decoded = await codec.decode(list(a.input.payloads))
+                if a.activity_type.name == "clock_op":
+                    assert all(b"13912345678" not in p.data for p in decoded)
