@@ -15,20 +15,11 @@ from urllib.parse import quote
 import typer
 
 from commands.api import ApiError, api
-from commands.common import UsageError, UserError, console, err_console
+from commands.common import UsageError, UserError, console, err_console, region_code
 from models.case import CallbackResult
 from models.common import Channel, Occupation
 from routing_rules import RulesError, RuleSet, load_ruleset
-from routing_rules.divisions import national
 from settings import Settings
-
-
-def _region(value: str | None) -> str | None:
-    """A region flag must name a current division (GB/T 2260): a usage error otherwise,
-    before anything is sent."""
-    if value is not None and value.strip() not in national():
-        raise typer.BadParameter(national().unknown(value.strip(), what="region"))
-    return value
 
 
 def load_rules(s: Settings) -> RuleSet:
@@ -52,13 +43,13 @@ def register(app: typer.Typer) -> None:
         category: Annotated[str | None, typer.Option()] = None,
         summary: Annotated[str | None, typer.Option()] = None,
         residence: Annotated[
-            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=region_code)
         ] = None,
         workplace: Annotated[
-            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=region_code)
         ] = None,
         incident: Annotated[
-            str | None, typer.Option(help="region code (GB/T 2260)", callback=_region)
+            str | None, typer.Option(help="region code (GB/T 2260)", callback=region_code)
         ] = None,
         address: Annotated[
             str | None,

@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
+import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
@@ -29,6 +30,16 @@ class UsageError(UserError):
     """What the user typed cannot be used as it is (a place to choose): exit status 2."""
 
     exit_code = 2
+
+
+def region_code(value: str | None) -> str | None:
+    """A region flag must name a current division (GB/T 2260): a usage error otherwise,
+    before anything is sent, with the nearest real names."""
+    from routing_rules.divisions import national  # the table loads on first use
+
+    if value is not None and value.strip() not in national():
+        raise typer.BadParameter(national().unknown(value.strip(), what="region"))
+    return value
 
 
 def settings() -> Settings:

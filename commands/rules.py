@@ -9,10 +9,11 @@ import typer
 from rich.table import Table
 
 from commands.api import api
-from commands.common import UserError, console, print_json, settings
+from commands.common import UserError, console, print_json, region_code, settings
 from models.common import Occupation
 from models.routing import RoutingFacts
 from routing_rules import RulesError, check_directory, decision_to_dict, load_ruleset
+from routing_rules.national_check import unknown_place
 
 app = typer.Typer(help="Validate and explain the routing rules.", no_args_is_help=True)
 Dir = Annotated[Path | None, typer.Option("--dir", help="rules directory (default: settings)")]
@@ -58,9 +59,9 @@ def check(
 def explain(
     category: Annotated[str, typer.Option()],
     occupation: Annotated[Occupation, typer.Option()],
-    residence: Annotated[str, typer.Option()],
-    workplace: Annotated[str, typer.Option()],
-    incident: Annotated[str | None, typer.Option()] = None,
+    residence: Annotated[str, typer.Option(help="region code", callback=region_code)],
+    workplace: Annotated[str, typer.Option(help="region code", callback=region_code)],
+    incident: Annotated[str | None, typer.Option(help="region code", callback=region_code)] = None,
     platform: Annotated[str | None, typer.Option()] = None,
     summary: Annotated[str, typer.Option()] = "",
     sla_plan: Annotated[str | None, typer.Option("--sla-plan")] = None,
@@ -114,6 +115,9 @@ def _explain_locally(directory: Path, facts: dict[str, Any], sla_plan: str | Non
         rules = load_ruleset(directory)
     except RulesError as e:
         raise UserError(f"the routing rules are invalid: {e}") from e
+    for field in ("residence", "workplace", "incident"):
+        if facts[field] and (refusal := unknown_place(facts[field], rules, what=field)):
+            raise UserError(refusal)
     try:
         decision = rules.route(RoutingFacts(**facts), sla_plan_override=sla_plan)
     except ValueError as e:

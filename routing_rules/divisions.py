@@ -11,6 +11,7 @@ rows), then dictionary look-ups.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,15 +60,22 @@ class Divisions:
         """``广东省广州市黄埔区`` for 440112; the code itself when it is unknown."""
         return "".join(d.name for d in self.path(code)) or code
 
-    def nearest(self, code: str, limit: int = 3) -> list[Division]:
+    def nearest(
+        self, code: str, limit: int = 3, *, among: Collection[str] | None = None
+    ) -> list[Division]:
         """Real divisions whose codes are closest to ``code``: same length, then the
-        longest shared prefix (same city, same province), then the smallest difference.
+        longest shared prefix (same city, same province), then the smallest difference;
+        only those ``among`` the given codes (a deployment's regions) when it is given.
 
         A mistyped 440199 gives Guangzhou's districts; 999999 the provinces nearest it.
         """
         if not code.isdigit():
             return []
-        same_length = [d for d in self.by_code.values() if len(d.code) == len(code)]
+        same_length = [
+            d
+            for d in self.by_code.values()
+            if len(d.code) == len(code) and (among is None or d.code in among)
+        ]
 
         def shared(d: Division) -> int:
             n = 0

@@ -13,6 +13,39 @@ if TYPE_CHECKING:
     from routing_rules.ruleset import RuleSet
 
 
+def unknown_place(code: str, ruleset: RuleSet, *, what: str) -> str | None:
+    """The one-line refusal of a place code that exists nowhere, with the nearest real
+    names; None for a region of the deployment or any real division (a place outside
+    the deployment is an external hand-off, not a mistake). Intake and `appeals rules
+    explain` both ask this."""
+    if code in ruleset.regions or code in national():
+        return None
+    return national().unknown(code, what=what)
+
+
+def not_a_region(code: str, ruleset: RuleSet, *, what: str, streets: bool = False) -> str | None:
+    """The one-line refusal of a code that is not a region of this deployment (with
+    ``streets``, an unlisted street of one of its districts is one), naming the nearest
+    of its regions; None when it is one. Filters and designations ask this: an office
+    must be chosen among the deployment's own places."""
+    table = national()
+    if code in ruleset.regions:
+        return None
+    # An unlisted street is served by its district, if it is a real street at all.
+    if streets and ruleset.known_region(code) is not None and code in table:
+        return None
+    near = table.nearest(code, among=ruleset.regions) or table.nearest(
+        code[:6], among=ruleset.regions
+    )
+    hint = ", ".join(f"{d.code} {table.full_name(d.code)}" for d in near)
+    where = (
+        f"{code} {table.full_name(code)} is outside this deployment"
+        if code in table
+        else f"{code} is not a current GB/T 2260 division"
+    )
+    return f"{what} {where}; nearest of its regions: {hint or 'see `appeals staff`'}"
+
+
 def national_problems(ruleset: RuleSet) -> list[str]:
     """One line per code that the national table does not have, or names otherwise."""
     table = national()

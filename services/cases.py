@@ -22,11 +22,12 @@ from models.case import CaseInput, CaseState, case_id_for
 from models.clusters import RepeatInput
 from models.intake import IntakeForm, RepeatQuery
 from routing_rules import RuleSet
-from routing_rules.divisions import national
+from routing_rules.national_check import unknown_place
 from services import repeats
 from services.actions import CASE_VERBS
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound, ServiceError
+from services.filters import check_target_region
 from services.places import resolve_addresses
 from services.scope import check_case, required_scope
 from services.temporal import update
@@ -56,8 +57,8 @@ def check_against_directory(form: IntakeForm, rules: RuleSet) -> None:
         # A real place outside the deployment is allowed (external hand-off), and so is
         # a real street the directory does not list (served by its district); a code
         # that exists nowhere is a typo, inside the deployment or out.
-        if code is not None and code not in rules.regions and code not in national():
-            raise BadInput(national().unknown(code, what=f"{field} region"))
+        if code is not None and (refusal := unknown_place(code, rules, what=f"{field} region")):
+            raise BadInput(refusal)
 
 
 def _same_grievance(row: CaseRow, form: IntakeForm) -> bool:
@@ -302,6 +303,7 @@ async def act_on_case(
     case, tasks = load_case(ctx, case_id)
     check_case(p, found.action, case, tasks)
     arg = found.build(parse(found.body, body), p.staff_id)
+    check_target_region(ctx.rules, arg)
     if case.status in ("closed", "withdrawn"):
         raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
     return await update(await ctx.client(), case_id, "case", found.update, arg, CaseState)

@@ -18,6 +18,7 @@ from auth.identity import Principal
 from auth.policy import Action, Scope
 from db.tables import ClusterMemberRow, ClusterRow
 from models.clusters import ClusterReplyInput, ClusterState, DesignateLeadInput
+from routing_rules.national_check import not_a_region
 from services.context import Context
 from services.errors import BadInput, Forbidden, NotFound
 from services.scope import required_scope
@@ -172,8 +173,8 @@ async def designate_lead(
     arg = parse(DesignateLeadInput, {**body, "actor": p.staff_id, "episode": row.id})
     if arg.department not in ctx.rules.departments:
         raise BadInput(f"unknown department {arg.department!r}")
-    if arg.region not in ctx.rules.regions:
-        raise BadInput(f"unknown region {arg.region!r}; see `appeals staff` for region codes")
+    if refusal := not_a_region(arg.region, ctx.rules, what="region"):
+        raise BadInput(refusal)
     await update(await ctx.client(), row.workflow_id, "cluster", "designate", arg, ClusterState)
     return await _fresh(ctx, cluster_id)
 

@@ -12,6 +12,7 @@ from auth.policy import Action
 from models.common import StaffRole
 from models.routing import RoutingFacts
 from routing_rules import check_directory, decision_to_dict
+from routing_rules.national_check import unknown_place
 from services.context import Context
 from services.errors import BadInput, Conflict
 from services.filters import check_filters
@@ -61,6 +62,12 @@ def explain(ctx: Context, p: Principal, facts: dict[str, Any]) -> dict[str, Any]
     except ValidationError as e:
         raise BadInput(one_line(e)) from e
     check_filters(ctx.rules, category=parsed.category)
+    # As at intake: a real place outside the deployment is a hand-off to explain, a code
+    # that exists nowhere is a typo, refused with the nearest real names.
+    for field in ("residence", "workplace", "incident"):
+        code = getattr(parsed, field)
+        if code and (refusal := unknown_place(code, ctx.rules, what=f"{field} region")):
+            raise BadInput(refusal)
     try:
         decision = ctx.rules.route(parsed, sla_plan_override=plan)
     except ValueError as e:

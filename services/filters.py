@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models.tasks import TaskStatus
 from routing_rules import RuleSet
+from routing_rules.national_check import not_a_region
 from services.errors import BadInput
 
 
@@ -17,6 +18,15 @@ def clock_names(rules: RuleSet) -> list[str]:
     return sorted({c.name for plan in rules.plans.values() for c in plan.clocks})
 
 
+def check_target_region(rules: RuleSet, arg: object) -> None:
+    """An action naming an office's region (designate, transfer, add a co-handler) must
+    name a region of this deployment; refused here in one line with the nearest ones,
+    before the workflow's validator would say only "unknown"."""
+    region = getattr(arg, "region", None)
+    if region and (refusal := not_a_region(region, rules, what="region")):
+        raise BadInput(refusal)
+
+
 def check_filters(
     rules: RuleSet,
     *,
@@ -28,8 +38,8 @@ def check_filters(
 ) -> None:
     if department:
         _one_of("department", department, sorted(rules.departments))
-    if region and rules.known_region(region) is None:
-        raise BadInput(f"unknown region {region!r}: a region code of this deployment")
+    if region and (refusal := not_a_region(region, rules, what="region", streets=True)):
+        raise BadInput(refusal)
     if status:
         _one_of("status", status, [s.value for s in TaskStatus])
     if clock:

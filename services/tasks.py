@@ -12,7 +12,7 @@ from models.tasks import ActionResult, TaskStatus
 from services.actions import TASK_VERBS
 from services.context import Context
 from services.errors import Conflict, NotFound
-from services.filters import check_filters
+from services.filters import check_filters, check_target_region
 from services.privacy import masked_summary
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
@@ -119,6 +119,7 @@ async def act_on_task(
     task, _ = load_task(ctx, task_id)
     check_task(p, found.action, task)
     arg = found.build(parse(found.body, body), p.staff_id)
+    check_target_region(ctx.rules, arg)
     if task.status not in OPEN:
         # A task that ended never reopens (a reopened case gets new tasks), so the
         # read model's word is final here and Temporal need not be asked.

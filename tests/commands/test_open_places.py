@@ -47,3 +47,24 @@ def test_open_refuses_unknown_codes_and_lists_the_places_an_address_may_mean(
             *CASE, "--incident-address", "增城区荔城街道府佑路", "--workplace", "440106", code=2
         )
         assert "proposes 440118001 广东省广州市增城区荔城街道" in single.stderr
+
+
+def test_rules_explain_refuses_unknown_codes_like_intake(appeals: Appeals) -> None:
+    """`appeals rules explain`: a code that exists nowhere is a usage error in one line with
+    the nearest real places (before the API or the rules are asked); a real place outside
+    the deployment is explained as the external hand-off it would be."""
+    from routing_rules import DEFAULT_RULES_DIR
+
+    explain = ("rules", "explain", "--category", "wage_arrears", "--occupation", "rider")
+    local = ("--dir", str(DEFAULT_RULES_DIR))
+    for flag in ("--residence", "--workplace", "--incident"):
+        places = {"--residence": "440106", "--workplace": "440106", flag: "440199"}
+        args = [x for kv in places.items() for x in kv]
+        for where in (local, ()):  # --dir routes locally; without it the API is asked
+            refused = appeals(*explain, *args, *where, code=2).stderr
+            assert "region 440199 is not a current GB/T 2260 division" in refused
+            assert "nearest: 440118 广东省广州市增城区" in refused
+    beijing = appeals(
+        *explain, "--residence", "440106", "--workplace", "110108", *local, "--json"
+    ).stdout
+    assert '"rule"' in beijing
