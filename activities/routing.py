@@ -15,6 +15,7 @@ from models.routing import (
     EscalationContacts,
     PlanRequest,
     ResolveOfficeRequest,
+    Roster,
     RoutedCase,
     RouteRequest,
 )
@@ -88,6 +89,13 @@ class RoutingActivities:
             }
         )
         category = rules.categories.get(req.facts.category)
+        if not req.roster:
+            return RoutedCase(
+                decision=decision,
+                plan=rules.plans[decision.sla_plan],
+                roster=Roster(),
+                category_label=category.label if category else "",
+            )
         return RoutedCase(
             decision=decision,
             plan=rules.plans[decision.sla_plan],

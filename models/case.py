@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from models.common import Code
 from models.intake import IntakeForm
 from models.routing import RoutingDecision
-from models.tasks import Actor, Reason, TaskResult, TaskState
+from models.tasks import Actor, Reason, TaskBrief, TaskResult
 
 
 class CaseStatus(StrEnum):
@@ -100,7 +100,7 @@ class CaseState(BaseModel):
     category: str
     opened_at: datetime
     routing: list[RoutingDecision] = Field(default_factory=list)
-    tasks: list[TaskState] = Field(default_factory=list)
+    tasks: list[TaskBrief] = Field(default_factory=list)
     results: list[TaskResult] = Field(default_factory=list)
     reply: str | None = None
     callback: CallbackResult | None = None
@@ -119,6 +119,18 @@ class CaseState(BaseModel):
     # Still reacting to something: a task that ended, a co-handler request, a task it
     # started that has not reported yet. Its tasks are then not yet what they will be.
     settling: bool = False
+
+
+class CaseAck(BaseModel):
+    """What a case's Update returns (patches.CASE_HISTORY_SLIM): the case, its status and
+    the version of its read-model row after the action. The whole CaseState went into
+    the history with every action; whoever needs it queries ``state`` (a query leaves
+    no trace in the history). A CaseState returned by an older run decodes as this too.
+    """
+
+    case_id: str
+    status: CaseStatus
+    version: int = 0
 
 
 def case_id_for(request_id: str) -> str:

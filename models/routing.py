@@ -107,6 +107,9 @@ class RouteRequest(BaseModel):
     prefer_department: str | None = None
     prefer_region: str | None = None
     urgent: bool = False  # an urgent case takes the deployment's `urgent` plan if it has one
+    # False when re-routing: the roster and the special plans (the first routing's are
+    # the case's) would only fill the history again.
+    roster: bool = True
 
 
 class ResolveOfficeRequest(BaseModel):

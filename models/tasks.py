@@ -64,6 +64,9 @@ class TaskInput(BaseModel):
     regions: list[str] = Field(default_factory=list)
     clerks: list[str] = Field(default_factory=list)  # may record the worker's material
     supervisors: list[str] = Field(default_factory=list)  # may decide extensions
+    # Set when a run of this task continued as new (patches.TASK_CONTINUES_AS_NEW): the
+    # state the new run takes up; None for the task's first run.
+    carried: TaskCarry | None = None
 
 
 class AcceptInput(BaseModel):
@@ -233,3 +236,60 @@ class TaskState(BaseModel):
     waiting_for: list[str] = Field(default_factory=list)  # co-handlers' opinions awaited
     may_proceed: bool = False  # a supervisor let the lead reply without them
     opinions: list[Opinion] = Field(default_factory=list)
+
+
+class TaskChanged(BaseModel):
+    """Sent by a task to its case when its status changes (patches.TASK_TELLS_STATUS).
+
+    The case needs no more: the assignment it started the task with says who and
+    where, and the task's own query (or the read model) has the rest. Before, each
+    change sent the whole TaskState (every clock, note and opinion), so a task's
+    history and its case's grew with the square of its notes. A TaskState sent by
+    an older task decodes as this too (the other fields are ignored).
+    """
+
+    task_id: str
+    status: TaskStatus
+    version: int = 0  # the task's projection version when it was sent
+
+
+class TaskBrief(BaseModel):
+    """The case's view of one of its tasks (CaseState.tasks): ids, office, status.
+    Clocks, notes and opinions: the task's own ``state`` query or the read model."""
+
+    task_id: str
+    role: TaskRole
+    status: TaskStatus
+    department: str
+    region: str
+    office_name: str
+    handlers: list[str] = Field(default_factory=list)
+    designated: bool = False  # a supervisor designated this owner (派单异议审核)
+    version: int = 0  # the task's projection version at its last status change
+
+
+class TaskCarry(BaseModel):
+    """What a task's run hands to the next when it continues as new
+    (patches.TASK_CONTINUES_AS_NEW): everything its handlers and clocks read, and the
+    numbering of its audit events and projections, so that keys never repeat."""
+
+    runs: int  # runs before the new one
+    status: TaskStatus
+    dispatched_at: datetime
+    accepted_at: datetime | None = None
+    return_until: datetime | None = None
+    priority: int = 0
+    notes: list[str] = Field(default_factory=list)  # the latest few (the timeline has all)
+    co: CoStatus = Field(default_factory=CoStatus)
+    co_asked: dict[str, str] = Field(default_factory=dict)
+    clocks: list[ClockState] = Field(default_factory=list)
+    urgent: bool = False
+    noted: list[str] = Field(default_factory=list)  # breaches noted before their mail
+    events: int = 0  # audit events numbered so far
+    version: int = 0  # the newest projection version (written before the run ended)
+    told: TaskStatus | None = None  # the status the case heard last
+    new_task_mail_at: datetime | None = None  # the new-task mail waits for office hours
+    patches: list[str] = Field(default_factory=list)  # the patch ids the runs took
+
+
+TaskInput.model_rebuild()

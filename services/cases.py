@@ -18,7 +18,7 @@ from auth.identity import Principal
 from auth.policy import Action, scope_of
 from db import queries
 from db.tables import CaseRow, ClusterMemberRow, EventRow
-from models.case import CaseInput, CaseState, case_id_for
+from models.case import CaseAck, CaseInput, CaseState, case_id_for
 from models.clusters import RepeatInput
 from models.intake import IntakeForm, RepeatQuery
 from routing_rules import RuleSet
@@ -30,7 +30,7 @@ from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
 from services.places import resolve_addresses
 from services.scope import check_case, required_scope
-from services.temporal import update
+from services.temporal import query, update
 from services.text import clean, clean_name
 from services.validation import one_line, parse
 from services.views import case_clock, case_dict, event_dict, outbox_dict, task_dict
@@ -166,7 +166,7 @@ async def _merge(ctx: Context, p: Principal, match: repeats.RepeatMatch, form: I
         summary=form.summary,
         matched_on=match.matched_on,
     )
-    await update(await ctx.client(), match.case_id, "case", "repeat", arg, CaseState)
+    await update(await ctx.client(), match.case_id, "case", "repeat", arg, CaseAck)
 
 
 def preview_repeats(ctx: Context, p: Principal, fields: dict[str, Any]) -> list[dict[str, Any]]:
@@ -306,4 +306,9 @@ async def act_on_case(
     check_target_region(ctx.rules, arg)
     if case.status in ("closed", "withdrawn"):
         raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
-    return await update(await ctx.client(), case_id, "case", found.update, arg, CaseState)
+    client = await ctx.client()
+    await update(client, case_id, "case", found.update, arg, CaseAck)
+    # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
+    # whole state went into the case's history with every action); the query reads the
+    # same workflow after it, so the caller sees their own action.
+    return await query(client, case_id, "case", "state", CaseState)

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -53,3 +54,18 @@ async def update(
         if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
             raise Conflict(f"{kind} {workflow_id} is finished; nothing can change it") from e
         raise Unavailable(f"Temporal refused the action on {workflow_id}: {e.message}") from e
+
+
+async def query(c: Client, workflow_id: str, kind: str, name: str, result_type: type[T]) -> T:
+    """Run a query (it leaves nothing in the history); failures as ``update`` says them."""
+    try:
+        result: T = await c.get_workflow_handle(workflow_id).query(
+            name, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+        )
+        return result
+    except WorkflowQueryFailedError as e:
+        raise Unavailable(f"{kind} {workflow_id} could not be read just now: {e}") from e
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"unknown {kind} {workflow_id}") from e
+        raise Unavailable(f"Temporal could not read {workflow_id}: {e.message}") from e

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.routing import RoutingActivities
     from models.case import (
         CallbackResult,
+        CaseAck,
         CaseInput,
         CaseState,
         CaseStatus,
@@ -50,8 +51,9 @@ with workflow.unsafe.imports_passed_through():
         CancelInput,
         CoStatus,
         Opinion,
+        TaskBrief,
+        TaskChanged,
         TaskResult,
-        TaskState,
         TaskStatus,
     )
     from workflows.case_support import case_projection, decision_line, routing_facts
@@ -84,9 +86,11 @@ class CaseBase:
         self._closed_at: datetime | None = None
         self._routed: RoutedCase | None = None
         self._decisions: list[RoutingDecision] = []
-        self._tasks: dict[str, TaskState] = {}
+        self._tasks: dict[str, TaskChanged] = {}  # each task's status, as it last told
+        self._co_sent: dict[str, CoStatus] = {}  # lead task → what it was last told
         self._assignments: dict[str, Assignment] = {}
         self._superseded: set[str] = set()  # tasks cancelled on purpose: not restarted
+        self._designated: set[str] = set()  # tasks a supervisor designated
         self._received: dict[str, int] = {}  # office id → tasks it was given (at most 2)
         self._open: dict[str, TaskHandle] = {}
         self._pending: list[TaskResult] = []
@@ -129,7 +133,7 @@ class CaseBase:
             category=self._inp.intake.category,
             opened_at=self._opened_at,
             routing=list(self._decisions),
-            tasks=list(self._tasks.values()),
+            tasks=[self._brief(t) for t in self._tasks.values() if t.task_id in self._assignments],
             results=list(self._results),
             reply=self._reply,
             callback=self._callback,
@@ -147,6 +151,30 @@ class CaseBase:
             clusters=list(self._clusters),
             cluster_lead=self._cluster_lead,
         )
+
+    def _brief(self, t: TaskChanged) -> TaskBrief:
+        """A task as the case knows it: its assignment and the status it last told."""
+        a = self._assignments[t.task_id]
+        return TaskBrief(
+            task_id=t.task_id,
+            role=a.role,
+            status=t.status,
+            department=a.office.department,
+            region=a.office.region,
+            office_name=a.office.name,
+            handlers=list(a.office.handlers),
+            designated=t.task_id in self._designated,
+            version=t.version,
+        )
+
+    def _answer(self) -> CaseAck | CaseState:
+        """What an Update returns: an acknowledgement (patches.CASE_HISTORY_SLIM; the
+        caller queries the state), or, on older runs, the whole state."""
+        if patches.taken(patches.CASE_HISTORY_SLIM):
+            return CaseAck(
+                case_id=self._case_id, status=self._status, version=self._projector.version
+            )
+        return self.state()
 
     def _settling(self) -> bool:
         return bool(
@@ -191,7 +219,7 @@ class CaseBase:
         self._status = CaseStatus.awaiting_callback
         outcome = self._lead.outcome.value if self._lead.outcome else ""
         await self._record("replied", self._lead.actor, self._reply, {"outcome": outcome})
-        if workflow.patched(patches.CALLBACK_CLOCK):
+        if patches.taken(patches.CALLBACK_CLOCK):
             await self._start_callback_clock()
 
     # ---- the callback clock (回访时限) -----------------------------------------------
@@ -308,8 +336,15 @@ class CaseBase:
             busy=busy,
             requests_taken=list(self._co_taken),
         )
+        slim = patches.taken(patches.CASE_HISTORY_SLIM)
         for task_id in list(self._open):
             if self._assignments[task_id].role is TaskRole.lead:
+                if slim:
+                    # Sent after every task result and request before: most told the
+                    # lead nothing new (one more signal in both histories each time).
+                    if self._co_sent.get(task_id) == status:
+                        continue
+                    self._co_sent[task_id] = status
                 await self._tell(task_id, DepartmentTaskWorkflow.co_status, status)
 
     # ---- helpers ---------------------------------------------------------------
@@ -332,8 +367,12 @@ class CaseBase:
         *,
         prefer: str | None = None,
         prefer_region: str | None = None,
+        again: bool = False,
     ) -> RoutedCase | None:
+        """Route the case (``again``: re-route it; only its decision is used then)."""
         form = self._inp.intake
+        # The roster (every office placement) is read from the first routing only.
+        roster = not (again and patches.taken(patches.CASE_HISTORY_SLIM))
         try:
             return await compute(
                 RoutingActivities.route_case,
@@ -344,6 +383,7 @@ class CaseBase:
                     urgent=form.urgent,
                     prefer_department=prefer,
                     prefer_region=prefer_region,
+                    roster=roster,
                 ),
                 **compute_options(),
             )

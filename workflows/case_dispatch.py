@@ -88,7 +88,7 @@ class CaseDispatch(CaseBase):
             await self._enter_review("second return of this case")
             return
         routed = await self._route(
-            self._excluded, prefer=returned.owner, prefer_region=returned.region
+            self._excluded, prefer=returned.owner, prefer_region=returned.region, again=True
         )
         if routed is None:
             await self._enter_review("the rules could not route the case again")
@@ -107,7 +107,7 @@ class CaseDispatch(CaseBase):
         if returned.owner:
             owner = await self._resolve(returned.owner, returned.region, TaskRole.co)
             candidates += [owner] if owner else []
-        routed = await self._route(self._excluded)
+        routed = await self._route(self._excluded, again=True)
         candidates += [
             c
             for c in (routed.decision.co if routed else [])
@@ -123,7 +123,7 @@ class CaseDispatch(CaseBase):
 
     @staticmethod
     def _needs_designation(a: Assignment) -> bool:
-        if workflow.patched(patches.DESIGNATION_FIELD):
+        if patches.taken(patches.DESIGNATION_FIELD):
             return a.needs_designation
         # Decisions recorded before the field existed said it only in words.
         return bool(a.fallback_reason and "designate" in a.fallback_reason)
@@ -177,7 +177,7 @@ class CaseDispatch(CaseBase):
         if contacts is None or not contacts.supervision:
             return
         # The mail's workflow id is the notice id: a reused id means no mail at all.
-        if workflow.patched(patches.REVIEW_NOTICE_PER_REVIEW):
+        if patches.taken(patches.REVIEW_NOTICE_PER_REVIEW):
             notice_id = f"{self._case_id}:review-{review}"
         else:
             notice_id = f"{self._case_id}:review:{len(self._returns)}"
@@ -253,7 +253,7 @@ class CaseDispatch(CaseBase):
         if special and special in self._routed.special_plans:
             # A drill stays a drill: its hand-offs and liaison tasks run on minutes too,
             # rather than escalating for real days later.
-            if not (plan.name == "drill" and workflow.patched(patches.DRILL_SPECIAL_TASKS)):
+            if not (plan.name == "drill" and patches.taken(patches.DRILL_SPECIAL_TASKS)):
                 plan = self._routed.special_plans[special]
         handle = await workflow.start_child_workflow(
             DepartmentTaskWorkflow.run,
@@ -280,6 +280,8 @@ class CaseDispatch(CaseBase):
             id=task_id,
         )
         self._assignments[task_id] = assignment
+        if designated:
+            self._designated.add(task_id)
         self._open[task_id] = handle
         asyncio.create_task(self._watch(task_id, handle))
         if self._status in TERMINAL:  # withdrawn while the child was starting

@@ -23,7 +23,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.clusters import ClusterActivities
     from activities.mail import mask_personal
-    from models.case import CaseState, CaseStatus
+    from models.case import CaseAck, CaseState, CaseStatus
     from models.clusters import (
         ClusterLeadSignal,
         ClusterReplySignal,
@@ -49,11 +49,11 @@ class CaseRepeats(CaseBase):
     # ---- repeat appeals ------------------------------------------------------------
 
     @workflow.update
-    async def repeat(self, inp: RepeatInput) -> CaseState:
+    async def repeat(self, inp: RepeatInput) -> CaseAck | CaseState:
         """The same worker, the same matter, again: merged into this case."""
         self._validate_repeat(inp)
         if inp.request_id in self._repeat_requests:
-            return self.state()  # the same call merged twice is merged once
+            return self._answer()  # the same call merged twice is merged once
         self._repeat_requests.append(inp.request_id)
         self._priority += 1
         n, priority = len(self._repeat_requests), self._priority
@@ -97,7 +97,7 @@ class CaseRepeats(CaseBase):
                     created_at=workflow.now(),
                 )
             )
-        return self.state()
+        return self._answer()
 
     @repeat.validator
     def _validate_repeat(self, inp: RepeatInput) -> None:
@@ -171,5 +171,5 @@ class CaseRepeats(CaseBase):
         await self._record("replied", sig.actor, sig.text, {**data, "outcome": "joint"})
         await self._cancel_open(f"answered jointly by {sig.office_name} ({sig.cluster_id})")
         # As after the case's own reply: the clerks call the worker back by a due time.
-        if workflow.patched(patches.CALLBACK_CLOCK):
+        if patches.taken(patches.CALLBACK_CLOCK):
             await self._start_callback_clock()

@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.routing import RoutingActivities
     from models.case import (
+        CaseAck,
         CaseState,
         CaseStatus,
         DesignateInput,
@@ -36,7 +37,7 @@ class CaseSupervision(CaseDispatch):
     # ---- updates: supervisors ----------------------------------------------------
 
     @workflow.update
-    async def urge(self, inp: UrgeInput) -> CaseState:
+    async def urge(self, inp: UrgeInput) -> CaseAck | CaseState:
         """督办: recorded, e-mailed to every open task's office, raises the priority."""
         self._validate_urge(inp)
         self._priority += 1
@@ -48,7 +49,7 @@ class CaseSupervision(CaseDispatch):
                 DepartmentTaskWorkflow.urge,
                 UrgeSignal(actor=inp.actor, text=self._for_others(inp.text), priority=priority),
             )
-        return self.state()
+        return self._answer()
 
     @urge.validator
     def _validate_urge(self, inp: UrgeInput) -> None:
@@ -56,7 +57,7 @@ class CaseSupervision(CaseDispatch):
         self._check_active()
 
     @workflow.update
-    async def set_plan(self, inp: SetPlanInput) -> CaseState:
+    async def set_plan(self, inp: SetPlanInput) -> CaseAck | CaseState:
         """Change the case's SLA plan mid-way (e.g. it turned out urgent); every open
         task keeps the time it has already spent."""
         self._validate_set_plan(inp)
@@ -81,14 +82,14 @@ class CaseSupervision(CaseDispatch):
             # rung 1 to the platform or to the other region's hotline itself.
             if a.role is TaskRole.liaison:
                 continue
-            if a.external and workflow.patched(patches.SET_PLAN_SKIPS_HANDOFFS):
+            if a.external and patches.taken(patches.SET_PLAN_SKIPS_HANDOFFS):
                 continue
             await self._tell(
                 task_id,
                 DepartmentTaskWorkflow.change_plan,
                 ChangePlanSignal(plan=plan, actor=inp.actor, reason=inp.reason),
             )
-        return self.state()
+        return self._answer()
 
     @set_plan.validator
     def _validate_set_plan(self, inp: SetPlanInput) -> None:
@@ -104,7 +105,7 @@ class CaseSupervision(CaseDispatch):
             raise reject(f"case {self._case_id} already runs on plan {inp.plan}")
 
     @workflow.update
-    async def proceed(self, inp: ProceedInput) -> CaseState:
+    async def proceed(self, inp: ProceedInput) -> CaseAck | CaseState:
         """Let the lead reply without the co-handlers that are still late."""
         self._validate_proceed(inp)
         self._proceed = True
@@ -116,7 +117,7 @@ class CaseSupervision(CaseDispatch):
         await self._record("proceeded", inp.actor, f"without {', '.join(late)}: {inp.reason}")
         await self._sync_co_status()
         await self._maybe_reply()
-        return self.state()
+        return self._answer()
 
     @proceed.validator
     def _validate_proceed(self, inp: ProceedInput) -> None:
@@ -129,7 +130,7 @@ class CaseSupervision(CaseDispatch):
             raise reject("the lead may already proceed")
 
     @workflow.update
-    async def designate(self, inp: DesignateInput) -> CaseState:
+    async def designate(self, inp: DesignateInput) -> CaseAck | CaseState:
         """派单异议审核: a supervisor names the owner; that task cannot be returned."""
         self._validate_designate(inp)
         region = inp.region or self._lead_region()
@@ -158,7 +159,7 @@ class CaseSupervision(CaseDispatch):
         )
         await self._start_task(assignment, designated=True)
         await self._sync_co_status()
-        return self.state()
+        return self._answer()
 
     @designate.validator
     def _validate_designate(self, inp: DesignateInput) -> None:

@@ -32,7 +32,7 @@ def compute_options() -> dict[str, Any]:
         "start_to_close_timeout": COMPUTE_TIMEOUT,
         "retry_policy": COMPUTE_RETRY,
     }
-    if workflow.patched(patches.COMPUTE_BOUNDED):
+    if patches.taken(patches.COMPUTE_BOUNDED):
         options["schedule_to_close_timeout"] = COMPUTE_GIVE_UP
     return options
 
@@ -55,7 +55,7 @@ async def compute(
     after a patch marker); then the call goes through the activity queue with its own
     options, as before, and fails there as it always did (an ``ActivityError``).
     """
-    if local and workflow.patched(patches.LOCAL_ACTIVITIES):
+    if local and patches.taken(patches.LOCAL_ACTIVITIES):
         try:
             return await workflow.execute_local_activity_method(
                 method,
@@ -80,6 +80,6 @@ def decide_patches_first() -> None:
     command"); deciding every patch up front keeps patch markers out of that place.
     Runs from before take no marker here and decide each patch where they always did.
     """
-    if workflow.patched(patches.LOCAL_ACTIVITIES):
+    if patches.taken(patches.LOCAL_ACTIVITIES):
         for patch in patches.ALL:
-            workflow.patched(patch)
+            patches.taken(patch)

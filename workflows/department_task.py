@@ -42,10 +42,20 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 from workflows.compute import compute, compute_options, decide_patches_first
 from workflows.task_answers import TaskAnswers
-from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TASK_CHANGED_SIGNAL, reject
+from workflows.task_base import (
+    ADD_COHANDLER_SIGNAL,
+    NOTES_KEPT,
+    OPEN,
+    TASK_CHANGED_SIGNAL,
+    reject,
+)
 from workflows.task_clock_actions import TaskClockActions
 
 MAIL_SETTLE = timedelta(seconds=10)
+# A run with this many events continues as new between actions (patches.
+# TASK_CONTINUES_AS_NEW); its wind-down adds a few more. A note costs six events, an
+# extension asked and granted about twenty, so a busy task runs 80-odd notes a run.
+TASK_CONTINUE_AFTER = 500
 
 # The case (grievance.py) signals and is signalled by these names.
 __all__ = ["ADD_COHANDLER_SIGNAL", "TASK_CHANGED_SIGNAL", "DepartmentTaskWorkflow"]
@@ -63,6 +73,43 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
     @workflow.run
     async def run(self, inp: TaskInput) -> TaskResult:
         decide_patches_first()
+        if inp.carried is None:
+            await self._start_up(inp)
+        elif self._new_task_mail_at is not None:
+            # The previous run's new-task mail was waiting for the office to open.
+            wait = (self._new_task_mail_at - workflow.now()).total_seconds()
+            asyncio.create_task(self._mail_new_task_at_opening(max(wait, 0.001)))
+        note = self._note_breach if patches.taken(patches.BREACH_NOTED_AT_ONCE) else None
+        driver = asyncio.create_task(
+            self._clocks.drive(
+                lambda: self._status in OPEN and not self._continuing, self._fire, note=note
+            )
+        )
+        may_continue = patches.taken(patches.TASK_CONTINUES_AS_NEW)
+        await workflow.wait_condition(
+            lambda: self._result is not None or (may_continue and self._run_is_long())
+        )
+        if self._result is None:
+            await self._continue_as_new(driver, inp)  # returns if the task ended meanwhile
+        await driver  # a rung that was firing when the task closed finishes its mail
+        mail = self._new_task_mail
+        if mail is not None and patches.taken(patches.NEW_TASK_MAIL_SETTLES) and not mail.done():
+            # A task that ends within moments of its dispatch waits a little for its
+            # new-task mail, so that the mail's workflow seldom outlives it (the
+            # time-skipping test server stalls on a child still running after its
+            # parent closed); a slow SMTP server holds the task MAIL_SETTLE at most.
+            await workflow.wait([mail], timeout=MAIL_SETTLE.total_seconds())
+        # Handlers project before returning; let them finish so the read model is
+        # complete when the case sees the result.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        # Queued projections and the case's last signal live only in this run: they
+        # must be written and sent before it ends.
+        await workflow.wait_condition(lambda: self._projector.idle and self._case_told)
+        assert self._result is not None
+        return self._result
+
+    async def _start_up(self, inp: TaskInput) -> None:
+        """The first run: start the clocks, compute the return window, tell the office."""
         failed: list[str] = []
         async with self._clocks.lock:
             why = await self._clock_change("start", lambda: self._clocks.start_on("dispatched"))
@@ -92,29 +139,46 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         )
         for why in failed:
             await self._record("clock_failed", None, why)
-        if not inp.assignment.external and workflow.patched(patches.NEW_TASK_MAIL):
+        if not inp.assignment.external and patches.taken(patches.NEW_TASK_MAIL):
             await self._mail_new_task()
-        note = self._note_breach if workflow.patched(patches.BREACH_NOTED_AT_ONCE) else None
-        driver = asyncio.create_task(
-            self._clocks.drive(lambda: self._status in OPEN, self._fire, note=note)
+
+    # ---- continue-as-new (patches.TASK_CONTINUES_AS_NEW) -------------------------------
+
+    @staticmethod
+    def _run_is_long() -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= TASK_CONTINUE_AFTER
         )
-        await workflow.wait_condition(lambda: self._result is not None)
-        await driver  # a rung that was firing when the task closed finishes its mail
-        mail = self._new_task_mail
-        if mail is not None and workflow.patched(patches.NEW_TASK_MAIL_SETTLES) and not mail.done():
-            # A task that ends within moments of its dispatch waits a little for its
-            # new-task mail, so that the mail's workflow seldom outlives it (the
-            # time-skipping test server stalls on a child still running after its
-            # parent closed); a slow SMTP server holds the task MAIL_SETTLE at most.
-            await workflow.wait([mail], timeout=MAIL_SETTLE.total_seconds())
-        # Handlers project before returning; let them finish so the read model is
-        # complete when the case sees the result.
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        # Queued projections and the case's last signal live only in this run: they
-        # must be written and sent before it ends.
-        await workflow.wait_condition(lambda: self._projector.idle and self._case_told)
-        assert self._result is not None
-        return self._result
+
+    async def _continue_as_new(self, driver: asyncio.Task[None], inp: TaskInput) -> None:
+        """This run's history is long: stop its clocks' driver (a rung being fired is
+        fired first), let every handler finish and every projection and signal go out,
+        then continue as new with the task's state. The next run's driver plans from
+        the carried clocks, so a warning or rung due later fires there, once. Returns
+        only if the task ended meanwhile: that run ends as any other."""
+        self._continuing = True
+        await driver
+        # One predicate, so that all of it holds at once: nothing may start between the
+        # check and the continue-as-new below (no await between them).
+        await workflow.wait_condition(
+            lambda: (
+                workflow.all_handlers_finished()
+                and self._projector.idle
+                and self._case_told
+                and not self._mail_starting
+            )
+        )
+        if self._result is not None:
+            return
+        workflow.logger.info(
+            "task %s continues as new after %d events (run %d)",
+            inp.task_id,
+            workflow.info().get_current_history_length(),
+            self._runs + 1,
+        )
+        workflow.continue_as_new(inp.model_copy(update={"carried": self._carry()}))
 
     async def _mail_new_task(self) -> None:
         """新工单: the office hears of its task at once when it is open (or the task is
@@ -134,6 +198,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             if wait > 0:
                 # Waited here, not in the mail's own workflow: the mail then never
                 # outlives a task that ended before the office opened.
+                self._new_task_mail_at = opens.at  # carried if the run continues as new
                 asyncio.create_task(self._mail_new_task_at_opening(wait))
                 return
         self._new_task_mail = await self._started(self._notices.send_new_task(self._clock_list()))
@@ -146,12 +211,22 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
     async def _mail_new_task_at_opening(self, wait: float) -> None:
         try:
             await workflow.wait_condition(
-                lambda: self._status is not TaskStatus.dispatched, timeout=wait
+                # Continuing as new: the next run waits for the rest of the time.
+                lambda: self._status is not TaskStatus.dispatched or self._continuing,
+                timeout=wait,
             )
         except TimeoutError:
-            self._new_task_mail = await self._started(
-                self._notices.send_new_task(self._clock_list())
-            )
+            self._mail_starting = True
+            try:
+                self._new_task_mail = await self._started(
+                    self._notices.send_new_task(self._clock_list())
+                )
+            finally:
+                self._mail_starting = False
+            self._new_task_mail_at = None
+            return
+        if self._status is not TaskStatus.dispatched:
+            self._new_task_mail_at = None  # signed for (or ended): no mail needed
 
     # ---- updates: handling ----------------------------------------------------
 
@@ -183,6 +258,8 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         await workflow.wait_condition(lambda: self._ready)
         self._validate_note(inp)
         self._notes.append(inp.text)
+        if patches.taken(patches.TASK_CONTINUES_AS_NEW):
+            del self._notes[:-NOTES_KEPT]  # carried on continue-as-new: only the latest
         await self._record("note", inp.actor, inp.text)
         return self._action_result()
 

@@ -26,13 +26,14 @@ with workflow.unsafe.imports_passed_through():
         CALLBACK_LABELS,
         CallbackInput,
         CallbackResult,
+        CaseAck,
         CaseInput,
         CaseState,
         CaseStatus,
         WithdrawInput,
     )
     from models.routing import TaskRole
-    from models.tasks import AddCohandlerSignal, TaskState
+    from models.tasks import AddCohandlerSignal, TaskChanged
     from workflows.department_task import ADD_COHANDLER_SIGNAL, TASK_CHANGED_SIGNAL
 
 from workflows import patches
@@ -76,7 +77,7 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
             await self._start_task(routed.decision.liaison)
         await self._sync_co_status()
         # -- clusters (case_repeats.py): a routed case joins its clusters (集中诉求) --
-        if workflow.patched(patches.CLUSTER_FEED):
+        if patches.taken(patches.CLUSTER_FEED):
             await self._join_clusters()
         self._reacting = False
 
@@ -109,13 +110,17 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
     # ---- signals from the tasks ---------------------------------------------------
 
     @workflow.signal(name=TASK_CHANGED_SIGNAL)
-    def task_changed(self, task: TaskState) -> None:
-        self._tasks[task.task_id] = task
+    def task_changed(self, task: TaskChanged) -> None:
+        """A task's new status (a whole TaskState from tasks older than
+        patches.TASK_TELLS_STATUS, read as its id and status)."""
+        known = self._tasks.get(task.task_id)
+        if known is None or task.version >= known.version:
+            self._tasks[task.task_id] = task
 
     @workflow.signal(name=ADD_COHANDLER_SIGNAL)
     async def add_cohandler(self, inp: AddCohandlerSignal) -> None:
         """The lead asked for another co-handler (its update validated the request)."""
-        if workflow.patched(patches.COHANDLER_REQUESTS_QUEUED):
+        if patches.taken(patches.COHANDLER_REQUESTS_QUEUED):
             # Resolving the office here, beside the run loop, raced the lead's reply:
             # the case could reply without this opinion, then start an orphan task.
             self._co_requests.append(inp)
@@ -163,7 +168,7 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
     # ---- updates: clerks ---------------------------------------------------------
 
     @workflow.update
-    async def callback(self, inp: CallbackInput) -> CaseState:
+    async def callback(self, inp: CallbackInput) -> CaseAck | CaseState:
         self._validate_callback(inp)
         self._callback = inp.result
         self._callback_remark = inp.remark or None
@@ -184,7 +189,7 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
             await self._record("callback", inp.actor, f"{label}{said}", data)
             await self._record("closed", None, f"closed after callback: {label}")
             await self._cancel_open("case closed")  # a late co-handler's task ends here
-        return self.state()
+        return self._answer()
 
     @callback.validator
     def _validate_callback(self, inp: CallbackInput) -> None:
@@ -196,14 +201,14 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
             )
 
     @workflow.update
-    async def withdraw(self, inp: WithdrawInput) -> CaseState:
+    async def withdraw(self, inp: WithdrawInput) -> CaseAck | CaseState:
         self._validate_withdraw(inp)
         self._status = CaseStatus.withdrawn
         self._closed_at = workflow.now()
         await self._record("withdrawn", inp.actor, inp.reason)
         # Tasks started while this ran are cancelled by _start_task itself.
         await self._cancel_open(inp.reason)
-        return self.state()
+        return self._answer()
 
     @withdraw.validator
     def _validate_withdraw(self, inp: WithdrawInput) -> None:

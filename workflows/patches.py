@@ -5,9 +5,31 @@ case takes the new one and records the id as a marker. Each id here must appear
 in a saved history (tests/workflows/histories/v2-* and later), and the replay test checks
 that it does, so a patch can never ship without proof that both branches replay.
 Never rename or reuse an id: running cases already carry them.
+
+Workflow code asks ``taken(id)``, not ``workflow.patched(id)`` itself: a run that
+continued as new from one that took a patch takes it too, without a marker.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
+
+from temporalio import workflow
+
+INHERITED = "inherited_patches"
+"""The attribute of a workflow instance that holds the ids its previous run took."""
+
+
+def taken(patch_id: str) -> bool:
+    """``workflow.patched(patch_id)``, except in a run continued as new from one that
+    took the patch (its ids in the workflow's ``inherited_patches``, from the carried
+    input, so the same in replay): that run takes it too, and records no marker. Each
+    marker costs two events (the marker and the TemporalChangeVersion upsert), 40-odd
+    a run with every id of ALL decided. An id the previous run did not know (added to
+    the code since) is decided here, with its marker, as in any run."""
+    inherited: Collection[str] = getattr(workflow.instance(), INHERITED, ())
+    return patch_id in inherited or workflow.patched(patch_id)
+
 
 DRILL_SPECIAL_TASKS = "drill-special-tasks-stay-on-drill"
 """A drill's external hand-offs and liaison tasks run on the drill's minutes too,
@@ -99,6 +121,25 @@ from the task's own ledger after), and the texts of its mails have phones and ID
 numbers masked before the mail's activities get them. Before, all of it went as typed.
 Only the read model's projection gets the worker."""
 
+TASK_TELLS_STATUS = "task-tells-case-status-only"
+"""A task tells its case only of a change of its status, by id, status and version
+(models.tasks.TaskChanged); the case holds a brief of each task (TaskBrief). Before,
+every change (each note, extension, clock event) sent the whole TaskState, so the
+task's and the case's histories grew with the square of the task's notes."""
+
+TASK_CONTINUES_AS_NEW = "task-continues-as-new"
+"""A task whose run has TASK_CONTINUE_AFTER events (or that the server suggests should)
+continues as new between actions, carrying its state (models.tasks.TaskCarry): clocks,
+co-handling, the numbering of its events and projections, the latest notes. The
+task's notes kept in its state are trimmed to NOTES_KEPT (the timeline keeps them all).
+Before, a long-lived task's history grew without bound."""
+
+CASE_HISTORY_SLIM = "case-history-slim"
+"""The case's Updates answer with an acknowledgement (models.case.CaseAck), not the whole
+CaseState, which went into the history with every action; the lead task hears its
+co-handlers' status only when it changed; a re-routing's result leaves out the roster
+(only the first routing's is used)."""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -120,4 +161,7 @@ ALL = (
     NEW_TASK_MAIL_SETTLES,
     CLUSTER_FEED,
     PII_MASKED_FOR_OTHERS,
+    TASK_TELLS_STATUS,
+    TASK_CONTINUES_AS_NEW,
+    CASE_HISTORY_SLIM,
 )

@@ -63,6 +63,17 @@ class Projector:
         """The newest version projected (queued or written)."""
         return self._version
 
+    @property
+    def numbered(self) -> int:
+        """How many audit events this workflow has numbered (all its runs)."""
+        return self._events
+
+    def resume(self, *, events: int, version: int) -> None:
+        """Go on from a previous run (continue-as-new), which wrote everything it queued:
+        its event keys and versions must not be used again."""
+        self._events = events
+        self._version = self._written = version
+
     def bump(self) -> int:
         self._version += 1
         return self._version
@@ -96,7 +107,7 @@ class Projector:
     async def write(self, batch: ProjectionBatch) -> int | None:
         """Write ``batch``: queued for the projector (returns its version, for
         ``settle``), or on histories from before the patch, awaited (returns None)."""
-        if not workflow.patched(patches.PROJECTION_IN_BACKGROUND):
+        if not patches.taken(patches.PROJECTION_IN_BACKGROUND):
             await workflow.execute_activity_method(
                 StoreActivities.project,
                 batch,
@@ -168,7 +179,7 @@ class Projector:
             await workflow.wait_condition(self._has_queued)
             batch, version = self._take()
             self._in_flight = True
-            local = local_ok and workflow.patched(patches.LOCAL_ACTIVITIES)
+            local = local_ok and patches.taken(patches.LOCAL_ACTIVITIES)
             try:
                 if local:
                     # In this workflow task, with a short budget: a local activity holds

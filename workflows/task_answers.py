@@ -36,7 +36,7 @@ class TaskAnswers(TaskBase):
         self._validate_add_cohandler(inp)
         region = inp.region or self._office.region
         request_id: str | None = None
-        if workflow.patched(patches.COHANDLER_REQUESTS_QUEUED):
+        if patches.taken(patches.COHANDLER_REQUESTS_QUEUED):
             # Noted before any await: from here the lead cannot reply until the case
             # has taken the request (and then until the new opinion is in).
             request_id = f"{self._inp.task_id}:co-{len(self._co_asked) + 1}"

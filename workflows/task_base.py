@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from models.tasks import (
         ActionResult,
         CoStatus,
+        TaskCarry,
+        TaskChanged,
         TaskInput,
         TaskResult,
         TaskState,
@@ -35,6 +37,9 @@ from workflows import patches
 TASK_CHANGED_SIGNAL = "task_changed"
 ADD_COHANDLER_SIGNAL = "add_cohandler"
 OPEN = (TaskStatus.dispatched, TaskStatus.accepted, TaskStatus.waiting_on_worker)
+# The notes a task keeps in its state (its query shows them; patches.TASK_CONTINUES_AS_NEW):
+# the timeline (the read model's events) keeps every one.
+NOTES_KEPT = 20
 
 
 def reject(message: str) -> ApplicationError:
@@ -70,6 +75,62 @@ class TaskBase:
         self._telling = False
         self._teller: asyncio.Task[None] | None = None
         self._notices = Notices(inp)
+        # patches.TASK_TELLS_STATUS: the case hears only of status changes; this is the
+        # status it was last told of (None: not told yet).
+        self._tells_status = False
+        self._status_told: TaskStatus | None = None
+        # patches.TASK_CONTINUES_AS_NEW: runs before this one; this run is winding down
+        # to continue as new (its clocks' driver stops; the next run's takes over).
+        self._runs = 0
+        self._continuing = False
+        self._new_task_mail_at: datetime | None = None  # waits for the office to open
+        self._mail_starting = False
+        if inp.carried is not None:
+            self._resume(inp.carried)
+
+    def _resume(self, c: TaskCarry) -> None:
+        """Take up the state a previous run carried over (continue-as-new): everything
+        was projected and told to the case before that run ended."""
+        self._runs = c.runs
+        self._status = c.status
+        self._dispatched_at = c.dispatched_at
+        self._accepted_at = c.accepted_at
+        self._return_until = c.return_until
+        self._priority = c.priority
+        self._notes = list(c.notes)
+        self._co = c.co
+        self._co_asked = dict(c.co_asked)
+        self._clocks.clocks = {clock.name: clock for clock in c.clocks}
+        self._clocks.urgent = c.urgent
+        self._clocks.noted = set(c.noted)
+        self._projector.resume(events=c.events, version=c.version)
+        self._status_told = c.told
+        self._tells_status = c.told is not None
+        self._new_task_mail_at = c.new_task_mail_at
+        # Taken by the previous run: taken here too, without markers (patches.taken).
+        self.inherited_patches = frozenset(c.patches)
+        self._ready = True
+
+    def _carry(self) -> TaskCarry:
+        return TaskCarry(
+            runs=self._runs + 1,
+            status=self._status,
+            dispatched_at=self._dispatched_at,
+            accepted_at=self._accepted_at,
+            return_until=self._return_until,
+            priority=self._priority,
+            notes=self._notes[-NOTES_KEPT:],
+            co=self._co,
+            co_asked=dict(self._co_asked),
+            clocks=self._clock_list(),
+            urgent=self._clocks.urgent,
+            noted=sorted(self._clocks.noted),
+            events=self._projector.numbered,
+            version=self._projector.version,
+            told=self._status_told,
+            new_task_mail_at=self._new_task_mail_at,
+            patches=[p for p in patches.ALL if patches.taken(p)],
+        )
 
     # ---- queries ---------------------------------------------------------
 
@@ -179,7 +240,14 @@ class TaskBase:
         """Write the task's new state (and ``events``, if any), then tell the case."""
         projection = self._task_projection(self._projector.bump())
         version = await self._projector.write(ProjectionBatch(task=projection, events=events))
-        if workflow.patched(patches.CASE_TOLD_IN_BACKGROUND):
+        if patches.taken(patches.TASK_TELLS_STATUS):
+            # The case holds only each task's status: a note, an extension or a clock
+            # event changes nothing it needs, so it is not told of them.
+            self._tells_status = True
+            if self._status_told is not self._status:
+                self._status_told = self._status
+                self._tell_case()
+        elif patches.taken(patches.CASE_TOLD_IN_BACKGROUND):
             self._tell_case()
         else:
             parent = workflow.get_external_workflow_handle(self._inp.case_id)
@@ -202,8 +270,15 @@ class TaskBase:
             await workflow.wait_condition(lambda: self._case_stale)
             self._case_stale = False
             self._telling = True
+            news: TaskChanged | TaskState = (
+                TaskChanged(
+                    task_id=self._inp.task_id, status=self._status, version=self._projector.version
+                )
+                if self._tells_status
+                else self.state()
+            )
             try:
-                await parent.signal(TASK_CHANGED_SIGNAL, self.state())
+                await parent.signal(TASK_CHANGED_SIGNAL, news)
             except FailureError as e:  # the case has ended: nobody is left to tell
                 workflow.logger.info("case %s did not take the signal: %s", self._inp.case_id, e)
             finally:

@@ -143,7 +143,7 @@ class TaskClockActions(TaskBase):
             f"{clock.label} +{inp.period}: {inp.reason}",
             {"clock": inp.clock},
         )
-        if workflow.patched(patches.EXTENSION_NOTICE):
+        if patches.taken(patches.EXTENSION_NOTICE):
             try:
                 supervisors = await compute(
                     RoutingActivities.supervisors_for,
@@ -303,7 +303,7 @@ class TaskClockActions(TaskBase):
         if failed:  # the 督办 stands (mail, priority); the rungs keep their old hours
             await self._record("clock_failed", None, failed)
         await self._notices.send_urge(inp, inp.priority)
-        if workflow.patched(patches.URGE_ONE_TIMELINE_ROW):
+        if patches.taken(patches.URGE_ONE_TIMELINE_ROW):
             # The case recorded this 督办 once; the task's part is the mail above
             # and its new priority in the read model, not a second identical row.
             await self._project([])
@@ -314,7 +314,7 @@ class TaskClockActions(TaskBase):
 
     async def _fire(self, clock: ClockState, event: ClockEvent) -> None:
         if event.kind == "auto_resume":
-            if workflow.patched(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
+            if patches.taken(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
                 # Fired without the lock: take it for the ledger, and find out whether
                 # the worker's material came in since the pause limit was reached.
                 async with self._clocks.lock:

@@ -225,7 +225,7 @@ class TaskClocks:
                     await note(clock, current)
                     continue
                 current.fired_at = workflow.now()  # claimed: it fires exactly once
-                if not workflow.patched(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
+                if not patches.taken(patches.CLOCKS_FIRE_OUTSIDE_LOCK):
                     await fire(clock, current)
                     continue
             # Mailing and recording need no clock arithmetic: firing with the lock

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from sqlmodel import Session
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from db import queries
@@ -54,13 +54,23 @@ async def case_state(handle: WorkflowHandle[Any, Any]) -> CaseState:
 async def wait_tasks(
     handle: WorkflowHandle[Any, Any], count: int, *, status: str = "dispatched"
 ) -> list[TaskState]:
-    """Wait until the case knows ``count`` tasks in ``status`` (as their signals arrive)."""
+    """Wait until the case knows ``count`` tasks in ``status`` (as their signals arrive);
+    each as the task itself tells it (the case holds only a brief of its tasks)."""
 
-    async def check() -> list[TaskState] | None:
-        tasks = [t for t in (await case_state(handle)).tasks if t.status.value == status]
+    async def check() -> list[str] | None:
+        tasks = [t.task_id for t in (await case_state(handle)).tasks if t.status.value == status]
         return tasks if len(tasks) >= count else None
 
-    return await eventually(check)
+    return [await task_of(handle, task_id) for task_id in await eventually(check)]
+
+
+async def task_of(case: WorkflowHandle[Any, Any], task_id: str) -> TaskState:
+    """A task of ``case``, as the task itself tells it (its clocks, handlers, notes)."""
+    # The SDK keeps a handle's client to itself; the task is read through the same one.
+    state: TaskState = await case._client.get_workflow_handle(task_id).query(
+        DepartmentTaskWorkflow.state
+    )
+    return state
 
 
 async def wait_status(handle: WorkflowHandle[Any, Any], status: str) -> CaseState:
@@ -127,3 +137,16 @@ async def projected(stack: Stack, case_id: str) -> None:
         return settled and case is not None and case.status == state.status.value and rows == want
 
     await eventually(check)
+
+
+async def runs_of(stack: Stack, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run of a workflow, first to last (more than one once it continued as new)."""
+    runs: list[WorkflowHistory] = []
+    run_id: str | None = None  # the latest run first, then back through the chain
+    while True:
+        history = await stack.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        runs.insert(0, history)
+        started = history.events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return runs
+        run_id = started.continued_execution_run_id

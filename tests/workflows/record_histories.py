@@ -25,6 +25,7 @@ from settings import Settings
 from tests.conftest import Stack
 from tests.keys import TEST_KEYS, sealed_converter
 from tests.smtp import SmtpServer
+from tests.workflows.helpers import runs_of
 from worker import build_worker
 
 OUT = Path(__file__).parent / "histories"
@@ -32,16 +33,17 @@ OUT = Path(__file__).parent / "histories"
 
 async def save(stack: Stack, handle: Any, name: str) -> None:
     """Save the case's history and its tasks' histories as <name>-case.json and
-    <name>-task-T<n>.json, once the case has ended."""
+    <name>-task-T<n>.json, once the case has ended; a task that continued as new has one
+    file per run, its later runs as <name>-task-T<n>-run<k>.json."""
     final = await handle.result()
     for wid in [handle.id] + [t.task_id for t in final.tasks]:
-        history = await stack.client.get_workflow_handle(wid).fetch_history()
         kind = "case" if wid == handle.id else "task-" + wid.rsplit("-", 1)[1]
-        path = OUT / f"{name}-{kind}.json"
-        if path.exists():
-            raise SystemExit(f"{path.name} exists: a saved history is never overwritten")
-        path.write_text(history.to_json())
-        print("saved", path.name)
+        for k, history in enumerate(await runs_of(stack, wid), start=1):
+            path = OUT / f"{name}-{kind}{f'-run{k}' if k > 1 else ''}.json"
+            if path.exists():
+                raise SystemExit(f"{path.name} exists: a saved history is never overwritten")
+            path.write_text(history.to_json())
+            print("saved", path.name)
 
 
 async def main(version: str) -> None:

@@ -23,6 +23,7 @@ from models.tasks import (
     ExternalReplyInput,
     LiaisonReplyInput,
     ReturnInput,
+    TaskBrief,
     TaskState,
 )
 from tests.conftest import Stack, eventually
@@ -38,7 +39,7 @@ from tests.workflows.helpers import (
 from tests.workflows.record_histories import save
 
 
-async def finish(stack: Stack, task: TaskState, reply: str) -> None:
+async def finish(stack: Stack, task: TaskState | TaskBrief, reply: str) -> None:
     actor = task.handlers[0]
     await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
     await act(
@@ -100,7 +101,7 @@ async def cohandle(stack: Stack) -> None:
         AddCohandlerInput(actor=actor, department="samr", reason="涉及平台抽成规则"),
     )
 
-    async def samr_co() -> TaskState | None:
+    async def samr_co() -> TaskBrief | None:
         found = [t for t in (await case_state(handle)).tasks if t.department == "samr"]
         return found[0] if found else None
 
@@ -114,7 +115,7 @@ async def cohandle(stack: Stack) -> None:
         ReturnInput(actor=actor, reason="实为平台抽成规则争议", owner="samr"),
     )
 
-    async def new_lead() -> TaskState | None:
+    async def new_lead() -> TaskBrief | None:
         state = await case_state(handle)
         found = [
             t for t in state.tasks if t.role.value == "lead" and t.status.value == "dispatched"

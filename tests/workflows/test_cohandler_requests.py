@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from models.routing import Assignment, ResolveOfficeRequest
-from models.tasks import AcceptInput, AddCohandlerInput, CompleteInput, TaskState
+from models.tasks import AcceptInput, AddCohandlerInput, CompleteInput
 from settings import Settings
 from tests.conftest import Stack, eventually
 from tests.workflows.helpers import (
@@ -94,11 +94,11 @@ async def test_the_case_waits_for_the_cohandler_the_lead_asked_for(
         assert waiting.waiting_for == ["samr@440106 (asked for)"]
         gate.set()
 
-        async def samr_dispatched() -> TaskState | None:
-            found = [t for t in (await case_state(handle)).tasks if t.department == "samr"]
+        async def samr_dispatched() -> str | None:
+            found = [t.task_id for t in (await case_state(handle)).tasks if t.department == "samr"]
             return found[0] if found else None
 
-        samr = await eventually(samr_dispatched)
+        samr = await task_query(stack, await eventually(samr_dispatched))
         await refused(act(stack, lead.task_id, "complete", reply), samr.office_name)
         await finish(stack, samr, "市场监管意见：平台抽成规则违规")
         state = await opinions_in(stack, lead.task_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -41,15 +42,15 @@ async def refused(action: Awaitable[object], message: str) -> None:
     assert message in info.value.cause.message, info.value.cause.message
 
 
-async def open_tasks(stack: Stack, handle: object, count: int) -> list[TaskState]:
+async def open_tasks(stack: Stack, handle: Any, count: int) -> list[TaskState]:
     """The case's open tasks once there are ``count`` of them."""
 
-    async def check() -> list[TaskState] | None:
-        state = await case_state(handle)  # type: ignore[arg-type]
-        found = [t for t in state.tasks if t.status.value in ("dispatched", "accepted")]
+    async def check() -> list[str] | None:
+        state = await case_state(handle)
+        found = [t.task_id for t in state.tasks if t.status.value in ("dispatched", "accepted")]
         return found if len(found) == count else None
 
-    return await eventually(check)
+    return [await task_query(stack, t) for t in await eventually(check)]
 
 
 def by_role(tasks: list[TaskState], role: str) -> list[TaskState]:
@@ -264,12 +265,12 @@ async def test_transfer_across_regions_starts_fresh_clocks(stack: Stack) -> None
         ),
     )
 
-    async def moved() -> TaskState | None:
+    async def moved() -> str | None:
         s = await case_state(handle)
-        found = [t for t in s.tasks if t.region == "440113"]
+        found = [t.task_id for t in s.tasks if t.region == "440113"]
         return found[0] if found else None
 
-    new = await eventually(moved)
+    new = await task_query(stack, await eventually(moved))
     assert (new.department, new.role.value, new.status.value) == ("hrss", "lead", "dispatched")
     assert new.dispatched_at > lead.dispatched_at
     sign = next(c for c in new.clocks if c.name == "sign_for")

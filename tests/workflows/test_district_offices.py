@@ -3,6 +3,8 @@ real sample directory on the time-skipping server, through the case's own routin
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
@@ -10,15 +12,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from db import queries
 from models.tasks import AcceptInput, TaskState
 from tests.conftest import Stack, eventually
-from tests.workflows.helpers import act, case_state, intake, open_case
+from tests.workflows.helpers import act, case_state, intake, open_case, task_of
 
 
-async def tasks_of(handle: object, count: int) -> list[TaskState]:
-    async def check() -> list[TaskState] | None:
-        found = (await case_state(handle)).tasks  # type: ignore[arg-type]
+async def tasks_of(handle: Any, count: int) -> list[TaskState]:
+    async def check() -> list[str] | None:
+        found = [t.task_id for t in (await case_state(handle)).tasks]
         return found if len(found) == count else None
 
-    return await eventually(check)
+    return [await task_of(handle, t) for t in await eventually(check)]
 
 
 async def test_wage_arrears_in_huangpu_goes_to_huangpu_offices(stack: Stack) -> None:

@@ -61,6 +61,7 @@ from tests.workflows.helpers import (
     intake,
     open_case,
     projected,
+    task_of,
     wait_status,
     wait_tasks,
 )
@@ -102,12 +103,14 @@ async def lead_of(handle: Any) -> TaskState:
 
 
 async def new_lead(handle: Any, known: set[str]) -> TaskState:
-    async def check() -> TaskState | None:
+    async def check() -> str | None:
         state = await case_state(handle)
-        fresh = [t for t in state.tasks if t.task_id not in known and t.role.value == "lead"]
+        fresh = [
+            t.task_id for t in state.tasks if t.task_id not in known and t.role.value == "lead"
+        ]
         return fresh[0] if fresh else None
 
-    return await eventually(check)
+    return await task_of(handle, await eventually(check))
 
 
 async def finish(stack: Stack, task: TaskState, outcome: str, accept: bool = True) -> None:

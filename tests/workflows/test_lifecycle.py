@@ -14,7 +14,6 @@ from models.tasks import (
     CompleteInput,
     NoteInput,
     ReturnInput,
-    TaskState,
     TransferInput,
 )
 from sla import WorkCalendar
@@ -189,12 +188,13 @@ async def test_transfer_starts_a_task_at_the_target_office(stack: Stack) -> None
         ),
     )
 
-    async def transferred() -> list[TaskState] | None:
+    async def transferred() -> list[str] | None:
         state = await case_state(handle)
-        found = [t for t in state.tasks if t.department == "samr"]
+        found = [t.task_id for t in state.tasks if t.department == "samr"]
         return found or None
 
-    (target,) = await eventually(transferred)
+    (target_id,) = await eventually(transferred)
+    target = await task_query(stack, target_id)
     assert (target.department, target.region, target.role.value, target.status.value) == (
         "samr",
         "440106",

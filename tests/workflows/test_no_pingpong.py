@@ -22,7 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from models.case import CaseState, DesignateInput
-from models.tasks import ReturnInput, TaskState, TransferInput
+from models.tasks import ReturnInput, TaskBrief, TransferInput
 from tests.conftest import Stack, eventually
 from tests.workflows.helpers import (
     accepted_updates,
@@ -50,7 +50,7 @@ REFUSALS = {
 }
 
 
-def open_leads(state: CaseState) -> list[TaskState]:
+def open_leads(state: CaseState) -> list[TaskBrief]:
     return [t for t in state.tasks if t.role.value == "lead" and t.status.value in OPEN]
 
 
@@ -96,7 +96,7 @@ def assert_took_effect(kind: str, before: CaseState, after: CaseState, lead: str
 
 
 async def take(
-    stack: Stack, handle: Any, kind: str, lead: TaskState | None, dept: str, region: str
+    stack: Stack, handle: Any, kind: str, lead: TaskBrief | None, dept: str, region: str
 ) -> None:
     if kind == "designate":
         await handle.execute_update(

@@ -85,6 +85,24 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     # A case joins its clusters; the cluster workflow's own history replays too.
     assert any(h.endswith("-case") for h in recorded[patches.CLUSTER_FEED])
     assert any(p.stem.endswith("-cluster") for p in HISTORIES)
+    # Tasks tell their status and continue as new; cases answer with acknowledgements.
+    for patch in (patches.TASK_TELLS_STATUS, patches.TASK_CONTINUES_AS_NEW):
+        assert any("task" in h for h in recorded[patch])
+    assert any(h.endswith("-case") for h in recorded[patches.CASE_HISTORY_SLIM])
+
+
+def test_a_task_that_continued_as_new_replays_run_by_run() -> None:
+    """Each run of a continued task is a history of its own: the first ends in a
+    continue-as-new, the next starts from the carried state and, inheriting its patches,
+    records no patch marker (patches.taken)."""
+    runs = sorted(p for p in HISTORIES if "-run" in p.stem)
+    assert runs
+    for path in runs:
+        first = load(path).events[0].workflow_execution_started_event_attributes
+        assert first.continued_execution_run_id
+        assert not patch_ids(load(path))
+        previous = load(path.with_name(path.name.split("-run")[0] + ".json"))
+        assert previous.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
 
 async def test_v6_pii_tasks_were_handed_the_summary_masked() -> None:
