@@ -89,6 +89,9 @@ class RoutingActivities:
             }
         )
         category = rules.categories.get(req.facts.category)
+        roster = rules.roster().model_copy(update={"plans": sorted(rules.plans)})
+        if not req.placements:
+            roster.placements = {}
         if not req.roster:
             return RoutedCase(
                 decision=decision,
@@ -99,7 +102,7 @@ class RoutingActivities:
         return RoutedCase(
             decision=decision,
             plan=rules.plans[decision.sla_plan],
-            roster=rules.roster().model_copy(update={"plans": sorted(rules.plans)}),
+            roster=roster,
             category_label=category.label if category else "",
             special_plans={n: rules.plans[n] for n in SPECIAL_PLANS if n in rules.plans},
         )

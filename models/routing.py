@@ -110,6 +110,7 @@ class RouteRequest(BaseModel):
     # False when re-routing: the roster and the special plans (the first routing's are
     # the case's) would only fill the history again.
     roster: bool = True
+    placements: bool = True  # False: the roster without its office placements
 
 
 class ResolveOfficeRequest(BaseModel):

@@ -371,8 +371,7 @@ class CaseBase:
     ) -> RoutedCase | None:
         """Route the case (``again``: re-route it; only its decision is used then)."""
         form = self._inp.intake
-        # The roster (every office placement) is read from the first routing only.
-        roster = not (again and patches.taken(patches.CASE_HISTORY_SLIM))
+        slim = patches.taken(patches.CASE_HISTORY_SLIM)
         try:
             return await compute(
                 RoutingActivities.route_case,
@@ -383,7 +382,11 @@ class CaseBase:
                     urgent=form.urgent,
                     prefer_department=prefer,
                     prefer_region=prefer_region,
-                    roster=roster,
+                    # The roster is read from the first routing only; its office
+                    # placements (department@region → office, for every pair) not at
+                    # all: the designate validator knows the offices that had the case.
+                    roster=not (again and slim),
+                    placements=not slim,
                 ),
                 **compute_options(),
             )

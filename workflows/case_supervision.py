@@ -161,6 +161,15 @@ class CaseSupervision(CaseDispatch):
         await self._sync_co_status()
         return self._answer()
 
+    def _places_of_offices(self) -> dict[str, str]:
+        """department@region → office id, for the offices this case's tasks went to: the
+        office's own place and the place its assignment was for."""
+        places: dict[str, str] = {}
+        for a in self._assignments.values():
+            places[str(a.office.key)] = a.office.id
+            places[f"{a.office.department}@{a.basis_region}"] = a.office.id
+        return places
+
     @designate.validator
     def _validate_designate(self, inp: DesignateInput) -> None:
         self._check_supervisor(inp.actor)
@@ -175,8 +184,12 @@ class CaseSupervision(CaseDispatch):
         if inp.region is not None and inp.region not in roster.regions:
             raise reject(f"unknown region {inp.region!r}; see `appeals staff` for region codes")
         # The handler checks this again with the office it resolves (the rules may have
-        # been reloaded since), but a refusal belongs here, before the history.
-        office = roster.placements.get(f"{inp.department}@{inp.region or self._lead_region()}")
+        # been reloaded since), but a refusal belongs here, before the history. Cases
+        # routed without the placements (patches.CASE_HISTORY_SLIM) know the places of
+        # the offices that had them, which are the ones this refuses; another place
+        # that falls back on such an office is refused by the handler.
+        key = f"{inp.department}@{inp.region or self._lead_region()}"
+        office = (roster.placements or self._places_of_offices()).get(key)
         if office is not None and self._received.get(office, 0) >= MAX_RECEIPTS:
             name = next(
                 (a.office.name for a in self._assignments.values() if a.office.id == office),

@@ -15,18 +15,21 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from db import queries
-from models.case import CallbackInput, CaseAck, UrgeInput, WithdrawInput
+from models.case import CallbackInput, CaseAck, DesignateInput, UrgeInput, WithdrawInput
 from models.tasks import (
     AcceptInput,
     CompleteInput,
     DecideExtensionInput,
     ExtendInput,
     NoteInput,
+    ReturnInput,
     TaskState,
     TransferInput,
 )
@@ -356,3 +359,40 @@ async def test_pending_updates_survive_continue_as_new(stack: Stack) -> None:
     final = await handle.result()
     assert {t.task_id: t.status.value for t in final.tasks}[lead.task_id] == "cancelled"
     assert [r.task_id for r in final.results].count(lead.task_id) == 1
+
+
+async def test_a_designation_the_validator_cannot_place_is_refused_by_the_handler(
+    stack: Stack,
+) -> None:
+    """The routing's office placements stay out of the history (case-history-slim): the
+    validator knows the places of the offices that had the case; a street that falls
+    back on such an office is refused by the handler, with the same words, and nothing
+    changes (only the refused Update is in the history)."""
+    handle = await open_case(stack, intake())
+    lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
+    await act(
+        stack,
+        lead.task_id,
+        "return",
+        ReturnInput(actor=lead.handlers[0], reason="应由市场监管处理", owner="samr"),
+    )
+    await wait_tasks(handle, 2)  # samr leads now, union still co-handles
+    await handle.execute_update(
+        "designate",
+        DesignateInput(actor=SUP, department="hrss", region="440106", reason="欠薪属人社职责"),
+    )
+    before = await case_state(handle)
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(
+            "designate",
+            # 天河南街道 has no 人社 office of its own: 天河区's takes it, a third time.
+            DesignateInput(actor=SUP, department="hrss", region="440106008", reason="属地"),
+        )
+    assert isinstance(info.value.cause, ApplicationError)
+    assert info.value.cause.message == (
+        "天河区人力资源和社会保障局 has already had this case twice; designate another office"
+    )
+    after = await case_state(handle)
+    assert [(t.task_id, t.status) for t in after.tasks] == [
+        (t.task_id, t.status) for t in before.tasks
+    ]
