@@ -353,7 +353,7 @@ class CaseBase:
         """``text`` as the case hands it to anyone but the read model's case row: the
         worker's name, phones and ID numbers masked. The case masks it because it is
         the only workflow that knows the name (its tasks never get it)."""
-        if not workflow.patched(patches.PII_MASKED_FOR_OTHERS):
+        if not patches.taken(patches.PII_MASKED_FOR_OTHERS):
             return text
         return mask_worker(text, self._inp.intake.name)
 

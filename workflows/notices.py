@@ -60,7 +60,7 @@ class Notices:
             # rendered; a name the task cannot mask, for it never learns the worker's.
             **(
                 {k: mask_personal(v) for k, v in extra.items()}
-                if workflow.patched(patches.PII_MASKED_FOR_OTHERS)
+                if patches.taken(patches.PII_MASKED_FOR_OTHERS)
                 else extra
             ),
         }

@@ -86,7 +86,7 @@ class TaskClocks:
         ours = self.clocks[name]
         # The arithmetic needs the ledger's times, not the words people typed in it
         # (a question for the worker, an extension's reason): those stay here.
-        sent = without_texts(ours) if workflow.patched(patches.PII_MASKED_FOR_OTHERS) else ours
+        sent = without_texts(ours) if patches.taken(patches.PII_MASKED_FOR_OTHERS) else ours
         try:
             clock = await compute(
                 ClockActivities.clock_op,
