@@ -6,7 +6,9 @@ import them cheaply, exactly as it imports the engine's workflows.
 
 from __future__ import annotations
 
-from temporalio import workflow
+from datetime import timedelta
+
+from temporalio import activity, workflow
 
 
 @workflow.defn
@@ -16,6 +18,26 @@ class Bare:
     @workflow.run
     async def run(self) -> None:
         return None
+
+
+@activity.defn
+async def touch(value: str) -> str:
+    """An activity that returns its argument: one trip through the activity queue."""
+    return value
+
+
+@workflow.defn
+class WithActivity:
+    """A workflow that runs one trivial activity through the server's activity queue,
+    then returns: two workflow tasks and one activity task, the smallest unit of
+    real work (a case is a few of these, plus children and signals)."""
+
+    @workflow.run
+    async def run(self, value: str) -> str:
+        result: str = await workflow.execute_activity(
+            touch, value, start_to_close_timeout=timedelta(seconds=30)
+        )
+        return result
 
 
 @workflow.defn

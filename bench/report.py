@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import platform
 import statistics
 from collections.abc import Iterable, Sequence
@@ -52,3 +53,11 @@ def cpu_model() -> str:
             if ln.startswith("model name"):
                 return ln.split(":", 1)[1].strip()
     return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (other users' work included)."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"

@@ -62,10 +62,11 @@ def free_base_port(rng: random.Random) -> int:
 
 @contextlib.asynccontextmanager
 async def stack_and_worker(
-    port: int | None, data_dir: Path
+    port: int | None, data_dir: Path, *, rules_dir: Path | None = None
 ) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
     """The embedded stack (on ``port``, or a free one: up to three tries) and the
-    engine's worker; both stopped on the way out."""
+    engine's worker; both stopped on the way out. ``rules_dir``: another deployment
+    (a benchmark's copy of the sample with plans of its own)."""
     rng = random.Random()
     live: Settings | None = None
     async with contextlib.AsyncExitStack() as exits:
@@ -77,6 +78,8 @@ async def stack_and_worker(
                 database_url=None,
                 smtp_port=None,
             )
+            if rules_dir is not None:
+                base = base.model_copy(update={"rules_dir": rules_dir})
             try:
                 live = await exits.enter_async_context(embedded_stack(base))
                 break

@@ -51,7 +51,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
-from bench.report import cpu_model, med, pct, section, table
+from bench.report import cpu_model, load_average, med, pct, section, table
 from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version
 from client import connect
 from models.case import CaseInput, case_id_for
@@ -67,7 +67,7 @@ from settings import Settings
 from workflows.grievance import GrievanceWorkflow
 
 if TYPE_CHECKING:
-    from bench.baseline import Bare, Echo
+    from bench.baseline import Bare, Echo, WithActivity
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,14 @@ def load_baseline() -> tuple[type[Bare], type[Echo]]:
     from bench.baseline import Bare, Echo
 
     return Bare, Echo
+
+
+def load_with_activity() -> tuple[type[WithActivity], Callable[[str], Awaitable[str]]]:
+    """The "workflow + one activity" baseline and its activity."""
+    load_baseline()
+    from bench.baseline import WithActivity, touch
+
+    return WithActivity, touch
 
 
 # ---- statistics and printing ---------------------------------------------------------
@@ -558,25 +566,39 @@ async def engine_phase(
 
 
 async def bare_phase(
-    client: Client, task_queue: str, stamp: str, count: int, concurrency: int, server: int | None
+    client: Client,
+    task_queue: str,
+    stamp: str,
+    count: int,
+    concurrency: int,
+    server: int | None,
+    *,
+    with_activity: bool = False,
 ) -> Throughput:
+    """``count`` baseline workflows until the client holds every result: ``Bare``, or
+    with ``with_activity`` ``WithActivity`` (one trivial activity through the queue)."""
     bare, _ = load_baseline()
-    result = Throughput("bare", count)
+    busy, _touch = load_with_activity()
+    kind = "activity" if with_activity else "bare"
+    result = Throughput(kind, count)
     returned: list[float] = []
     finished: list[float] = []
 
     async def start(i: int) -> None:
         t0 = time.perf_counter()
-        handle = await client.start_workflow(
-            bare.run, id=f"bench-bare-{stamp}-{i:05d}", task_queue=task_queue
-        )
+        wid = f"bench-{kind}-{stamp}-{i:05d}"
+        handle: WorkflowHandle[Any, Any]
+        if with_activity:
+            handle = await client.start_workflow(busy.run, wid, id=wid, task_queue=task_queue)
+        else:
+            handle = await client.start_workflow(bare.run, id=wid, task_queue=task_queue)
         result.ids.append(handle.id)
         t1 = time.perf_counter()
         result.start_ms.append((t1 - t0) * 1000)
         returned.append(t1)
         waiting.append(asyncio.create_task(wait(t0, handle)))
 
-    async def wait(t0: float, handle: WorkflowHandle[Any, None]) -> None:
+    async def wait(t0: float, handle: WorkflowHandle[Any, Any]) -> None:
         await handle.result()
         t = time.perf_counter()
         finished.append(t)
@@ -590,7 +612,7 @@ async def bare_phase(
             await asyncio.wait_for(bounded(range(count), concurrency, start), PHASE_TIMEOUT)
             await asyncio.wait_for(asyncio.gather(*waiting), PHASE_TIMEOUT)
         except TimeoutError as e:
-            raise BenchError(f"bare workflows: timed out after {PHASE_TIMEOUT:.0f} s") from e
+            raise BenchError(f"{kind} workflows: timed out after {PHASE_TIMEOUT:.0f} s") from e
         finally:
             for w in waiting:
                 w.cancel()
@@ -691,10 +713,19 @@ def collect(spans: Spans, events: Sequence[HistoryEvent], window: tuple[int, int
     """Add one history's steps inside ``window`` to ``spans``; returns its children's ids."""
     by_id = {e.event_id: e for e in events}
     children: list[str] = []
+    wf_type = "?"
+    if events and events[0].event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        wf_type = events[0].workflow_execution_started_event_attributes.workflow_type.name
     for e in events:
         if not window[0] <= ns(e) <= window[1]:
             continue
+        spans.counts["history events"] += 1
+        spans.counts[f"events of {wf_type}"] += 1
         t = e.event_type
+        if t == E.EVENT_TYPE_MARKER_RECORDED and e.marker_recorded_event_attributes.marker_name == (
+            "core_local_activity"
+        ):
+            spans.counts["local activities"] += 1
         if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             spans.types[e.workflow_execution_started_event_attributes.workflow_type.name] += 1
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
@@ -702,6 +733,7 @@ def collect(spans: Spans, events: Sequence[HistoryEvent], window: tuple[int, int
             spans.add("workflow task: queued", by_id[a.scheduled_event_id], e)
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             spans.counts["workflow tasks"] += 1
+            spans.counts[f"workflow tasks of {wf_type}"] += 1
             c = e.workflow_task_completed_event_attributes
             spans.add("workflow task: run", by_id[c.started_event_id], e)
         elif t in (E.EVENT_TYPE_WORKFLOW_TASK_FAILED, E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT):
@@ -787,7 +819,16 @@ def spans_table(spans: Spans, units: int, unit: str) -> str:
     return table(headers, rows, right=range(1, 6))
 
 
-COMPOSITION = ("workflow tasks", "activities", "child starts", "signals sent", "timers", "updates")
+COMPOSITION = (
+    "workflow tasks",
+    "activities",
+    "local activities",
+    "child starts",
+    "signals sent",
+    "timers",
+    "updates",
+    "history events",
+)
 
 
 def composition_row(label: str, spans: Spans, units: int) -> list[str]:
@@ -865,6 +906,7 @@ async def run(args: Args) -> int:
                 ["temporalio (SDK)", temporalio.__version__],
                 ["temporal CLI (dev server)", temporal_version()],
                 ["SQLite", sqlite3.sqlite_version],
+                ["load average at start (1, 5, 15 min)", load_average()],
             ],
         )
     )
@@ -902,7 +944,13 @@ async def run(args: Args) -> int:
                     raise BenchError(f"the engine's worker stopped: {exc!r}")
 
             bare_queue = f"bench-bare-{stamp}"
-            bare_worker = Worker(client, task_queue=bare_queue, workflows=[bare_cls, echo_cls])
+            busy_cls, touch = load_with_activity()
+            bare_worker = Worker(
+                client,
+                task_queue=bare_queue,
+                workflows=[bare_cls, echo_cls, busy_cls],
+                activities=[touch],
+            )
             try:
                 async with bare_worker:
                     # Warm-up, not measured: the worker's migration, the sandbox's first
@@ -910,6 +958,15 @@ async def run(args: Args) -> int:
                     await bounded(warm, args.concurrency, lambda c: start_case(client, live, c))
                     await wait_projected(db, f"bench-{stamp}-w-", warm, check)
                     await bare_phase(client, bare_queue, f"{stamp}w", 10, args.concurrency, server)
+                    await bare_phase(
+                        client,
+                        bare_queue,
+                        f"{stamp}w",
+                        10,
+                        args.concurrency,
+                        server,
+                        with_activity=True,
+                    )
                     warm_tasks = await pick_tasks(db, rules, f"bench-{stamp}-w-", 3)
                     await action_latency(client, warm_tasks)
 
@@ -918,6 +975,15 @@ async def run(args: Args) -> int:
                     )
                     bare = await bare_phase(
                         client, bare_queue, stamp, args.cases, args.concurrency, server
+                    )
+                    busy = await bare_phase(
+                        client,
+                        bare_queue,
+                        stamp,
+                        args.cases,
+                        args.concurrency,
+                        server,
+                        with_activity=True,
                     )
 
                     tasks = await pick_tasks(db, rules, prefix, args.actions)
@@ -937,6 +1003,10 @@ async def run(args: Args) -> int:
                     bare_spans = await history_spans(
                         client, bare_sampled, bare.window_ns, args.concurrency
                     )
+                    busy_sampled = pick.sample(busy.ids, min(args.sample, len(busy.ids)))
+                    busy_spans = await history_spans(
+                        client, busy_sampled, busy.window_ns, args.concurrency
+                    )
                     action_spans = await history_spans(
                         client, [t for t, _ in tasks], actions_window, args.concurrency
                     )
@@ -949,12 +1019,19 @@ async def run(args: Args) -> int:
             f"timed {len(tasks)} actions of each kind instead of {args.actions}"
         )
     n_actions = len(accept.ms) + len(note.ms)
-    report_throughput(args, total_tasks, engine, bare)
+    report_throughput(args, total_tasks, engine, bare, busy)
     report_composition(
-        (case_spans, len(sampled)), (bare_spans, len(bare_sampled)), (action_spans, n_actions)
+        (case_spans, len(sampled)),
+        (bare_spans, len(bare_sampled)),
+        (busy_spans, len(busy_sampled)),
+        (action_spans, n_actions),
     )
     report_latency(accept, note, floor, actions_cpu)
     report_spans(case_spans, len(sampled), action_spans, n_actions)
+    print(
+        f"\nload average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores "
+        "shared with other users' work"
+    )
     failures = accept.errors + note.errors
     if failures:
         print("\nFAILURES:")
@@ -975,34 +1052,38 @@ def cpu_cells(cpu: CpuWindow | None) -> list[str]:
     return [share(cpu.py / cpu.wall), share(cpu.srv / cpu.wall), share(cpu.busy), share(cpu.iowait)]
 
 
-def report_throughput(args: Args, total_tasks: int, engine: Throughput, bare: Throughput) -> None:
+def throughput_row(label: str, t: Throughput, tasks: int | None) -> list[str]:
+    return [
+        label,
+        str(t.count),
+        fmt(t.wall, 2),
+        fmt(t.count / t.wall),
+        "-" if tasks is None else fmt(tasks / t.wall),
+        fmt(med(t.start_ms)),
+        fmt(pct(t.start_ms, 90)),
+        fmt(med(t.item_s), 2),
+        fmt(pct(t.item_s, 90), 2),
+        *cpu_cells(t.cpu),
+        *cpu_per_item(t),
+    ]
+
+
+def cpu_per_item(t: Throughput) -> list[str]:
+    """CPU milliseconds of this Python process and of the server per item."""
+    if t.cpu is None or t.count == 0:
+        return ["-", "-"]
+    return [fmt(t.cpu.py * 1000 / t.count), fmt(t.cpu.srv * 1000 / t.count)]
+
+
+def report_throughput(
+    args: Args, total_tasks: int, engine: Throughput, bare: Throughput, busy: Throughput
+) -> None:
     n = engine.count
     section("1-2. Throughput (same server, same run, same start concurrency)")
     rows = [
-        [
-            "engine: cases opened end to end",
-            str(n),
-            fmt(engine.wall, 2),
-            fmt(n / engine.wall),
-            fmt(total_tasks / engine.wall),
-            fmt(med(engine.start_ms)),
-            fmt(pct(engine.start_ms, 90)),
-            fmt(med(engine.item_s), 2),
-            fmt(pct(engine.item_s, 90), 2),
-            *cpu_cells(engine.cpu),
-        ],
-        [
-            "bare Temporal workflows",
-            str(bare.count),
-            fmt(bare.wall, 2),
-            fmt(bare.count / bare.wall),
-            "-",
-            fmt(med(bare.start_ms)),
-            fmt(pct(bare.start_ms, 90)),
-            fmt(med(bare.item_s), 2),
-            fmt(pct(bare.item_s, 90), 2),
-            *cpu_cells(bare.cpu),
-        ],
+        throughput_row("engine: cases opened end to end", engine, total_tasks),
+        throughput_row("bare Temporal workflows", bare, None),
+        throughput_row("workflow + one activity", busy, None),
     ]
     headers = [
         "measurement",
@@ -1018,14 +1099,19 @@ def report_throughput(args: Args, total_tasks: int, engine: Throughput, bare: Th
         "server CPU",
         "all busy",
         "iowait",
+        "py CPU ms/item",
+        "server CPU ms/item",
     ]
-    print(table(headers, rows, right=range(1, 13)))
-    ratio = (bare.count / bare.wall) / (n / engine.wall)
+    print(table(headers, rows, right=range(1, 15)))
+    cases_s = n / engine.wall
+    bare_s, busy_s = bare.count / bare.wall, busy.count / busy.wall
     print(
         f"""
-bare workflows/s ÷ cases/s = {ratio:.1f}×. Every start call had returned after \
-{engine.starts_wall:.2f} s (engine)
-and {bare.starts_wall:.2f} s (bare); the rest of each wall time is the workers catching up.
+cases/s ÷ (workflow + one activity)/s = {cases_s / busy_s:.2f} (target ≥ 0.5); \
+bare workflows/s ÷ cases/s = {bare_s / cases_s:.1f}×.
+Every start call had returned after {engine.starts_wall:.2f} s (engine), \
+{bare.starts_wall:.2f} s (bare) and {busy.starts_wall:.2f} s
+(workflow + activity); the rest of each wall time is the workers catching up.
 
   engine  items/s = cases/s: from the first start call until the read model shows every case
           routed (cases.rule_id set) and each of its tasks both in `tasks` and as a
@@ -1035,19 +1121,25 @@ tasks/s = tasks so
           the request id, USE_EXISTING/REJECT_DUPLICATE), {n} distinct realistic intakes.
   bare    from the first start call until the client holds every result of a workflow that
           returns at once (bench/baseline.py), on its own task queue and in-process worker.
-  Both: same server, one shared client (pydantic data converter), at most {args.concurrency} \
+  workflow + one activity: the same for a workflow that runs one trivial activity through
+          the server's activity queue and returns (two workflow tasks, one activity task).
+  All: same server, one shared client (pydantic data converter), at most {args.concurrency} \
 start calls
   in flight, the default sandboxed workflow runner, workers in this one Python process,
   warm-up excluded. start p50/p90: one start_workflow RPC. item p50/p90: one case's (one
   workflow's) start call until it is done. py CPU / server CPU: CPU time of this Python
   process (client + both workers + activity threads) and of the `temporal` dev server
   (incl. its own SQLite), as % of ONE core over the phase. all busy / iowait: the whole
-  machine ({os.cpu_count()} cores, any process, ours or not) as % of all cores."""
+  machine ({os.cpu_count()} cores, any process, ours or not) as % of all cores. CPU ms/item:
+  those CPU times divided by the items: what one item costs, whatever else ran."""
     )
 
 
 def report_composition(
-    cases: tuple[Spans, int], bare: tuple[Spans, int], actions: tuple[Spans, int]
+    cases: tuple[Spans, int],
+    bare: tuple[Spans, int],
+    busy: tuple[Spans, int],
+    actions: tuple[Spans, int],
 ) -> None:
     print()
     print("What one item costs (counted in the histories of sampled items, this run):")
@@ -1055,14 +1147,21 @@ def report_composition(
     rows = [
         composition_row("engine: one case", *cases),
         composition_row("bare: one workflow", *bare),
+        composition_row("workflow + one activity", *busy),
         composition_row("engine: one accept/note", *actions),
     ]
     print(table(headers, rows, right=range(1, 2 + len(COMPOSITION))))
     spans, units = cases
     print(f"  per case, workflows: {breakdown(spans.types, units)}")
     print(f"  per case, activities: {breakdown(spans.counts, units, 'activity ')}")
+    print(f"  per case, workflow tasks: {breakdown(spans.counts, units, 'workflow tasks of ')}")
+    print(f"  per case, history events: {breakdown(spans.counts, units, 'events of ')}")
     spans, units = actions
     print(f"  per accept/note, activities: {breakdown(spans.counts, units, 'activity ')}")
+    print(
+        "  history events: every event of the item's histories (and its children's) in the "
+        "phase's window;\n  local activities: MarkerRecorded events of local activities."
+    )
 
 
 def report_latency(accept: Latency, note: Latency, floor: Latency, cpu: CpuWindow) -> None:
