@@ -8,8 +8,9 @@ Run from the project root::
 One embedded stack (``devstack.embedded_stack``: Temporal dev server, SMTP sink, SQLite
 read model) on a free port and the real worker in this process, as ``escalation.py``
 runs them, but on a copy of the sample deployment with plans of the benchmark's own:
-``clockbench_mN`` is the drill's shape (sign-for, then reply one minute later, one rung
-each, no warnings) with N-minute periods. Cases are opened as ``appeals open`` opens
+``clockbench_mN`` has the shape of the plans with a statutory clock (sign-for, reply and
+statutory, falling due a minute apart; one rung each, no warnings; on the lead and the
+co-handlers) with N-minute periods. Cases are opened as ``appeals open`` opens
 them, urgent (an urgent rung mails at its crossing instant; a non-urgent one waits for
 office hours), each with the plan whose period makes its clocks fall due inside the
 window: the first at about ``fill end + --lead`` minutes, the last ``--window`` minutes
@@ -76,7 +77,9 @@ SETTLE = 5.0  # seconds to keep listening after the last mail, to catch duplicat
 
 
 def bench_rules(tmp: Path) -> Path:
-    """A copy of the sample deployment with plans clockbench_m1 … m90 appended."""
+    """A copy of the sample deployment with plans clockbench_m1 … m90 appended. Three
+    clocks a task, as the sample's statutory plans give a lead, so fewer cases carry
+    the N clocks (the worker fills about two cases a second on this machine)."""
     target = tmp / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, target)
     lines = ["", "  # bench/clocks.py: the drill's shape, one rung, N-minute periods"]
@@ -100,6 +103,14 @@ def bench_rules(tmp: Path) -> Path:
             "        warnings: []",
             "        ladder:",
             "          - {rung: 1, to: [head]}",
+            "      - name: statutory",
+            "        label: 投诉受理",
+            f"        period: {m + 2}m",
+            "        stops_on: completed",
+            "        roles: [lead, co]",
+            "        warnings: []",
+            "        ladder:",
+            "          - {rung: 1, to: [head]}",
         ]
     plans = target / "sla_plans.yaml"
     plans.write_text(plans.read_text().rstrip("\n") + "\n" + "\n".join(lines) + "\n")
@@ -109,7 +120,7 @@ def bench_rules(tmp: Path) -> Path:
 @dataclass
 class Planned:
     form: IntakeForm
-    clocks: int  # bench clocks the rules give it: 2 per lead or co-handler task
+    clocks: int  # bench clocks the rules give it: 3 per lead or co-handler task
 
 
 def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, clocks: int) -> list[Planned]:
@@ -135,7 +146,7 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, clocks: int) -> 
         )
         d = rules.route(facts, sla_plan_override=form.sla_plan)
         # An external hand-off or a platform liaison keeps its own plan (days): not counted.
-        n = 2 * sum(1 for o in (d.lead, *d.co) if not o.external)
+        n = 3 * sum(1 for o in (d.lead, *d.co) if not o.external)
         out.append(Planned(form, n))
         total += n
     return out
@@ -178,6 +189,7 @@ BENCH_CLOCKS_SQL = (
     "AND EXISTS (SELECT 1 FROM json_each(deadlines.detail, '$.events') e "
     "WHERE json_extract(e.value, '$.kind') = 'breach')"
 )
+ROUTED_SQL = "SELECT count(*) FROM cases WHERE rule_id IS NOT NULL"
 SENT_SQL = "SELECT count(*) FROM outbox WHERE kind = 'breach' AND status = 'sent'"
 
 
@@ -190,6 +202,7 @@ class Args:
     window: float
     lead: float
     fill_rate: float
+    backlog: int
     concurrency: int
     port: int | None
     seed: int
@@ -201,11 +214,14 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     p.add_argument("--window", type=float, default=3.0, help="minutes they fall due over")
     p.add_argument("--lead", type=float, default=2.0, help="minutes after the fill's estimate")
     p.add_argument("--fill-rate", type=float, default=3.0, help="cases/s started while filling")
+    p.add_argument("--backlog", type=int, default=30, help="started cases not yet routed, at most")
     p.add_argument("--concurrency", type=int, default=20, help="start calls in flight")
     p.add_argument("--port", type=int, default=None, help="base port P (default: a free one)")
     p.add_argument("--seed", type=int, default=7, help="seed of the intakes (default 7)")
     ns = p.parse_args(argv)
-    args = Args(ns.clocks, ns.window, ns.lead, ns.fill_rate, ns.concurrency, ns.port, ns.seed)
+    args = Args(
+        ns.clocks, ns.window, ns.lead, ns.fill_rate, ns.backlog, ns.concurrency, ns.port, ns.seed
+    )
     if args.clocks < 2 or args.window <= 0 or args.lead < 0 or args.fill_rate <= 0:
         p.error("--clocks ≥ 2, --window and --fill-rate > 0, --lead ≥ 0")
     if args.concurrency < 1:
@@ -234,17 +250,30 @@ class Fill:
     clamped: int = 0  # cases whose clocks fall due before the window (fill too slow)
 
 
-async def fill(client: Client, live: Settings, planned: list[Planned], args: Args) -> Fill:
-    """Open every case, choosing at each start the plan that puts its clocks in the window."""
+async def fill(
+    client: Client, live: Settings, db: ReadModel, planned: list[Planned], args: Args
+) -> Fill:
+    """Open every case, choosing at each start the plan that puts its clocks in the window.
+
+    Cases are started at most at --fill-rate, and only while fewer than --backlog
+    started cases are not yet routed in the read model: a case's clocks start when its
+    tasks are dispatched, so the worker must keep up for the plan chosen at the start
+    to put them in the window. The rate reached is the worker's, and is printed."""
     out = Fill(cases=len(planned))
     t0 = time.monotonic()
     window_start = len(planned) / args.fill_rate + args.lead * 60
     gate = asyncio.Semaphore(args.concurrency)
-    progress = {"done": 0}
+    progress = {"done": 0, "routed": 0}
+    turn = asyncio.Lock()
+
+    async def admitted(i: int) -> None:
+        async with turn:  # one case at a time through the pacing and the backlog check
+            await asyncio.sleep(max(0.0, t0 + i / args.fill_rate - time.monotonic()))
+            while i - progress["routed"] >= args.backlog:
+                await asyncio.sleep(0.5)
 
     async def one(i: int, p: Planned) -> None:
-        # Paced at --fill-rate, as a city's cases arrive; the gate bounds a backlog.
-        await asyncio.sleep(max(0.0, t0 + i / args.fill_rate - time.monotonic()))
+        await admitted(i)
         async with gate:
             target = window_start + args.window * 60 * i / len(planned)
             minutes = math.ceil((target - (time.monotonic() - t0)) / 60)
@@ -257,20 +286,28 @@ async def fill(client: Client, live: Settings, planned: list[Planned], args: Arg
             await start_case(client, live, case)
             progress["done"] += 1
 
+    async def behind() -> None:
+        # The projection's progress, for the backlog check (one query at a time).
+        while True:
+            progress["routed"] = await db.count(ROUTED_SQL)
+            await asyncio.sleep(0.5)
+
     async def report() -> None:
         while True:
             await asyncio.sleep(30)
             el = time.monotonic() - t0
             print(
                 f"  filling: {progress['done']}/{len(planned)} cases started in {el:.0f} s "
-                f"({progress['done'] / el:.1f}/s); load {load_average()}"
+                f"({progress['done'] / el:.2f}/s), {progress['routed']} routed; "
+                f"load {load_average()}"
             )
 
-    reporter = asyncio.create_task(report())
+    helpers = [asyncio.create_task(report()), asyncio.create_task(behind())]
     try:
         await asyncio.gather(*(one(i, p) for i, p in enumerate(planned)))
     finally:
-        reporter.cancel()
+        for h in helpers:
+            h.cancel()
     out.wall = time.monotonic() - t0
     return out
 
@@ -373,7 +410,7 @@ async def run(args: Args) -> int:
             client = await connect(live)
             db = ReadModel(live.db_url)
             try:
-                f = await fill(client, live, planned, args)
+                f = await fill(client, live, db, planned, args)
                 print(
                     f"filled: {f.cases} cases started in {f.wall:.0f} s "
                     f"({f.cases / f.wall:.2f}/s); load {load_average()}"
