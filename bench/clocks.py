@@ -8,10 +8,13 @@ Run from the project root::
 One embedded stack (``devstack.embedded_stack``: Temporal dev server, SMTP sink, SQLite
 read model) on a free port and the real worker in this process, as ``escalation.py``
 runs them, but on a copy of the sample deployment with plans of the benchmark's own:
-``clockbench_mN`` has the shape of the plans with a statutory clock (sign-for, reply and
-statutory, falling due a minute apart; one rung each, no warnings; on the lead and the
-co-handlers) with N-minute periods. Cases are opened as ``appeals open`` opens
-them, urgent (an urgent rung mails at its crossing instant; a non-urgent one waits for
+``clockbench_mN`` gives the lead and each co-handler five clocks (sign-for, reply,
+statutory, acceptance and one more, falling due a minute apart; one rung each, no
+warnings) with periods of N, N+1, … N+4 minutes: the sample's plans have up to three
+a task; five means fewer cases carry the N clocks, so that the fill (about 1.3 cases a
+second on this shared machine) ends before the first ones fall due. Cases are opened as
+``appeals open`` opens them, urgent (an urgent rung mails at its crossing instant; a
+non-urgent one waits for
 office hours), each with the plan whose period makes its clocks fall due inside the
 window: the first at about ``fill end + --lead`` minutes, the last ``--window`` minutes
 later. So the clocks are all live at once and then come due together.
@@ -66,6 +69,14 @@ from services.errors import ServiceError
 from settings import Settings
 
 PLAN_PREFIX = "clockbench_m"
+# After sign-for, the clocks of a task on a bench plan, each due a minute after the last.
+EXTRA_CLOCKS = (
+    ("reply", "答复"),
+    ("statutory", "投诉受理"),
+    ("acceptance", "仲裁受理"),
+    ("callback_check", "回访核查"),
+)
+CLOCKS_PER_TASK = 1 + len(EXTRA_CLOCKS)
 MAX_MINUTES = 90  # the longest plan written: a fill slower than this needs a smaller N
 CLERK = "clerk.li"
 POLL = 2.0  # seconds between two looks at the read model while waiting
@@ -77,12 +88,10 @@ SETTLE = 5.0  # seconds to keep listening after the last mail, to catch duplicat
 
 
 def bench_rules(tmp: Path) -> Path:
-    """A copy of the sample deployment with plans clockbench_m1 … m90 appended. Three
-    clocks a task, as the sample's statutory plans give a lead, so fewer cases carry
-    the N clocks (the worker fills about two cases a second on this machine)."""
+    """A copy of the sample deployment with plans clockbench_m1 … m90 appended."""
     target = tmp / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, target)
-    lines = ["", "  # bench/clocks.py: the drill's shape, one rung, N-minute periods"]
+    lines = ["", "  # bench/clocks.py: five clocks a task, one rung each, N-minute periods"]
     for m in range(1, MAX_MINUTES + 1):
         lines += [
             f"  - name: {PLAN_PREFIX}{m}",
@@ -96,22 +105,18 @@ def bench_rules(tmp: Path) -> Path:
             "        warnings: []",
             "        ladder:",
             "          - {rung: 1, to: [head]}",
-            "      - name: reply",
-            "        label: 答复",
-            f"        period: {m + 1}m",
-            "        stops_on: completed",
-            "        warnings: []",
-            "        ladder:",
-            "          - {rung: 1, to: [head]}",
-            "      - name: statutory",
-            "        label: 投诉受理",
-            f"        period: {m + 2}m",
-            "        stops_on: completed",
-            "        roles: [lead, co]",
-            "        warnings: []",
-            "        ladder:",
-            "          - {rung: 1, to: [head]}",
         ]
+        for k, (name, label) in enumerate(EXTRA_CLOCKS, start=1):
+            lines += [
+                f"      - name: {name}",
+                f"        label: {label}",
+                f"        period: {m + k}m",
+                "        stops_on: completed",
+                "        roles: [lead, co]",
+                "        warnings: []",
+                "        ladder:",
+                "          - {rung: 1, to: [head]}",
+            ]
     plans = target / "sla_plans.yaml"
     plans.write_text(plans.read_text().rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     return target
@@ -120,7 +125,7 @@ def bench_rules(tmp: Path) -> Path:
 @dataclass
 class Planned:
     form: IntakeForm
-    clocks: int  # bench clocks the rules give it: 3 per lead or co-handler task
+    clocks: int  # bench clocks the rules give it: CLOCKS_PER_TASK per lead or co-handler
 
 
 def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, clocks: int) -> list[Planned]:
@@ -146,7 +151,7 @@ def plan_cases(rules: RuleSet, rng: random.Random, prefix: str, clocks: int) -> 
         )
         d = rules.route(facts, sla_plan_override=form.sla_plan)
         # An external hand-off or a platform liaison keeps its own plan (days): not counted.
-        n = 3 * sum(1 for o in (d.lead, *d.co) if not o.external)
+        n = CLOCKS_PER_TASK * sum(1 for o in (d.lead, *d.co) if not o.external)
         out.append(Planned(form, n))
         total += n
     return out
