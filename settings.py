@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # Days after a case closes before `appeals purge` blanks its personal data.
     retention_days: int = Field(default=365, ge=1)
 
+    # The worker's capacity (`appeals worker`; bench/README.md has the measurements):
+    # workflow tasks it runs at once (the SDK's default, 100), threads for activities
+    # (queued and local ones share them), and workflows it keeps in memory between their
+    # tasks (the sticky cache; a workflow not in it is replayed from its history).
+    worker_workflow_slots: int = Field(default=100, ge=1)
+    worker_activity_threads: int = Field(default=16, ge=1)
+    worker_cached_workflows: int = Field(default=1000, ge=0)
+
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"
 

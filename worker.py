@@ -105,6 +105,7 @@ def build_worker(
     task_queue: str | None = None,
     executor: ThreadPoolExecutor,
     max_cached_workflows: int = 1000,
+    max_concurrent_workflow_tasks: int | None = None,
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     return Worker(
@@ -117,6 +118,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         interceptors=interceptors,
     )
 
@@ -128,8 +130,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     # Every worker does this at start: creating an existing schedule updates it instead.
     for line in await ensure_schedules(client, settings):
         log.info("schedule %s", line)
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, settings, engine, executor=executor)
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
+        worker = build_worker(
+            client,
+            settings,
+            engine,
+            executor=executor,
+            max_cached_workflows=settings.worker_cached_workflows,
+            max_concurrent_workflow_tasks=settings.worker_workflow_slots,
+        )
         if stop is None:
             await worker.run()
         else:

@@ -54,7 +54,7 @@ from temporalio.client import Client
 import devstack
 from bench.escalation import DELIVERIES, CountingSink, Key, Point, points_of, read_eml
 from bench.report import cpu_model, load_average, med, pct, section, table
-from bench.stack import BenchError, run_bench, temporal_version
+from bench.stack import BenchError, run_bench, temporal_version, worker_line
 from bench.stack import stack_and_worker as engine_stack
 from bench.throughput import PlannedCase, make_form, server_pid, start_case
 from client import connect
@@ -411,6 +411,7 @@ async def run(args: Args) -> int:
                 f"{args.concurrency}; seed {args.seed}"
             )
             print(f"stack: dev server 127.0.0.1:{live.embedded_port}, data {live.data_dir}")
+            print(worker_line(live))
             server = server_pid()
             client = await connect(live)
             db = ReadModel(live.db_url)

@@ -52,7 +52,7 @@ from bench.clocks import (
 )
 from bench.escalation import DELIVERIES, CountingSink, Key, Point, points_of
 from bench.report import cpu_model, load_average, section, table
-from bench.stack import BenchError, run_bench, temporal_version
+from bench.stack import BenchError, run_bench, temporal_version, worker_line
 from bench.stack import stack_and_worker as engine_stack
 from bench.throughput import PlannedCase, make_form, server_pid, start_case
 from client import connect
@@ -79,6 +79,7 @@ class Args:
     cases: int
     minutes: float
     fill_rate: float
+    expect_rate: float
     backlog: int
     sample: int
     lead: float
@@ -92,6 +93,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     p.add_argument("--cases", type=int, default=100_000, help="open cases wanted (N)")
     p.add_argument("--minutes", type=float, default=30.0, help="longest fill, in minutes")
     p.add_argument("--fill-rate", type=float, default=10.0, help="cases started a second, at most")
+    p.add_argument("--expect-rate", type=float, default=2.0, help="cases/s, to spread the sample")
     p.add_argument("--backlog", type=int, default=30, help="started cases not yet routed, at most")
     p.add_argument("--sample", type=int, default=200, help="cases whose clocks are timed")
     p.add_argument("--lead", type=float, default=3.0, help="minutes from the fill's end to due")
@@ -103,6 +105,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         ns.cases,
         ns.minutes,
         ns.fill_rate,
+        ns.expect_rate,
         ns.backlog,
         ns.sample,
         ns.lead,
@@ -110,8 +113,8 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         ns.port,
         ns.seed,
     )
-    if a.cases < 1 or a.minutes <= 0 or a.fill_rate <= 0 or a.backlog < 1 or a.sample < 1:
-        p.error("--cases, --backlog, --sample ≥ 1; --minutes, --fill-rate > 0")
+    if min(a.cases, a.backlog, a.sample) < 1 or min(a.minutes, a.fill_rate, a.expect_rate) <= 0:
+        p.error("--cases, --backlog, --sample ≥ 1; --minutes, --fill-rate, --expect-rate > 0")
     if a.minutes + a.lead + 1 > MAX_MINUTES:
         p.error(f"--minutes + --lead must stay under {MAX_MINUTES - 1}")
     return a
@@ -172,6 +175,7 @@ async def run(args: Args) -> int:
             tmp = Path(t)
             async with engine_stack(args.port, tmp, rules_dir=bench_rules(tmp)) as (live, w):
                 print(f"stack: dev server 127.0.0.1:{live.embedded_port}, data {live.data_dir}")
+                print(worker_line(live))
                 db = ReadModel(live.db_url)
                 try:
                     return await measure(args, live, w, db)
@@ -187,7 +191,9 @@ async def measure(args: Args, live: Settings, worker: asyncio.Task[None], db: Re
     client = await connect(live)
     server = server_pid()
     temporal_db = live.data_dir / "temporal.db"
-    every = max(1, round(min(args.cases, args.fill_rate * args.minutes * 60) / args.sample))
+    # Sample cases are spread over the fill the worker is expected to manage.
+    expected = min(args.cases, min(args.fill_rate, args.expect_rate) * args.minutes * 60)
+    every = max(1, round(expected / args.sample))
     out = Filled()
     t0 = time.monotonic()
     end = t0 + args.minutes * 60

@@ -40,6 +40,15 @@ def temporal_version() -> str:
     return out.stdout.strip().removeprefix("temporal version ") or "unknown"
 
 
+def worker_line(s: Settings) -> str:
+    """The worker's capacity settings, for a benchmark's parameters."""
+    return (
+        f"worker: {s.worker_workflow_slots} workflow task slots, {s.worker_activity_threads} "
+        f"activity threads, sticky cache {s.worker_cached_workflows} workflows "
+        "(APPEALS_WORKER_WORKFLOW_SLOTS, _ACTIVITY_THREADS, _CACHED_WORKFLOWS)"
+    )
+
+
 def free_base_port(rng: random.Random) -> int:
     """A base port P (not 7233) with P, P+1000, P+2 and P+3 (the API) free on 127.0.0.1."""
 

@@ -52,7 +52,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from bench.report import cpu_model, load_average, med, pct, section, table
-from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version
+from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version, worker_line
 from client import connect
 from models.case import CaseInput, case_id_for
 from models.common import Channel, Occupation
@@ -934,6 +934,7 @@ async def run(args: Args) -> int:
                 f"stack: dev server 127.0.0.1:{live.embedded_port} (UI +1000, SMTP sink +2), "
                 f"data {live.data_dir}, read model {live.db_url.removeprefix('sqlite:///')}"
             )
+            print(worker_line(live))
             server = server_pid()
             client = await connect(live)
             db = ReadModel(live.db_url)
