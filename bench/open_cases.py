@@ -39,6 +39,7 @@ import temporalio
 
 import devstack
 from bench.clocks import (
+    CLOCKS_PER_TASK,
     MAX_MINUTES,
     PLAN_PREFIX,
     ROUTED_SQL,
@@ -58,7 +59,9 @@ from bench.throughput import PlannedCase, make_form, server_pid, start_case
 from client import connect
 from db.tables import OutboxRow
 from models.case import case_id_for
-from routing_rules import load_ruleset
+from models.intake import IntakeForm
+from models.routing import RoutingFacts
+from routing_rules import RuleSet, load_ruleset
 from services.cases import check_against_directory
 from services.errors import ServiceError
 from settings import Settings
@@ -134,8 +137,25 @@ class Sample:
 class Filled:
     started: int = 0
     sampled: int = 0
+    sample_clocks: int = 0
     wall: float = 0.0
     samples: list[Sample] = field(default_factory=list)
+
+
+def sample_clocks(rules: RuleSet, form: IntakeForm) -> int:
+    """The bench clocks a sample case gets: five on its lead and on each co-handler
+    (an external hand-off or a platform liaison keeps its own plan)."""
+    facts = RoutingFacts(
+        category=form.category,
+        occupation=form.occupation,
+        platform=form.platform,
+        summary=form.summary,
+        residence=form.residence,
+        workplace=form.workplace,
+        incident=form.incident,
+    )
+    d = rules.route(facts, sla_plan_override=form.sla_plan)
+    return CLOCKS_PER_TASK * sum(1 for o in (d.lead, *d.co) if not o.external)
 
 
 def file_mib(path: Path) -> float:
@@ -251,6 +271,7 @@ async def measure(args: Args, live: Settings, worker: asyncio.Task[None], db: Re
                     update={"urgent": True, "sla_plan": f"{PLAN_PREFIX}{minutes}"}
                 )
                 out.sampled += 1
+                out.sample_clocks += sample_clocks(rules, form)
             try:
                 check_against_directory(form, rules)
             except ServiceError as e:
@@ -289,7 +310,14 @@ async def measure(args: Args, live: Settings, worker: asyncio.Task[None], db: Re
         f"{open_wf.count} workflows running"
     )
     # The sample's clocks fall due now; wait for their rung e-mails.
-    want = await db.count(SAMPLE_CLOCKS_SQL)
+    want = await wait_for(
+        "sample clocks projected",
+        db,
+        SAMPLE_CLOCKS_SQL,
+        out.sample_clocks,
+        worker,
+        time.monotonic() + 300,
+    )
     deadlines, _, _ = await db.rows()
     rungs = {
         k: p
