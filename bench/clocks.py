@@ -49,6 +49,7 @@ from pathlib import Path
 
 import temporalio
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.client import Client
 
 import devstack
@@ -80,7 +81,6 @@ CLOCKS_PER_TASK = 1 + len(EXTRA_CLOCKS)
 MAX_MINUTES = 90  # the longest plan written: a fill slower than this needs a smaller N
 CLERK = "clerk.li"
 POLL = 2.0  # seconds between two looks at the read model while waiting
-GRACE = 900.0  # seconds after the last due instant before giving up on missing mail
 SETTLE = 5.0  # seconds to keep listening after the last mail, to catch duplicates
 
 
@@ -208,6 +208,7 @@ class Args:
     lead: float
     fill_rate: float
     backlog: int
+    grace: float
     concurrency: int
     port: int | None
     seed: int
@@ -220,12 +221,23 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     p.add_argument("--lead", type=float, default=2.0, help="minutes after the fill's estimate")
     p.add_argument("--fill-rate", type=float, default=3.0, help="cases/s started while filling")
     p.add_argument("--backlog", type=int, default=30, help="started cases not yet routed, at most")
+    p.add_argument(
+        "--grace", type=float, default=900.0, help="seconds after the last due instant, at most"
+    )
     p.add_argument("--concurrency", type=int, default=20, help="start calls in flight")
     p.add_argument("--port", type=int, default=None, help="base port P (default: a free one)")
     p.add_argument("--seed", type=int, default=7, help="seed of the intakes (default 7)")
     ns = p.parse_args(argv)
     args = Args(
-        ns.clocks, ns.window, ns.lead, ns.fill_rate, ns.backlog, ns.concurrency, ns.port, ns.seed
+        ns.clocks,
+        ns.window,
+        ns.lead,
+        ns.fill_rate,
+        ns.backlog,
+        ns.grace,
+        ns.concurrency,
+        ns.port,
+        ns.seed,
     )
     if args.clocks < 2 or args.window <= 0 or args.lead < 0 or args.fill_rate <= 0:
         p.error("--clocks ≥ 2, --window and --fill-rate > 0, --lead ≥ 0")
@@ -446,15 +458,74 @@ async def run(args: Args) -> int:
                     f" {early} already due; "
                     f"RSS server {fmt(rss_live[0], 0)} MiB, this process {fmt(rss_live[1], 0)} MiB"
                 )
-                give_up = time.monotonic() + max(0.0, (dues[-1] - now).total_seconds()) + GRACE
+                give_up = time.monotonic() + max(0.0, (dues[-1] - now).total_seconds()) + args.grace
                 await wait_for("rung e-mails sent", db, SENT_SQL, len(points), worker, give_up)
                 await asyncio.sleep(SETTLE)
                 deadlines, outbox, audit = await db.rows()
                 eml = await asyncio.to_thread(read_eml, live.mail_dir)
+                tasks = sorted({k.task for k in points})
+                sampled = random.Random(1).sample(tasks, min(60, len(tasks)))
+                health = await task_health(client, sampled, dues[0])
                 rss_end = (proc_rss(server), proc_rss(os.getpid()))
             finally:
                 db.close()
-    return report(args, f, points_of(deadlines), outbox, audit, eml, rss_live, rss_end)
+    code = report(args, f, points_of(deadlines), outbox, audit, eml, rss_live, rss_end)
+    print_health(health, len(sampled))
+    return code
+
+
+@dataclass
+class Health:
+    """What sampled task workflows' histories say about the worker, from the first due
+    instant on: how long their workflow tasks waited, and which ones timed out or failed."""
+
+    queued_s: list[float] = field(default_factory=list)
+    run_s: list[float] = field(default_factory=list)
+    problems: Counter[str] = field(default_factory=Counter)
+
+
+async def task_health(client: Client, task_ids: Sequence[str], since: datetime) -> Health:
+    h = Health()
+    gate = asyncio.Semaphore(8)
+    cut = since.timestamp()
+
+    async def one(wid: str) -> None:
+        async with gate:
+            history = await client.get_workflow_handle(wid).fetch_history()
+        by_id = {e.event_id: e for e in history.events}
+        for e in history.events:
+            at = e.event_time.ToDatetime(tzinfo=UTC).timestamp()
+            if at < cut:
+                continue
+            t = e.event_type
+            if t == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                sched = by_id[e.workflow_task_started_event_attributes.scheduled_event_id]
+                h.queued_s.append(at - sched.event_time.ToDatetime(tzinfo=UTC).timestamp())
+            elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                st = by_id[e.workflow_task_completed_event_attributes.started_event_id]
+                h.run_s.append(at - st.event_time.ToDatetime(tzinfo=UTC).timestamp())
+            elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                kind = TimeoutType.Name(e.workflow_task_timed_out_event_attributes.timeout_type)
+                h.problems[f"workflow task timed out ({kind.removeprefix('TIMEOUT_TYPE_')})"] += 1
+            elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                cause = WorkflowTaskFailedCause.Name(e.workflow_task_failed_event_attributes.cause)
+                h.problems[
+                    f"workflow task failed ({cause.removeprefix('WORKFLOW_TASK_FAILED_CAUSE_')})"
+                ] += 1
+
+    await asyncio.gather(*(one(w) for w in task_ids))
+    return h
+
+
+def print_health(h: Health, sampled: int) -> None:
+    section(f"3. The worker, from {sampled} sampled task histories (from the first due instant)")
+    rows = [stats("workflow task queued", h.queued_s), stats("workflow task run", h.run_s)]
+    print(table(STATS, rows, right=range(1, 7)))
+    if h.problems:
+        for k, v in sorted(h.problems.items()):
+            print(f"  {k}: {v}")
+    else:
+        print("  no workflow task timed out or failed")
 
 
 def report(
