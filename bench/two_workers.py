@@ -397,7 +397,8 @@ async def report(
     for key, count in ids.items():
         what, _, ident = key.partition(" by ")
         pid = ident.split("@", 1)[0]
-        named[f"{what} by worker {pids.get(pid, ident)}"] += count
+        who = pids.get(pid, ident) if ident else "? (no identity in the event)"
+        named[f"{what} by worker {who}"] += count
     print(table(["what", "count"], [[k, str(v)] for k, v in sorted(named.items())], right=[1]))
     if killed_at is not None:
         print(f"worker B was killed (SIGKILL) {killed_at:.1f} s into the opening")
