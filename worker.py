@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -123,6 +123,20 @@ def build_worker(
     )
 
 
+class Capacity(TypedDict):
+    max_cached_workflows: int
+    max_concurrent_workflow_tasks: int
+
+
+def capacity(settings: Settings) -> Capacity:
+    """build_worker's capacity arguments from the settings (APPEALS_WORKER_*); the
+    activity threads are the executor's size."""
+    return {
+        "max_cached_workflows": settings.worker_cached_workflows,
+        "max_concurrent_workflow_tasks": settings.worker_workflow_slots,
+    }
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(settings.db_url)
     migrate(settings.db_url)
@@ -131,14 +145,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     for line in await ensure_schedules(client, settings):
         log.info("schedule %s", line)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
-        worker = build_worker(
-            client,
-            settings,
-            engine,
-            executor=executor,
-            max_cached_workflows=settings.worker_cached_workflows,
-            max_concurrent_workflow_tasks=settings.worker_workflow_slots,
-        )
+        worker = build_worker(client, settings, engine, executor=executor, **capacity(settings))
         if stop is None:
             await worker.run()
         else:

@@ -3,27 +3,29 @@ e-mail leave, and does each leave exactly once?
 
 Run from the project root::
 
-    .venv/bin/python bench/clocks.py [--clocks 10000] [--window 3] [--fill-rate 3]
+    .venv/bin/python bench/clocks.py [--clocks 10000] [--window 1] [--lead 3] [--fill-rate 1.5]
 
 One embedded stack (``devstack.embedded_stack``: Temporal dev server, SMTP sink, SQLite
 read model) on a free port and the real worker in this process, as ``escalation.py``
 runs them, but on a copy of the sample deployment with plans of the benchmark's own:
 ``clockbench_mN`` gives the lead and each co-handler five clocks (sign-for, reply,
 statutory, acceptance and one more, falling due a minute apart; one rung each, no
-warnings) with periods of N, N+1, … N+4 minutes: the sample's plans have up to three
-a task; five means fewer cases carry the N clocks, so that the fill (about 1.3 cases a
-second on this shared machine) ends before the first ones fall due. Cases are opened as
-``appeals open`` opens them, urgent (an urgent rung mails at its crossing instant; a
-non-urgent one waits for
-office hours), each with the plan whose period makes its clocks fall due inside the
-window: the first at about ``fill end + --lead`` minutes, the last ``--window`` minutes
-later. So the clocks are all live at once and then come due together.
+warnings) with periods of N, N+1, … N+4 minutes. The sample's plans have up to three a
+task; five means fewer cases carry the N clocks, so that the fill (about 1.3 cases a
+second on the shared 2-core machine) ends before the first ones fall due.
+
+Cases are opened as ``appeals open`` opens them, urgent (an urgent rung mails at its
+crossing instant; a non-urgent one waits for office hours), at most ``--fill-rate`` a
+second and only while fewer than ``--backlog`` are not yet routed, each with the plan
+that puts its first clock about ``--lead`` minutes after the fill's estimated end, spread
+over ``--window`` minutes. So the clocks are all live at once and then come due together.
 
 For every rung e-mail (task × clock) the lateness is ``outbox.sent_at`` minus the rung's
 due instant (``deadlines.detail`` → ``events[].at``); the timer's part is ``fired_at``
 minus due. Exactly once: one outbox row, sent with one attempt, one ``escalated`` audit
 row, one delivery at the sink by notification id and by Message-ID (the sink is
-subclassed to count deliveries, as in ``escalation.py``).
+subclassed to count deliveries, as in ``escalation.py``). Sampled task histories show
+how long workflow tasks waited and which timed out or failed.
 """
 
 from __future__ import annotations
