@@ -330,7 +330,9 @@ async def measure(args: Args, live: Settings, worker: asyncio.Task[None], db: Re
         "sample rung e-mails sent", db, SAMPLE_SENT_SQL, want, worker, time.monotonic() + wait_s
     )
     await asyncio.sleep(5)
-    _, outbox, _ = await db.rows()
+    deadlines, outbox, _ = await db.rows()
+    fired = points_of(deadlines)  # the same rungs, now with their fired_at
+    rungs = {k: fired.get(k, p) for k, p in rungs.items()}
     end_sample = Sample(
         time.monotonic() - t0,
         after.routed,
