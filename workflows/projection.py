@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
@@ -199,9 +199,15 @@ class Projector:
                         schedule_to_close_timeout=PROJECT_ROUND,
                         retry_policy=PROJECT_RETRY,
                     )
-            # A local activity that used its budget fails with the activity's own
-            # error (an ApplicationError), not wrapped in an ActivityError.
-            except (ActivityError, ApplicationError) as e:
+            # Any failure of the write: an ActivityError through the queue; locally, the
+            # activity's own error (an ApplicationError), and a local activity past its
+            # budget raises an ActivityError live but a bare TimeoutError on replay (its
+            # marker holds the timeout alone): catching only the first made a worker
+            # that replays such a history schedule nothing where it had scheduled the
+            # activity below (TMPRL1100), and the workflow stuck. Catching all of them
+            # gives the same commands live and on replay; no patch, since no history
+            # that ever replayed takes another path.
+            except FailureError as e:
                 self._put_back(batch)
                 self._in_flight = False
                 if local:

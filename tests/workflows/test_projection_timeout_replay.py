@@ -1,0 +1,65 @@
+"""A local projection that times out must replay: found by the fault harness
+(bench/faults.py), where a worker killed while SQLite was locked came back to cases it
+could not replay (TMPRL1100, "No command scheduled for event ActivityTaskScheduled"),
+and their clocks stopped firing.
+
+Live, a local activity past its budget fails as ``ActivityError`` (cause
+``TimeoutError``); replayed from its marker, the same failure is raised as a bare
+``TimeoutError``. The projector must take both to the activity queue."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlmodel import Session, select
+from temporalio.worker import Replayer
+
+from bench.chaos.parts import WriteLock
+from db.tables import EventRow
+from models.tasks import AcceptInput
+from tests.conftest import Stack, eventually
+from tests.keys import sealed_converter
+from tests.workflows.helpers import act, intake, open_case, wait_tasks
+from worker import WORKFLOWS
+from workflows.projection import LOCAL_ROUND
+
+
+def accepted_rows(stack: Stack, task_id: str) -> list[EventRow]:
+    with Session(stack.engine) as session:
+        rows = session.exec(
+            select(EventRow).where(EventRow.task_id == task_id, EventRow.action == "accepted")
+        )
+        return list(rows.all())
+
+
+async def test_a_timed_out_local_projection_replays(stack: Stack) -> None:
+    handle = await open_case(stack, intake())
+    lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
+    lock = WriteLock(Path(stack.settings.db_url.removeprefix("sqlite:///")))
+    await asyncio.to_thread(lock.acquire)
+    try:
+        # The accept's local projection waits on the lock past its budget; the
+        # projector then queues the write as an activity, which waits too.
+        await act(stack, lead.task_id, "accept", AcceptInput(actor=lead.handlers[0]))
+        await asyncio.sleep(LOCAL_ROUND.total_seconds() + 1)
+    finally:
+        lock.release()
+
+    async def written() -> list[EventRow]:
+        return accepted_rows(stack, lead.task_id)
+
+    await eventually(written, timeout=60)
+
+    history = await stack.client.get_workflow_handle(lead.task_id).fetch_history()
+    markers = [
+        e
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.failure.message
+    ]
+    assert markers, "the local projection did not time out: the test proves nothing"
+    result = await Replayer(
+        workflows=list(WORKFLOWS), data_converter=sealed_converter()
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
