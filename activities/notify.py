@@ -12,12 +12,17 @@ administrator is told (a log line without personal data, and an e-mail to
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
+from collections.abc import Callable
 from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -39,6 +44,10 @@ from reports.chart import rates_png
 from reports.figures import Dimension, Window, figures, scope_clause
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Seconds to keep trying to record a delivery the SMTP server accepted, inside the send
+# activity's 60 s (workflows/notification.py): past them the retry mails it again.
+RECORD_PATIENCE = 20.0
 
 
 def _logger() -> logging.LoggerAdapter[logging.Logger] | logging.Logger:
@@ -110,7 +119,9 @@ class NotifyActivities:
             message.add_attachment(chart, maintype="image", subtype="png", filename="rates.png")
         subject = str(message["Subject"])
         message_id = str(message["Message-ID"])
-        pending = await asyncio.to_thread(outbox.pending_recipients, self._engine, n)
+        pending = await asyncio.to_thread(
+            outbox.claim, self._engine, n, subject=subject, attempt=attempt
+        )
         try:
             refused = await self._sender.send(message, pending)
         except Exception as exc:
@@ -121,16 +132,19 @@ class NotifyActivities:
             _logger().warning("notification %s not sent: %s", n.id, reason)
             raise
         # If the worker dies between the server's 250 and this write, the retry mails
-        # again; the stable Message-ID lets the receiving client fold the two.
-        sent_at = await asyncio.to_thread(
-            outbox.record_delivery,
-            self._engine,
-            n,
-            subject=subject,
-            attempt=attempt,
-            accepted=[a for a in pending if a not in refused],
-            refused=refused,
-            message_id=message_id,
+        # again; the stable Message-ID lets the receiving client fold the two. A read
+        # model that fails this write is tried again for a while, for the same reason.
+        sent_at = await _patiently(
+            functools.partial(
+                outbox.record_delivery,
+                self._engine,
+                n,
+                subject=subject,
+                attempt=attempt,
+                accepted=[a for a in pending if a not in refused],
+                refused=refused,
+                message_id=message_id,
+            )
         )
         if sent_at is None:
             reason = outbox.refused_text(refused)
@@ -223,6 +237,21 @@ class NotifyActivities:
             f"排除故障后重发：appeals mail resend {row.id}\n"
         )
         return msg
+
+
+async def _patiently(write: Callable[[], T]) -> T:
+    """``write`` in a thread, again after a database error until RECORD_PATIENCE has
+    passed since the first try (one SQLite try may itself wait its busy timeout)."""
+    give_up = time.monotonic() + RECORD_PATIENCE
+    pause = 0.5
+    while True:
+        try:
+            return await asyncio.to_thread(write)
+        except DBAPIError:
+            if time.monotonic() + pause > give_up:
+                raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _non_retryable(exc: NotificationError) -> ApplicationError:

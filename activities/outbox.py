@@ -78,11 +78,20 @@ def sent_result(engine: Engine, notification_id: str) -> SendResult | None:
         return SendResult(notification_id=row.id, message_id=row.message_id, sent_at=row.sent_at)
 
 
-def pending_recipients(engine: Engine, n: Notification) -> list[str]:
-    """The addresses that have not accepted this mail yet (all of them at first)."""
+def claim(engine: Engine, n: Notification, *, subject: str, attempt: int) -> list[str]:
+    """Before anyone is mailed, a write: the attempt counted on the row (made if it is
+    missing); then the addresses that have not accepted this mail yet (all at first).
+
+    A read model that cannot take a write (locked, down) fails the attempt here, before
+    the mail leaves. Found by the fault harness: read-only, this step let the mail go
+    while SQLite was locked, the write of its delivery then failed, and the retry mailed
+    everyone again."""
     with Session(engine) as session:
-        row = session.get(OutboxRow, n.id)
-        done = delivery(row) if row is not None else {}
+        row = insert_if_absent(session, n, subject)
+        done = delivery(row)
+        if attempt > 0:
+            row.attempts = attempt
+        session.commit()
     return [r.address for r in n.to if done.get(r.address, {}).get("status") != SENT]
 
 
