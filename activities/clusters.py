@@ -13,7 +13,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.routing import RoutingActivities
-from activities.store import _newer
+from activities.store import not_older
 from db.tables import ClusterMemberRow, ClusterRow
 from models.clusters import (
     ClusterInput,
@@ -101,10 +101,10 @@ class ClusterActivities:
 
     @activity.defn(name="project_cluster")
     def project_cluster(self, c: ClusterProjection) -> None:
-        """Upsert the cluster's row (newer versions only) and add its members."""
+        """Upsert the cluster's row (the same or newer versions only) and add its members."""
         values = c.model_dump(exclude={"members", "replace"})
         with Session(self._engine) as session:
-            newer = _newer(session, ClusterRow, ClusterRow.id == c.id, c.version, values)
+            newer = not_older(session, ClusterRow, ClusterRow.id == c.id, c.version, values)
             table = SQLModel.metadata.tables[ClusterMemberRow.__tablename__]
             if c.replace and newer:
                 # A forming cluster's members slide out of its window: keep only these.

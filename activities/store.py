@@ -1,10 +1,18 @@
 """Writes the SQL read model. Every write is idempotent and order-safe:
 
 * cases and tasks carry a version counted by their workflow, and a row is only
-  overwritten by a newer version, so a retried or late activity never moves a
-  row backwards;
+  overwritten by the same or a newer version, so a retried or late activity never
+  moves a row backwards;
 * events carry a key unique per workflow and sequence number, so a retried
   activity inserts nothing twice;
+* the same version (or event key) written again is written over: a workflow task
+  whose worker died after its local projection was written, before the task
+  completed, is run again and projects the same versions with its own
+  ``workflow.now()`` (opened at, dispatched at, deadlines, the events' times), and
+  that run is the one in the history. Its write comes after the dead one's. (A
+  write of the first run that lands later still — a worker alive but too slow for
+  its task's timeout — is corrected by the workflow's next projection, or by
+  ``appeals reconcile --repair``.)
 * a failed write leaves a note in ``projection_lag`` (how far behind, why), which
   the next successful write of that workflow removes.
 """
@@ -114,7 +122,7 @@ def note_lag(engine: Engine, batch: ProjectionBatch, workflow_id: str, error: Ex
         activity.logger.warning("cannot note the projection lag of %s: %s", workflow_id, e)
 
 
-def _newer(
+def not_older(
     session: Session,
     table: Any,
     key: Any,
@@ -123,7 +131,8 @@ def _newer(
     *,
     guard: Any = None,
 ) -> bool:
-    """Write ``values`` if the row is absent or older than ``version``; say if it wrote.
+    """Write ``values`` if the row is absent or holds ``version`` or an older one; say
+    if it wrote.
 
     The version test is in the UPDATE itself, not read first: two projections of the
     same workflow in flight at once (a firing clock and a handler) then cannot let
@@ -131,12 +140,12 @@ def _newer(
     writer commits; SQLite holds its write lock from the UPDATE to the commit. A
     concurrent first INSERT fails on the primary key and the activity is retried.
     """
-    where = [key, table.version < version, *([guard] if guard is not None else [])]
+    where = [key, table.version <= version, *([guard] if guard is not None else [])]
     updated = session.execute(update(table).where(*where).values(**values))
     if updated.rowcount:  # type: ignore[attr-defined]
         return True
     if session.execute(select(table).where(key)).first() is not None:
-        return False  # a newer or equal version is already there
+        return False  # a newer version is already there (or the case was purged)
     session.add(table(**values))
     session.flush()
     return True
@@ -145,7 +154,7 @@ def _newer(
 def _upsert_case(session: Session, case: CaseProjection) -> None:
     # A purged case (activities/purge.py) keeps its blanks: whatever projection of it
     # still arrives must not bring the worker's data back.
-    _newer(
+    not_older(
         session,
         CaseRow,
         CaseRow.case_id == case.case_id,
@@ -157,7 +166,7 @@ def _upsert_case(session: Session, case: CaseProjection) -> None:
 
 def _upsert_task(session: Session, task: TaskProjection) -> None:
     fields = task.model_dump(exclude={"deadlines"})
-    if not _newer(session, TaskRow, TaskRow.task_id == task.task_id, task.version, fields):
+    if not not_older(session, TaskRow, TaskRow.task_id == task.task_id, task.version, fields):
         return  # an older projection arriving late must not touch the clocks either
     open_task = task.status in OPEN_TASK
     for d in task.deadlines:
@@ -199,11 +208,16 @@ def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
     dialect = session.get_bind().dialect.name
     table = SQLModel.metadata.tables[EventRow.__tablename__]
     if dialect == "postgresql":
-        session.execute(postgresql.insert(table).values(rows).on_conflict_do_nothing())
+        insert: Any = postgresql.insert(table)
     elif dialect == "sqlite":
-        session.execute(sqlite.insert(table).values(rows).on_conflict_do_nothing())
+        insert = sqlite.insert(table)
     else:
         raise RuntimeError(f"the read model supports SQLite and PostgreSQL, not {dialect}")
+    # A key written again: a retry (the same values), or the rerun of a workflow task
+    # whose worker died (its own times, which the history keeps): written over.
+    insert = insert.values(rows)
+    changed = {c: insert.excluded[c] for c in rows[0] if c != "key"}
+    session.execute(insert.on_conflict_do_update(index_elements=["key"], set_=changed))
 
 
 def reproject(engine: Engine, batch: ProjectionBatch, figures: FigureMath | None = None) -> bool:

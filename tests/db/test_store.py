@@ -195,3 +195,37 @@ def test_a_purged_case_is_never_projected_back(engine: Engine) -> None:
         row = queries.get_case(session=session, case_id="AP-TEST")
         assert row is not None and row.purged_at is not None
         assert (row.name, row.phone, row.version) == ("", "", 1)
+
+
+def test_a_retried_workflow_task_rewrites_its_versions_with_its_own_times(engine: Engine) -> None:
+    """A worker killed after its workflow task's local projection was written, before
+    the task completed: the retried task projects the same versions again, stamped with
+    its own workflow time, and that is the truth (the fault harness saw the first
+    attempt's opened_at stay, and reconcile report it). An older version still never
+    lands over a newer one."""
+    store = StoreActivities(engine)
+    store.project(
+        ProjectionBatch(
+            case=case(1, "open"), task=task(1, "dispatched"), events=[event(1, "opened")]
+        )
+    )
+    later = T0 + timedelta(seconds=7)
+    store.project(
+        ProjectionBatch(
+            case=case(1, "open").model_copy(update={"opened_at": later}),
+            task=task(1, "dispatched").model_copy(update={"dispatched_at": later}),
+            events=[event(1, "opened").model_copy(update={"at": later})],
+        )
+    )
+    with Session(engine) as session:
+        row = queries.get_case(session=session, case_id="AP-TEST")
+        assert row is not None and row.opened_at == later
+        t = queries.get_task(session=session, task_id="AP-TEST-T1")
+        assert t is not None and t.dispatched_at == later
+        (e,) = queries.case_events(session=session, case_id="AP-TEST")
+        assert e.at == later
+    store.project(ProjectionBatch(case=case(2, "in_review")))
+    store.project(ProjectionBatch(case=case(1, "open")))  # late, from before: ignored
+    with Session(engine) as session:
+        row = queries.get_case(session=session, case_id="AP-TEST")
+        assert row is not None and (row.version, row.status) == (2, "in_review")
