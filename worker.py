@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
@@ -34,6 +36,7 @@ from workflows.notification import NotificationWorkflow
 from workflows.purge import PurgeWorkflow
 
 log = logging.getLogger(__name__)
+DB_RETRY_MAX = 30.0  # seconds between two tries of an unreachable read model, at most
 WORKFLOWS: Sequence[type] = (
     GrievanceWorkflow,
     DepartmentTaskWorkflow,
@@ -137,9 +140,33 @@ def capacity(settings: Settings) -> Capacity:
     }
 
 
+async def migrated(settings: Settings, stop: asyncio.Event | None = None) -> bool:
+    """Migrate the read model, waiting for it while it does not answer; False if
+    stopped first. A worker started while the database is down (a restart during an
+    outage) waits and says so, rather than exiting and being started again and again
+    (the fault harness saw that loop while PostgreSQL was stopped)."""
+    pause = 1.0
+    while True:
+        try:
+            await asyncio.to_thread(migrate, settings.db_url)
+            return True
+        except OperationalError as e:  # unreachable or locked, not a wrong schema
+            why = " ".join(str(e.orig or e).split())[:200]
+            log.warning("the read model does not answer (%s); trying again in %.0f s", why, pause)
+        if stop is None:
+            await asyncio.sleep(pause)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            if stop.is_set():
+                return False
+        pause = min(pause * 2, DB_RETRY_MAX)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(settings.db_url)
-    migrate(settings.db_url)
+    if not await migrated(settings, stop):
+        return
     client = await connect(settings)
     # Every worker does this at start: creating an existing schedule updates it instead.
     for line in await ensure_schedules(client, settings):
