@@ -185,40 +185,41 @@ class Chaos:
 
     async def smtp_outage(self, open_drill: Coroutine[Any, Any, None], prober: Prober) -> None:
         await self.at(self.plan.smtp_at)
-        self.say(f"SMTP sink stopped for {self.plan.smtp_down:.0f} s; drill cases opened")
-        await asyncio.to_thread(self.stack.sink.stop)
+        # Each fault is in force (for the calls' figures) from before the part goes
+        # until after it is back.
         async with self.fault("smtp-down", prober):
+            await asyncio.to_thread(self.stack.sink.stop)
+            self.say(f"SMTP sink stopped for {self.plan.smtp_down:.0f} s; drill cases opened")
             await asyncio.gather(open_drill, asyncio.sleep(self.plan.smtp_down))
-        await asyncio.to_thread(self.stack.sink.start)
-        self.say("SMTP sink started again")
+            await asyncio.to_thread(self.stack.sink.start)
+            self.say("SMTP sink started again")
 
     async def temporal_restart(self, prober: Prober) -> None:
         await self.at(self.plan.temporal_at)
-        self.say(f"Temporal dev server stopped; starts again in {self.plan.temporal_down:.0f} s")
         async with self.fault("temporal-down", prober):
+            self.say(f"Temporal dev server stopped for {self.plan.temporal_down:.0f} s")
             await self.stack.temporal.restart(self.plan.temporal_down)
-        self.say("Temporal dev server listening again")
+            self.say("Temporal dev server listening again")
 
     async def db_outage(self, prober: Prober) -> None:
         await self.at(self.plan.db_at)
         pg = self.stack.pg
-        if pg is None:
-            lock = WriteLock(self.stack.sqlite)
-            await asyncio.to_thread(lock.acquire)
-            self.db_stops.append(time.time())
-            self.say(f"SQLite write lock held for {self.plan.db_down:.0f} s")
-            async with self.fault("db-down", prober):
-                await asyncio.sleep(self.plan.db_down)
-            lock.release()
-            self.say("SQLite write lock released")
-            return
-        self.db_stops.append(time.time())
-        await asyncio.to_thread(pg.stop)
-        self.say(f"PostgreSQL stopped for {self.plan.db_down:.0f} s")
+        lock = WriteLock(self.stack.sqlite)
         async with self.fault("db-down", prober):
+            self.db_stops.append(time.time())
+            if pg is None:
+                await asyncio.to_thread(lock.acquire)
+                self.say(f"SQLite write lock held for {self.plan.db_down:.0f} s")
+            else:
+                await asyncio.to_thread(pg.stop)
+                self.say(f"PostgreSQL stopped for {self.plan.db_down:.0f} s")
             await asyncio.sleep(self.plan.db_down)
-        await asyncio.to_thread(pg.start)
-        self.say("PostgreSQL started again")
+            if pg is None:
+                lock.release()
+                self.say("SQLite write lock released")
+            else:
+                await asyncio.to_thread(pg.start)
+                self.say("PostgreSQL started again")
 
 
 async def catch_up(chaos: Chaos, case_ids: list[str], deadline: float) -> dict[str, int]:
