@@ -17,7 +17,7 @@ from bench.chaos.parts import Delivery
 from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
 from models.case import CaseState, CaseStatus
 from models.routing import TaskRole
-from models.tasks import TaskState, TaskStatus
+from models.tasks import TaskBrief, TaskStatus
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 CASE, TASK = "AP-AAAAAAAAAA", "AP-AAAAAAAAAA-T1"
@@ -28,8 +28,7 @@ T0 = NOW.timestamp()
 def world() -> tuple[Run, Truth, Rows, Reconciled]:
     """One case with one task whose sign-for clock breached once and was mailed once."""
     intake = Intake({}, "r1", CASE, drill=True, tasks=1, act=None)
-    task = TaskState(
-        case_id=CASE,
+    task = TaskBrief(
         task_id=TASK,
         role=TaskRole.lead,
         status=TaskStatus.dispatched,
@@ -37,8 +36,6 @@ def world() -> tuple[Run, Truth, Rows, Reconciled]:
         region="440106",
         office_name="天河区人社局",
         handlers=["hrss.tianhe.wang"],
-        clocks=[],
-        dispatched_at=NOW - timedelta(minutes=2),
     )
     state = CaseState(
         case_id=CASE, status=CaseStatus.open, category="wage_arrears", opened_at=NOW, tasks=[task]
