@@ -10,12 +10,10 @@ from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 
 from codec import ENCODING, KEY_ID
-from models.case import CallbackInput
-from models.tasks import AcceptInput, CompleteInput
 from settings import Settings
 from tests.conftest import running_stack
 from tests.privacy.sealed import history_payloads, raw_client
-from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import answer_and_call_back, intake, open_case, wait_tasks
 from workflows import patches
 
 NAME, PHONE, ID_NUMBER = "欧阳春燕", "13912345678", "440106199003071231"
@@ -62,19 +60,7 @@ async def test_a_whole_case_leaves_no_personal_data_in_temporal(
         form = intake(name=NAME, phone=PHONE, id_number=ID_NUMBER)
         handle = await open_case(stack, form)
         lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-        for task, reply in ((co, "工会跟进"), (lead, "已足额支付")):
-            actor = task.handlers[0]
-            await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-            if task is lead:
-                await opinions_in(stack, lead.task_id)
-            await act(
-                stack,
-                task.task_id,
-                "complete",
-                CompleteInput(actor=actor, outcome="resolved", reply=reply),
-            )
-        await wait_status(handle, "awaiting_callback")
-        await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+        await answer_and_call_back(stack, handle, [(co, "工会跟进"), (lead, "已足额支付")])
         await handle.result()
 
         raw = raw_client(stack.client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -11,9 +12,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from db import queries
 from db.tables import EventRow
-from models.case import CaseInput, CaseState, case_id_for
+from models.case import CallbackInput, CaseInput, CaseState, case_id_for
 from models.intake import IntakeForm
-from models.tasks import ActionResult, TaskState
+from models.tasks import AcceptInput, ActionResult, CompleteInput, TaskState
 from tests.conftest import Stack, eventually
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.grievance import GrievanceWorkflow
@@ -116,6 +117,28 @@ async def opinions_in(stack: Stack, lead_task: str) -> TaskState:
         return state if not state.waiting_for or state.may_proceed else None
 
     return await eventually(check)
+
+
+async def answer_and_call_back(
+    stack: Stack,
+    handle: WorkflowHandle[Any, Any],
+    replies: Sequence[tuple[TaskState, str]],
+    *,
+    accepted: Collection[str] = (),
+) -> None:
+    """Each task in turn accepts (unless its id is in ``accepted``) and completes as
+    resolved with its reply, the lead once its co-handlers' opinions are in; then the
+    clerk calls the worker back, satisfied."""
+    for task, reply in replies:
+        actor = task.handlers[0]
+        if task.task_id not in accepted:
+            await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
+        if task.role.value == "lead":
+            await opinions_in(stack, task.task_id)
+        outcome = CompleteInput(actor=actor, outcome="resolved", reply=reply)
+        await act(stack, task.task_id, "complete", outcome)
+    await wait_status(handle, "awaiting_callback")
+    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
 
 
 async def projected(stack: Stack, case_id: str) -> None:

@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auth.identity import Principal, principal_for
-from models.case import CallbackInput
-from models.tasks import AcceptInput, CompleteInput
 from routing_rules import load_ruleset
 from services.context import Context
 from tests.conftest import Stack
-from tests.workflows.helpers import WAGE, act, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import WAGE, answer_and_call_back, wait_status, wait_tasks
 
 
 @dataclass
@@ -50,17 +48,5 @@ async def close_case(stack: Stack, case_id: str) -> None:
     """Both offices answer, the case replies and the worker is called back: closed."""
     handle = stack.client.get_workflow_handle(case_id)
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-    for task, reply in ((co, "工会意见：支持劳动者"), (lead, "已足额支付")):
-        actor = task.handlers[0]
-        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-        if task is lead:
-            await opinions_in(stack, lead.task_id)
-        await act(
-            stack,
-            task.task_id,
-            "complete",
-            CompleteInput(actor=actor, outcome="resolved", reply=reply),
-        )
-    await wait_status(handle, "awaiting_callback")
-    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await answer_and_call_back(stack, handle, [(co, "工会意见：支持劳动者"), (lead, "已足额支付")])
     await wait_status(handle, "closed")

@@ -13,18 +13,17 @@ sealed under the TEST key, like v5-seal.
 
 from __future__ import annotations
 
-from models.case import CallbackInput, UrgeInput
+from models.case import UrgeInput
 from models.clusters import RepeatInput
 from models.tasks import (
     AcceptInput,
-    CompleteInput,
     DecideExtensionInput,
     ExtendInput,
     ProvideInfoInput,
     RequestInfoInput,
 )
 from tests.conftest import Stack
-from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import act, answer_and_call_back, intake, open_case, wait_tasks
 from tests.workflows.record_histories import save
 
 NAME, PHONE, ID_NUMBER = "欧阳春燕", "13912345678", "440106199003071231"
@@ -62,18 +61,7 @@ async def record(stack: Stack) -> None:
     await act(stack, t, "provide_info", ProvideInfoInput(actor="clerk.li", text="流水三页"))
     await act(stack, t, "extend", ExtendInput(actor=who, period="2wd", reason=f"需调取{PHONE}记录"))
     await act(stack, t, "approve_extension", DecideExtensionInput(actor="sup.zhang"))
-    for task, reply in ((co, "工会跟进"), (lead, "已足额支付")):
-        actor = task.handlers[0]
-        if task is co:
-            await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-        if task is lead:
-            await opinions_in(stack, lead.task_id)
-        await act(
-            stack,
-            task.task_id,
-            "complete",
-            CompleteInput(actor=actor, outcome="resolved", reply=reply),
-        )
-    await wait_status(handle, "awaiting_callback")
-    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await answer_and_call_back(
+        stack, handle, [(co, "工会跟进"), (lead, "已足额支付")], accepted={lead.task_id}
+    )
     await save(stack, handle, "v6-pii")

@@ -25,7 +25,15 @@ from models.tasks import (
     ReturnInput,
 )
 from tests.conftest import Stack
-from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import (
+    act,
+    answer_and_call_back,
+    intake,
+    open_case,
+    opinions_in,
+    wait_status,
+    wait_tasks,
+)
 from tests.workflows.record_histories import save
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -104,19 +112,9 @@ async def settle(stack: Stack) -> None:
     designated = next(
         t for t in await wait_tasks(handle, 2) if t.role.value == "lead" and t.designated
     )
-    for task, reply in ((co, "工会意见：支持劳动者"), (designated, "已足额支付")):
-        actor = task.handlers[0]
-        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-        if task is designated:
-            await opinions_in(stack, task.task_id)
-        await act(
-            stack,
-            task.task_id,
-            "complete",
-            CompleteInput(actor=actor, outcome="resolved", reply=reply),
-        )
-    await wait_status(handle, "awaiting_callback")
-    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await answer_and_call_back(
+        stack, handle, [(co, "工会意见：支持劳动者"), (designated, "已足额支付")]
+    )
     await save(stack, handle, "v5-queues-settle")
 
 

@@ -8,10 +8,8 @@ recorded in plain JSON, prove the codec still reads histories from before it).
 
 from __future__ import annotations
 
-from models.case import CallbackInput
-from models.tasks import AcceptInput, CompleteInput
 from tests.conftest import Stack
-from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import answer_and_call_back, intake, open_case, wait_tasks
 from tests.workflows.record_histories import save
 
 
@@ -19,17 +17,5 @@ async def record(stack: Stack) -> None:
     form = intake(request_id="replay-seal-v5", id_number="440106199003071231")
     handle = await open_case(stack, form)
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-    for task, reply in ((co, "工会跟进"), (lead, "已足额支付")):
-        actor = task.handlers[0]
-        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-        if task is lead:
-            await opinions_in(stack, lead.task_id)
-        await act(
-            stack,
-            task.task_id,
-            "complete",
-            CompleteInput(actor=actor, outcome="resolved", reply=reply),
-        )
-    await wait_status(handle, "awaiting_callback")
-    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await answer_and_call_back(stack, handle, [(co, "工会跟进"), (lead, "已足额支付")])
     await save(stack, handle, "v5-seal")

@@ -14,10 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models.case import CallbackInput, UrgeInput
-from models.tasks import AcceptInput, CompleteInput
+from models.case import UrgeInput
 from tests.conftest import Stack
-from tests.workflows.helpers import act, intake, open_case, opinions_in, wait_status, wait_tasks
+from tests.workflows.helpers import answer_and_call_back, intake, open_case, wait_tasks
 from tests.workflows.record_histories import save
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -35,19 +34,7 @@ async def night(stack: Stack) -> None:
     await handle.execute_update("urge", UrgeInput(actor="sup.zhang", text="请本周内办结"))
     await travel_to(stack, datetime(2027, 1, 4, 20, 0, tzinfo=SH))  # breached at 17:30
     await travel_to(stack, datetime(2027, 1, 5, 9, 30, tzinfo=SH))  # rung 1 mailed at 09:00
-    for task, reply in ((co, "工会意见：支持劳动者"), (lead, "已足额支付")):
-        actor = task.handlers[0]
-        await act(stack, task.task_id, "accept", AcceptInput(actor=actor))
-        if task is lead:
-            await opinions_in(stack, lead.task_id)
-        await act(
-            stack,
-            task.task_id,
-            "complete",
-            CompleteInput(actor=actor, outcome="resolved", reply=reply),
-        )
-    await wait_status(handle, "awaiting_callback")
-    await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
+    await answer_and_call_back(stack, handle, [(co, "工会意见：支持劳动者"), (lead, "已足额支付")])
     await save(stack, handle, "v4-night")
 
 
