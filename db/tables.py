@@ -61,7 +61,11 @@ class CaseRow(SQLModel, table=True):
 
 class TaskRow(SQLModel, table=True):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_office_status", "department", "region", "status"),)
+    __table_args__ = (
+        # task_id last: the overdue page's tasks-first plans read only the index (0013).
+        Index("ix_tasks_office_status", "department", "region", "status", "task_id"),
+        Index("ix_tasks_department_category", "department", "category", "status", "task_id"),
+    )
 
     task_id: str = Field(primary_key=True, max_length=48)
     case_id: str = Field(index=True, max_length=40)
@@ -87,7 +91,13 @@ class DeadlineRow(SQLModel, table=True):
     an open task, so "what is overdue now" is a range scan on one index."""
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_running_due", "running_due_at"),)
+    __table_args__ = (
+        # The overdue page's keys in its order, without reading the rows (0013): all
+        # clocks, one clock (a clock filter walks only its own), one task's clocks.
+        Index("ix_deadlines_running_due", "running_due_at", "task_id", "clock"),
+        Index("ix_deadlines_clock_running_due", "clock", "running_due_at", "task_id"),
+        Index("ix_deadlines_task_running_due", "task_id", "running_due_at", "clock"),
+    )
 
     task_id: str = Field(primary_key=True, max_length=48)
     clock: str = Field(primary_key=True, max_length=40)

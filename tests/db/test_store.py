@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from activities.store import StoreActivities
 from db import queries
 from db.engine import make_engine, migrate
+from db.tables import DeadlineRow
 from models.events import (
     AuditEvent,
     CaseProjection,
@@ -229,3 +231,79 @@ def test_a_retried_workflow_task_rewrites_its_versions_with_its_own_times(engine
     with Session(engine) as session:
         row = queries.get_case(session=session, case_id="AP-TEST")
         assert row is not None and (row.version, row.status) == (2, "in_review")
+
+
+def test_every_filter_plan_pages_the_list_the_same_way(engine: Engine) -> None:
+    """Offices, a department's category and the due-time walk take different plans
+    (db.queries); each page must be the head of the one list, filtered: one row per
+    task (its earliest clock in the window), most late first."""
+    store = StoreActivities(engine)
+    offices = [("hrss", "440106"), ("hrss", "440105"), ("samr", "440106")]
+    base = task(1, "accepted")
+    for i in range(12):
+        department, region = offices[i % 3]
+        sign_for = base.deadlines[0].model_copy(update={"due_at": T0 + timedelta(hours=5 * i)})
+        # Every other task also runs a reply clock, due before or after its sign-for.
+        reply = sign_for.model_copy(
+            update={"clock": "reply", "label": "答复", "due_at": T0 + timedelta(hours=37 - 3 * i)}
+        )
+        store.project(
+            ProjectionBatch(
+                case=case(1, "open").model_copy(update={"case_id": f"AP-{i:02d}"}),
+                task=base.model_copy(
+                    update={
+                        "task_id": f"AP-{i:02d}-T1",
+                        "case_id": f"AP-{i:02d}",
+                        "department": department,
+                        "region": region,
+                        "category": ("wage_arrears", "housing")[i % 2 if i < 6 else i // 6],
+                        "deadlines": [sign_for, reply] if i % 2 else [sign_for],
+                    }
+                ),
+            )
+        )
+    now, soon = T0 + timedelta(hours=30), T0 + timedelta(hours=50)
+    with Session(engine) as session:
+        everything = {
+            r.task.task_id: r
+            for r in queries.iter_overdue_tasks(session=session, now=T0 + timedelta(days=9))
+        }
+        assert len(everything) == 12
+        combos: list[dict[str, str]] = [{}]
+        singles = [
+            {"department": "hrss"},
+            {"department": "hrss", "region": "440105"},
+            {"category": "housing"},
+            {"clock": "reply"},
+            {"within": "yes"},
+        ]
+        combos += singles + [a | b for a, b in itertools.combinations(singles, 2)]
+        for f in combos:
+            window = dict(now=soon, due_from=now) if f.get("within") else dict(now=now)
+            query = {k: v for k, v in f.items() if k != "within"}
+            expected = expected_overdue(session, query, **window)
+            for limit in (None, 3):
+                got = queries.overdue_tasks(session=session, limit=limit, **query, **window)
+                assert [(r.task.task_id, r.deadline.clock) for r in got] == expected[:limit], f
+                assert all(r.case.case_id == r.task.case_id for r in got)
+
+
+def expected_overdue(
+    session: Session, f: dict[str, str], now: datetime, due_from: datetime | None = None
+) -> list[tuple[str, str]]:
+    """The list by hand: each task's earliest running clock in the window, filtered."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for d in session.scalars(select(DeadlineRow)).all():
+        due = d.running_due_at
+        if due is None or due >= now or (due_from is not None and due < due_from):
+            continue
+        if f.get("clock", d.clock) != d.clock:
+            continue
+        first[d.task_id] = min(first.get(d.task_id, (due, d.clock)), (due, d.clock))
+    out = []
+    for task_id, (due, clock) in first.items():
+        t = queries.get_task(session=session, task_id=task_id)
+        assert t is not None
+        if all(getattr(t, k) == v for k, v in f.items() if k != "clock"):
+            out.append((due, task_id, clock))
+    return [(task_id, clock) for _, task_id, clock in sorted(out)]
