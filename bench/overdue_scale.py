@@ -59,7 +59,7 @@ from sqlmodel import SQLModel
 
 from auth.identity import principal_for
 from bench.overdue_sqlite import generate
-from bench.report import cpu_model, pct, section, table
+from bench.report import cpu_model, load_average, pct, section, table
 from db.engine import make_engine, migrate
 from db.tables import CaseRow, DeadlineRow, TaskRow
 from routing_rules import RuleSet, load_ruleset
@@ -236,7 +236,9 @@ def peak_while(rows: Iterator[str]) -> tuple[int, int, float]:
         tracemalloc.stop()
 
 
-def per_combination(name: str, times: dict[str, list[float]], empty: dict[str, int]) -> list[list[str]]:
+def per_combination(
+    name: str, times: dict[str, list[float]], empty: dict[str, int]
+) -> list[list[str]]:
     return [
         [
             name,
@@ -294,8 +296,10 @@ def measure(
             ]
         )
         if not args.csv:
-            return rows_out, per_combination(name, drawn, drawn_empty), per_combination(
-                name, every, every_empty
+            return (
+                rows_out,
+                per_combination(name, drawn, drawn_empty),
+                per_combination(name, every, every_empty),
             )
         total, peak_all, secs = peak_while(overdue_csv(overdue_rows(ctx, city, now=now)))
         tenth = max(1, total // 10)
@@ -314,8 +318,10 @@ def measure(
         )
     finally:
         ctx.engine.dispose()
-    return rows_out, per_combination(name, drawn, drawn_empty), per_combination(
-        name, every, every_empty
+    return (
+        rows_out,
+        per_combination(name, drawn, drawn_empty),
+        per_combination(name, every, every_empty),
     )
 
 
@@ -407,7 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if args.keep is not None:
                         facts["now"] = now.isoformat()
                         (where / FACTS).write_text(json.dumps(facts))
+                # The machine is shared: what else ran while this database was measured.
+                print(f"{kind}: load average before measuring: {load_average()}")
                 summary, by_draw, by_each = measure(kind, url, rules, args, now)
+                print(f"{kind}: load average after measuring: {load_average()}")
                 results.extend(summary)
                 drawn.extend(by_draw)
                 every.extend(by_each)

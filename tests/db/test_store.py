@@ -279,7 +279,7 @@ def test_every_filter_plan_pages_the_list_the_same_way(engine: Engine) -> None:
         ]
         combos += singles + [a | b for a, b in itertools.combinations(singles, 2)]
         for f in combos:
-            window = dict(now=soon, due_from=now) if f.get("within") else dict(now=now)
+            window = {"now": soon, "due_from": now} if f.get("within") else {"now": now}
             query = {k: v for k, v in f.items() if k != "within"}
             expected = expected_overdue(session, query, **window)
             for limit in (None, 3):
