@@ -77,6 +77,7 @@ def build_activities(
         clusters.join_clusters,
         clusters.project_cluster,
         notify.queue,
+        notify.start,
         notify.send,
         notify.mark_failed,
         store.project,

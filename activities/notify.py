@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import outbox
 from activities.mail import (
@@ -96,6 +96,22 @@ class NotifyActivities:
         with Session(self._engine) as session:
             outbox.insert_if_absent(session, n, subject)
             session.commit()
+
+    @activity.defn(name="start_notification")
+    async def start(self, n: Notification) -> bool:
+        """Start ``n``'s NotificationWorkflow (id ``mail-<notification id>``) on this
+        worker's task queue, as a workflow of its own (patches.TASK_MAIL_STARTED_LOCALLY);
+        False if it is running already (started by an earlier attempt: once is enough)."""
+        try:
+            await activity.client().start_workflow(
+                "NotificationWorkflow",
+                n,
+                id=f"mail-{n.id}",
+                task_queue=activity.info().task_queue,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
 
     @activity.defn(name="send_notification")
     async def send(self, n: Notification) -> SendResult:

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: the project's packages
     sys.path.insert(0, str(ROOT))
 
-from bench.report import section, table  # noqa: E402
+from bench.report import mail_started, section, table  # noqa: E402
 from codec import Keyring, converter, new_key  # noqa: E402
 from db import queries  # noqa: E402
 from db.engine import make_engine, migrate  # noqa: E402
@@ -327,6 +327,10 @@ async def read_runs(
                 children.append(
                     (started.workflow_execution.workflow_id, started.workflow_execution.run_id)
                 )
+            if e.HasField("marker_recorded_event_attributes"):
+                mail = mail_started(e)
+                if mail:  # a task's mail is started by a local activity, not as a child
+                    children.append((mail, ""))  # its first run: the one it started
             if e.HasField("workflow_execution_continued_as_new_event_attributes"):
                 following = (
                     e.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
@@ -343,6 +347,8 @@ async def read_runs(
             )
         )
         for child_id, child_run in children:
+            if not child_run:  # started by an activity: its latest run
+                child_run = (await client.get_workflow_handle(child_id).describe()).run_id
             await read_runs(client, child_id, child_run, into, save)
         next_run = following
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import platform
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from temporalio.api.history.v1 import HistoryEvent
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -61,3 +64,12 @@ def load_average() -> str:
         return ", ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def mail_started(e: HistoryEvent) -> str | None:
+    """The workflow id of the mail a ``start_notification`` local activity's marker
+    started (its activity id, patches.TASK_MAIL_STARTED_LOCALLY), else None."""
+    data = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+    if data.get("activity_type") == "start_notification":
+        return str(data["activity_id"])
+    return None

@@ -51,7 +51,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
-from bench.report import cpu_model, load_average, med, pct, section, table
+from bench.report import cpu_model, load_average, mail_started, med, pct, section, table
 from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version, worker_line
 from client import connect
 from models.case import CaseInput, case_id_for
@@ -726,6 +726,9 @@ def collect(spans: Spans, events: Sequence[HistoryEvent], window: tuple[int, int
             "core_local_activity"
         ):
             spans.counts["local activities"] += 1
+            started = mail_started(e)
+            if started:  # a task's mail, started by a local activity, not as a child
+                children.append(started)
         if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             spans.types[e.workflow_execution_started_event_attributes.workflow_type.name] += 1
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:

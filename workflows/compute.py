@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.policies import COMPUTE_GIVE_UP, COMPUTE_RETRY, COMPUTE_TIMEOUT
+    from workflows.policies import COMPUTE_GIVE_UP, COMPUTE_RETRY, COMPUTE_TIMEOUT, LOCAL_ONCE
 
 from workflows import patches
 
@@ -42,6 +42,7 @@ async def compute(
     arg: Any,
     *,
     local: bool = True,
+    once: bool = False,
     **options: Any,
 ) -> R:
     """Run a computation with ``options`` (``compute_options()``).
@@ -54,16 +55,23 @@ async def compute(
     (a local activity that outlives one splits it, which its history cannot replay
     after a patch marker); then the call goes through the activity queue with its own
     options, as before, and fails there as it always did (an ``ActivityError``).
+
+    With ``once`` the local attempt is a single one (LOCAL_ONCE): a failure goes to
+    the activity queue at once, rather than being retried, with backoff, inside the
+    workflow task (see the clock operations, patches.CLOCK_OP_LOCAL_ONCE).
     """
     if local and patches.taken(patches.LOCAL_ACTIVITIES):
+        local_options = (
+            LOCAL_ONCE
+            if once
+            else {
+                "start_to_close_timeout": LOCAL_BUDGET,
+                "schedule_to_close_timeout": LOCAL_BUDGET,
+                "retry_policy": options.get("retry_policy"),
+            }
+        )
         try:
-            return await workflow.execute_local_activity_method(
-                method,
-                arg,
-                start_to_close_timeout=LOCAL_BUDGET,
-                schedule_to_close_timeout=LOCAL_BUDGET,
-                retry_policy=options.get("retry_policy"),
-            )
+            return await workflow.execute_local_activity_method(method, arg, **local_options)
         except FailureError:
             pass  # slow or failing here: the activity queue decides, with retries
     return await workflow.execute_activity_method(method, arg, **options)

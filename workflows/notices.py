@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import ClockEvent, ClockState, Extension
     from models.tasks import TaskInput, UrgeSignal
     from workflows.notification import NotificationWorkflow
+    from workflows.policies import LOCAL_ONCE
 
 from workflows import patches
 
@@ -196,6 +197,17 @@ class Notices:
         if not n.to:
             workflow.logger.warning("notification %s has no recipient; not sent", n.id)
             return None
+        if patches.taken(patches.TASK_MAIL_STARTED_LOCALLY):
+            try:
+                # Not a child: a child's start and its end would each wake this task
+                # for one more workflow task. Its id keeps the mail to one workflow.
+                # The mail's workflow id as the activity id: its marker names the mail.
+                await workflow.execute_local_activity(
+                    "start_notification", n, activity_id=f"mail-{n.id}", **LOCAL_ONCE
+                )
+                return None  # not this task's child: nothing to wait for at its end
+            except ActivityError as e:  # e.g. the server slow to answer: as before
+                workflow.logger.warning("notification %s: started as a child (%s)", n.id, e)
         try:
             return await workflow.start_child_workflow(
                 NotificationWorkflow.run,

@@ -11,11 +11,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.notify import Notification, SendResult
-    from workflows.policies import STORE_RETRY, STORE_TIMEOUT
+    from workflows.policies import LOCAL_ONCE, STORE_RETRY, STORE_TIMEOUT
+
+from workflows import patches
 
 # Back off from 5 s to 10 min between attempts; give up (and say so in the outbox)
 # only after three days, by when a person must look at the mail system.
@@ -32,15 +34,18 @@ SMTP_GIVE_UP = timedelta(days=3)
 class NotificationWorkflow:
     @workflow.run
     async def run(self, n: Notification) -> SendResult | None:
+        # Decided first, so the marker precedes the local activity's (compute.py).
+        local = workflow.patched(patches.MAIL_QUEUED_LOCALLY)
         try:
-            # A notification that cannot be rendered fails here, non-retryably,
-            # with its outbox row marked failed; the case is not affected.
-            await workflow.execute_activity(
-                "queue_notification",
-                n,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+            if not (local and await self._queued_locally(n)):
+                # A notification that cannot be rendered fails here, non-retryably,
+                # with its outbox row marked failed; the case is not affected.
+                await workflow.execute_activity(
+                    "queue_notification",
+                    n,
+                    start_to_close_timeout=STORE_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
         except ActivityError as e:
             workflow.logger.error("notification %s cannot be queued: %s", n.id, e.cause or e)
             return None
@@ -62,3 +67,17 @@ class NotificationWorkflow:
                 retry_policy=STORE_RETRY,
             )
             return None
+
+    @staticmethod
+    async def _queued_locally(n: Notification) -> bool:
+        """One local attempt of ``queue_notification`` (patches.MAIL_QUEUED_LOCALLY):
+        True if queued, False if the activity queue should try (slow, or a failure a
+        retry may mend). A notification that cannot be rendered is not retried:
+        its ``ActivityError`` is raised, as the queue's would be."""
+        try:
+            await workflow.execute_local_activity("queue_notification", n, **LOCAL_ONCE)
+            return True
+        except ActivityError as e:
+            if isinstance(e.cause, ApplicationError) and e.cause.non_retryable:
+                raise
+            return False

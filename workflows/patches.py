@@ -140,6 +140,26 @@ CaseState, which went into the history with every action; the lead task hears it
 co-handlers' status only when it changed; a re-routing's result leaves out the roster
 (only the first routing's is used)."""
 
+MAIL_QUEUED_LOCALLY = "mail-queued-locally"
+"""A NotificationWorkflow queues its outbox row with one local attempt of
+``queue_notification`` (in the worker, within its first workflow task), and only if that
+attempt is slow or fails for a reason a retry may mend, through the activity queue as
+before: the queue's round trip cost every e-mail one activity task and one workflow task."""
+
+TASK_MAIL_STARTED_LOCALLY = "task-mail-started-locally"
+"""A task hands an e-mail to its NotificationWorkflow through one local attempt of
+``start_notification`` (a client start, id ``mail-<notification id>``), not as a child:
+the parent of a child wakes for one workflow task when the child starts and one more
+when it ends, two of the six a rung cost. If the local attempt fails, the child start
+as before. The mail's workflow, no longer a child, never holds up the task's end."""
+
+CLOCK_OP_LOCAL_ONCE = "clock-op-local-once"
+"""A clock's own operation (``clock_op``) gets one local attempt, without retries, and
+only if that fails the activity queue with its retries, as before: the queue cost each
+clock start, pause and extension one activity task and one workflow task. (Retried
+locally, a failing calendar held the workflow task through its retries; see
+workflows/compute.py.)"""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -164,4 +184,7 @@ ALL = (
     TASK_TELLS_STATUS,
     TASK_CONTINUES_AS_NEW,
     CASE_HISTORY_SLIM,
+    MAIL_QUEUED_LOCALLY,
+    TASK_MAIL_STARTED_LOCALLY,
+    CLOCK_OP_LOCAL_ONCE,
 )

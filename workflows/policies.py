@@ -1,6 +1,7 @@
 """Retry policies and timeouts for activity calls, named so that their intent is clear."""
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
 
@@ -26,6 +27,17 @@ COMPUTE_TIMEOUT = timedelta(seconds=30)
 # long is broken, not glitching; the workflow keeps its previous deadlines and says so.
 # Short, because an action holding the clocks' lock waits for it.
 COMPUTE_GIVE_UP = timedelta(minutes=2)
+
+# One local attempt (in the worker, within the workflow task) of a short, idempotent
+# activity, without retries: a retry waits in the activity queue instead, so a failing
+# activity never holds its workflow task through a backoff (which stalled the
+# time-skipping test server: see workflows/compute.py). Two seconds is well inside the
+# workflow task's timeout (10 s).
+LOCAL_ONCE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=2),
+    "schedule_to_close_timeout": timedelta(seconds=2),
+    "retry_policy": RetryPolicy(maximum_attempts=1),
+}
 
 # Projections in the background (patches.PROJECTION_IN_BACKGROUND): one round of
 # attempts is short and bounded, so that between rounds the projector can take the

@@ -100,9 +100,12 @@ class TaskClocks:
                     office_hours=self.office_hours,
                     urgent=self.urgent,
                 ),
-                # Through the activity queue still: a failing calendar, retried locally
-                # inside a held workflow task, stalled the time-skipping test server.
-                local=False,
+                # One local attempt, then the activity queue (patches.CLOCK_OP_LOCAL_ONCE).
+                # Not retried locally: a failing calendar retried inside a held workflow
+                # task stalled the time-skipping test server (before the patch, every
+                # operation went through the activity queue).
+                local=patches.taken(patches.CLOCK_OP_LOCAL_ONCE),
+                once=True,
                 **compute_options(),
             )
         except ActivityError as e:  # only when bounded: unbounded retries never end

@@ -79,6 +79,12 @@ async def histories(client: Client, roots: list[str]) -> dict[str, Any]:
         for e in history.events:
             if e.HasField("start_child_workflow_execution_initiated_event_attributes"):
                 todo.append(e.start_child_workflow_execution_initiated_event_attributes.workflow_id)
+            elif e.HasField("activity_task_scheduled_event_attributes"):
+                # A task's mail is started by an activity, not as a child
+                # (patches.TASK_MAIL_STARTED_LOCALLY); the activity id is the mail's.
+                a = e.activity_task_scheduled_event_attributes
+                if a.activity_type.name == "start_notification":
+                    todo.append(a.activity_id)
     return found
 
 
@@ -226,6 +232,6 @@ async def test_only_the_allowed_activities_see_the_worker(
         # project_cluster runs where its workflow does: the session's server shares the
         # cluster ids between tests, so another test's worker may hold it.)
         assert {"project", "route_case", "compute_deadlines", "clock_op", "supervisors_for",
-                "queue_notification", "send_notification",
+                "queue_notification", "send_notification", "start_notification",
                 "join_clusters"} <= set(seen), seen  # fmt: skip
         assert not wrong, "\n".join(sorted(set(wrong)))
