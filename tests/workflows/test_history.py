@@ -22,7 +22,14 @@ from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from db import queries
-from models.case import CallbackInput, CaseAck, DesignateInput, UrgeInput, WithdrawInput
+from models.case import (
+    CallbackInput,
+    CaseAck,
+    CaseState,
+    DesignateInput,
+    UrgeInput,
+    WithdrawInput,
+)
 from models.tasks import (
     AcceptInput,
     CompleteInput,
@@ -381,7 +388,15 @@ async def test_a_designation_the_validator_cannot_place_is_refused_by_the_handle
         "designate",
         DesignateInput(actor=SUP, department="hrss", region="440106", reason="欠薪属人社职责"),
     )
-    before = await case_state(handle)
+
+    # The Update returns once the designated task is started; the case lists it (and
+    # the cancelled samr task) as each reports, so the comparison waits for both.
+    async def designated() -> CaseState | None:
+        state = await case_state(handle)
+        seen = [t.status.value for t in state.tasks]
+        return state if seen == ["returned", "dispatched", "cancelled", "dispatched"] else None
+
+    before = await eventually(designated)
     with pytest.raises(WorkflowUpdateFailedError) as info:
         await handle.execute_update(
             "designate",
