@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ClusterLeadSignal,
         ClusterReplySignal,
         JoinClustersRequest,
+        JoinClustersResult,
         RepeatInput,
     )
     from models.notify import Notification, NotificationKind, Recipient
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import patches
 from workflows.case_base import CaseBase
+from workflows.compute import compute
 
 # Joining a cluster must not hold the case up for long: a few minutes of retries,
 # then the case goes on (the log says which case missed its clusters).
@@ -121,7 +123,7 @@ class CaseRepeats(CaseBase):
         form = self._inp.intake
         d = self._decisions[-1] if self._decisions else None
         try:
-            joined = await workflow.execute_activity_method(
+            joined: JoinClustersResult = await compute(
                 ClusterActivities.join_clusters,
                 JoinClustersRequest(
                     case_id=self._case_id,
@@ -133,6 +135,9 @@ class CaseRepeats(CaseBase):
                     opened_at=self._opened_at,
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
+                # One local attempt, then the queue (patches.JOIN_CLUSTERS_LOCAL_ONCE).
+                local=patches.taken(patches.JOIN_CLUSTERS_LOCAL_ONCE),
+                once=True,
                 schedule_to_close_timeout=JOIN_GIVE_UP,
                 retry_policy=JOIN_RETRY,
             )

@@ -160,6 +160,12 @@ clock start, pause and extension one activity task and one workflow task. (Retri
 locally, a failing calendar held the workflow task through its retries; see
 workflows/compute.py.)"""
 
+JOIN_CLUSTERS_LOCAL_ONCE = "join-clusters-local-once"
+"""A routed case joins its clusters through one local attempt of ``join_clusters``
+(signal-with-start of each ClusterWorkflow, which takes a member once however often it
+is told), then the activity queue with its retries as before: the queue cost every
+case one activity task and one workflow task to hear the result."""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -187,4 +193,5 @@ ALL = (
     MAIL_QUEUED_LOCALLY,
     TASK_MAIL_STARTED_LOCALLY,
     CLOCK_OP_LOCAL_ONCE,
+    JOIN_CLUSTERS_LOCAL_ONCE,
 )

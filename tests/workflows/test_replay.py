@@ -91,6 +91,25 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert any(h.endswith("-case") for h in recorded[patches.CASE_HISTORY_SLIM])
 
 
+def scheduled(history: WorkflowHistory) -> list[str]:
+    """The activities a history sent through the activity queue (not local ones)."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+def test_a_case_joins_its_clusters_locally_once_patched() -> None:
+    """A case that took join-clusters-local-once joined its clusters (recorded with two)
+    without the activity queue; one saved before the patch went through it."""
+    cases = {p.stem: load(p) for p in HISTORIES if p.stem.endswith("-case")}
+    took = [s for s, h in cases.items() if patches.JOIN_CLUSTERS_LOCAL_ONCE in patch_ids(h)]
+    assert "v6-joins-case" in took
+    assert not [s for s in took if "join_clusters" in scheduled(cases[s])]
+    assert "join_clusters" in scheduled(cases["v6-mails-case"])
+
+
 def test_a_task_that_continued_as_new_replays_run_by_run() -> None:
     """Each run of a continued task is a history of its own: the first ends in a
     continue-as-new, the next starts from the carried state and, inheriting its patches,
