@@ -7,7 +7,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from temporalio.bridge.temporal_sdk_bridge import (  # type: ignore[import-not-found]
+    RPCError as BridgeRPCError,
+)
+from temporalio.service import RPCError
 
 from services.errors import ServiceError, Unauthenticated
 
@@ -43,6 +49,28 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": " ".join(detail.split())}, status_code=e.status_code, headers=e.headers
         )
+
+    # A part that did not answer, wherever a service did not say so itself: a refusal to
+    # try again (503), not an internal error. The fault harness saw 500s here while
+    # Temporal restarted (a connection refused before the client wraps it) and while
+    # SQLite was locked (every pooled connection waiting on it).
+    @app.exception_handler(RPCError)
+    @app.exception_handler(BridgeRPCError)
+    async def _temporal_down(request: Request, e: Exception) -> JSONResponse:
+        log.warning("Temporal did not answer on %s %s: %s", request.method, request.url.path, e)
+        return JSONResponse({"detail": "Temporal did not answer; try again shortly"}, 503)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, e: Exception) -> JSONResponse:
+        # The error's class only: SQL parameters may hold a worker's personal data.
+        log.warning(
+            "the database did not answer on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(e).__name__,
+        )
+        return JSONResponse({"detail": "the database did not answer; try again shortly"}, 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception) -> JSONResponse:

@@ -69,6 +69,7 @@ ACTIONS = {
     "routed": "分办",
     "rerouted": "重新分办",
     "routing_failed": "分办失败",
+    "routing_delayed": "分办延迟（重试中）",
     "dispatched": "派单",
     "accepted": "签收",
     "noted": "备注",

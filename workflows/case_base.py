@@ -18,8 +18,10 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     FailureError,
+    RetryState,
     WorkflowAlreadyStartedError,
 )
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -85,6 +87,7 @@ class CaseBase:
         self._opened_at = workflow.now()
         self._closed_at: datetime | None = None
         self._routed: RoutedCase | None = None
+        self._route_timed_out = False  # the last routing was not run in time
         self._decisions: list[RoutingDecision] = []
         self._tasks: dict[str, TaskChanged] = {}  # each task's status, as it last told
         self._co_sent: dict[str, CoStatus] = {}  # lead task → what it was last told
@@ -372,6 +375,7 @@ class CaseBase:
         """Route the case (``again``: re-route it; only its decision is used then)."""
         form = self._inp.intake
         slim = patches.taken(patches.CASE_HISTORY_SLIM)
+        self._route_timed_out = False
         try:
             return await compute(
                 RoutingActivities.route_case,
@@ -391,6 +395,14 @@ class CaseBase:
                 **compute_options(),
             )
         except ActivityError as e:
+            # No answer within the give-up, whether nobody ran it or every run failed
+            # (patches.ROUTE_UNTIL_ROUTED: a new case asks again); a rules' refusal is
+            # not retried and ends here at once.
+            self._route_timed_out = e.retry_state is RetryState.TIMEOUT or isinstance(
+                e.cause, ActivityTimeout
+            )
+            if self._route_timed_out and not again and patches.taken(patches.ROUTE_UNTIL_ROUTED):
+                return None
             # e.g. the rules were reloaded without this case's category: a person decides.
             await self._record("routing_failed", None, str(e.cause or e))
             return None

@@ -18,6 +18,8 @@ case_supervision.py (督办, plan changes, proceed, designation).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -44,6 +46,10 @@ from workflows.compute import decide_patches_first
 
 __all__ = ["TERMINAL", "GrievanceWorkflow"]
 
+# How long a new case whose routing timed out waits before asking the rules again
+# (patches.ROUTE_UNTIL_ROUTED); each ask then has COMPUTE_GIVE_UP of its own.
+ROUTE_AGAIN = timedelta(seconds=30)
+
 
 @workflow.defn
 class GrievanceWorkflow(CaseRepeats, CaseSupervision):
@@ -64,6 +70,15 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
             {"request_id": form.request_id, "sla_plan_override": form.sla_plan},
         )
         routed = await self._route([])
+        if routed is None and self._route_timed_out and patches.taken(patches.ROUTE_UNTIL_ROUTED):
+            # Nobody answered in time (workers killed, catching up, or waiting for the
+            # database): that is no reason to drop a grievance. Ask again until they do.
+            await self._record(
+                "routing_delayed", None, "the routing rules did not answer; asking again"
+            )
+            while routed is None and self._route_timed_out:
+                await workflow.sleep(ROUTE_AGAIN)
+                routed = await self._route([])
         if routed is None:
             raise ApplicationError("the case could not be routed", non_retryable=True)
         self._routed = routed

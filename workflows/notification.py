@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from models.notify import Notification, SendResult
@@ -27,6 +27,7 @@ SMTP_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 SMTP_ATTEMPT_TIMEOUT = timedelta(seconds=60)
+QUEUED, UNRENDERABLE = "queued", "unrenderable"  # what the local attempt came to
 SMTP_GIVE_UP = timedelta(days=3)
 
 
@@ -36,8 +37,11 @@ class NotificationWorkflow:
     async def run(self, n: Notification) -> SendResult | None:
         # Decided first, so the marker precedes the local activity's (compute.py).
         local = workflow.patched(patches.MAIL_QUEUED_LOCALLY)
+        queued = await self._queued_locally(n) if local else None
+        if queued == UNRENDERABLE:
+            return None
         try:
-            if not (local and await self._queued_locally(n)):
+            if queued != QUEUED:
                 # A notification that cannot be rendered fails here, non-retryably,
                 # with its outbox row marked failed; the case is not affected.
                 await workflow.execute_activity(
@@ -69,15 +73,23 @@ class NotificationWorkflow:
             return None
 
     @staticmethod
-    async def _queued_locally(n: Notification) -> bool:
+    async def _queued_locally(n: Notification) -> str | None:
         """One local attempt of ``queue_notification`` (patches.MAIL_QUEUED_LOCALLY):
-        True if queued, False if the activity queue should try (slow, or a failure a
-        retry may mend). A notification that cannot be rendered is not retried:
-        its ``ActivityError`` is raised, as the queue's would be."""
+        QUEUED, or None if the activity queue should try (slow, or a failure a retry
+        may mend), or UNRENDERABLE: a notification that cannot be rendered is not
+        retried (its row is marked failed), as the queue's attempt would not be."""
         try:
             await workflow.execute_local_activity("queue_notification", n, **LOCAL_ONCE)
-            return True
-        except ActivityError as e:
-            if isinstance(e.cause, ApplicationError) and e.cause.non_retryable:
-                raise
-            return False
+            return QUEUED
+        # Live, a local activity fails as an ActivityError around its cause; replayed
+        # from its marker, a timeout comes back as the bare TimeoutError. Catching only
+        # the first made a worker that replays a mail whose local attempt had timed out
+        # fail the workflow where it had scheduled the queue's attempt (TMPRL1100): the
+        # fault harness found 143 mails stuck so. The same commands live and on replay;
+        # no patch, since no history that ever replayed takes another path.
+        except FailureError as e:
+            cause = e.cause if isinstance(e, ActivityError) else e
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                workflow.logger.error("notification %s cannot be queued: %s", n.id, cause)
+                return UNRENDERABLE
+            return None

@@ -212,6 +212,30 @@ def test_a_due_clock_that_did_not_fire_fails() -> None:
     assert any(f.startswith("due and not mailed") for f in found)
 
 
+def test_a_warning_fired_after_its_clock_was_due_is_superseded_not_mailed() -> None:
+    """The engine records such a warning as ``warning_superseded`` and mails nothing;
+    the same event twice still fails."""
+    run, truth, rows, rec = world()
+    at = NOW - timedelta(minutes=2)  # the clock was due a minute later, before it fired
+    detail = json.loads(rows.deadlines[0].detail or "{}")
+    detail["events"].append(
+        {"key": "warning-50", "kind": "warning", "at": at.isoformat(), "fired_at": NOW.isoformat()}
+    )
+    rows.deadlines[0].detail = json.dumps(detail)
+    superseded = EventRow(
+        key=f"{TASK}#2",
+        case_id=CASE,
+        task_id=TASK,
+        at=NOW,
+        action="warning_superseded",
+        data=json.dumps({"clock": "sign_for", "event": "warning-50"}),
+    )
+    rows.events.append(superseded)
+    assert failures(run, truth, rows, rec) == []
+    rows.events.append(superseded.model_copy(update={"key": f"{TASK}#3"}))
+    assert any(f.startswith("due and not audited") for f in failures(run, truth, rows, rec))
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -89,6 +89,8 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     for patch in (patches.TASK_TELLS_STATUS, patches.TASK_CONTINUES_AS_NEW):
         assert any("task" in h for h in recorded[patch])
     assert any(h.endswith("-case") for h in recorded[patches.CASE_HISTORY_SLIM])
+    # A case whose first routing timed out, waited and routed.
+    assert "v6-routing-case" in recorded[patches.ROUTE_UNTIL_ROUTED]
 
 
 def scheduled(history: WorkflowHistory) -> list[str]:
