@@ -109,8 +109,17 @@ def allowed_verbs(p: Principal, task: TaskRow) -> list[str]:
 
 
 async def act_on_task(
-    ctx: Context, p: Principal, task_id: str, verb: str, body: dict[str, Any]
+    ctx: Context,
+    p: Principal,
+    task_id: str,
+    verb: str,
+    body: dict[str, Any],
+    *,
+    key: str | None = None,
 ) -> ActionResult:
+    """Act on a task as ``p``. ``key``: the caller's idempotency key; the same key sent
+    again by the same person for the same action is that action's answer, not a second
+    action (a note retried after "no answer within 30 s" is one note)."""
     from services.validation import parse
 
     found = TASK_VERBS.get(verb)
@@ -124,4 +133,7 @@ async def act_on_task(
         # A task that ended never reopens (a reopened case gets new tasks), so the
         # read model's word is final here and Temporal need not be asked.
         raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
-    return await update(await ctx.client(), task_id, "task", found.update, arg, ActionResult)
+    update_id = f"{verb}:{p.staff_id}:{key}" if key else None
+    return await update(
+        await ctx.client(), task_id, "task", found.update, arg, ActionResult, update_id=update_id
+    )

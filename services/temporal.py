@@ -30,13 +30,22 @@ def cause_message(e: BaseException) -> str:
 
 
 async def update(
-    c: Client, workflow_id: str, kind: str, name: str, arg: BaseModel, result_type: type[T]
+    c: Client,
+    workflow_id: str,
+    kind: str,
+    name: str,
+    arg: BaseModel,
+    result_type: type[T],
+    *,
+    update_id: str | None = None,
 ) -> T:
-    """Run an Update; a validator's refusal is a Conflict with the validator's words."""
+    """Run an Update; a validator's refusal is a Conflict with the validator's words.
+    With ``update_id`` (a caller's idempotency key), the same id sent again is answered
+    by the first Update's outcome, never applied twice (Temporal dedupes Update ids)."""
     handle = c.get_workflow_handle(workflow_id)
     try:
         result: T = await handle.execute_update(
-            name, arg, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+            name, arg, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
         )
         return result
     except WorkflowUpdateFailedError as e:

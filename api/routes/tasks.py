@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from api.deps import Ctx, CurrentUser
 from api.permissions import TaskId, needs, on_task
@@ -45,9 +45,26 @@ def show_task(task_id: TaskId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     return tasks.show_task(ctx, p, task_id)
 
 
+# A client's key for one action, sent again with a retry: the retry is answered by the
+# first attempt's outcome, never applied twice (e.g. after a 503 "no answer within 30 s;
+# the action may still take effect").
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="the same key on a retry of this action makes it one action",
+    ),
+]
+
+
 def _task_action(verb: str, v: Verb) -> None:
-    async def endpoint(task_id: TaskId, body: Body, p: CurrentUser, ctx: Ctx) -> ActionResult:
-        return await tasks.act_on_task(ctx, p, task_id, verb, body.model_dump())
+    async def endpoint(
+        task_id: TaskId, body: Body, p: CurrentUser, ctx: Ctx, key: IdempotencyKey = None
+    ) -> ActionResult:
+        return await tasks.act_on_task(ctx, p, task_id, verb, body.model_dump(), key=key)
 
     endpoint.__annotations__["body"] = v.body  # the verb's own schema in OpenAPI
     endpoint.__name__ = f"task_{verb.replace('-', '_')}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,10 +187,16 @@ class Front:
             await self._http.aclose()
 
     async def call(
-        self, what: str, method: str, path: str, staff: str | None = None, **kwargs: Any
+        self,
+        what: str,
+        method: str,
+        path: str,
+        staff: str | None = None,
+        extra: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> tuple[Call, Any]:
         assert self._http is not None
-        headers = {}
+        headers = dict(extra or {})
         if staff is not None:
             token = await self.token(staff)
             if token is None:
@@ -235,8 +242,11 @@ async def until_accepted(
     """The call again after each clean refusal or silence (as a person would try again)
     until it is accepted, answered with a status in ``done``, or ``give_up`` (monotonic)."""
     final = frozenset(done)
+    # One key for every try of this one action: a try that took effect before its answer
+    # was lost is not applied again (the API's Idempotency-Key).
+    key = {"Idempotency-Key": uuid.uuid4().hex} if path.startswith("/tasks/") else None
     while True:
-        call, body = await front.call(what, method, path, staff, json=json)
+        call, body = await front.call(what, method, path, staff, json=json, extra=key)
         if call.accepted or call.status in final or time.monotonic() > give_up:
             return call, body
         await asyncio.sleep(random.uniform(*RETRY_PAUSE))

@@ -240,3 +240,27 @@ async def test_the_overdue_list_streams_as_csv(door: FrontDoor) -> None:
         (r["task"], r["clock"], r["due_at"]) for r in listed
     ]
     assert task_id in {r["task"] for r in rows}
+
+
+async def test_an_action_sent_again_with_its_idempotency_key_is_one_action(
+    door: FrontDoor,
+) -> None:
+    """A retry after silence or a 503 ("the action may still take effect") carries the
+    first try's key and gets its answer; a new key is a new action; a malformed key is
+    refused in one line."""
+    case_id, task_id = await _open(door, "idem-1")
+    async with await door.as_user("hrss.tianhe.wang") as handler:
+        note = f"/api/v1/tasks/{task_id}/note"
+        once = {"Idempotency-Key": "note-7f3a9c01"}
+        for _ in range(3):
+            r = await handler.post(note, json={"text": "已电话联系"}, headers=once)
+            assert r.status_code == 200, r.text
+        r = await handler.post(
+            note, json={"text": "已电话联系"}, headers={"Idempotency-Key": "note-7f3a9c02"}
+        )
+        assert r.status_code == 200, r.text
+        r = await handler.post(note, json={"text": "x"}, headers={"Idempotency-Key": "no spaces"})
+        assert r.status_code == 422
+        assert "\n" not in r.json()["detail"] and "Idempotency-Key" in r.json()["detail"]
+        timeline = (await handler.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    assert [e["detail"] for e in timeline if e["action"] == "note"] == ["已电话联系"] * 2
