@@ -106,6 +106,11 @@ def note_lag(engine: Engine, batch: ProjectionBatch, workflow_id: str, error: Ex
     message = " ".join(str(getattr(error, "orig", None) or error).split())[:500]
     try:
         with Session(engine) as session:
+            if landed(session, batch):
+                # Another attempt of this batch (or a newer projection) wrote it while
+                # this one waited: a timed-out attempt that fails after its retry
+                # succeeded must not leave a note that nothing would ever clear.
+                return
             row = session.get(ProjectionLagRow, workflow_id)
             if row is None:
                 case_id = batch.task.case_id if batch.task else workflow_id
@@ -120,6 +125,35 @@ def note_lag(engine: Engine, batch: ProjectionBatch, workflow_id: str, error: Ex
             session.commit()
     except Exception as e:  # noqa: BLE001 - the projection's own error is what matters
         activity.logger.warning("cannot note the projection lag of %s: %s", workflow_id, e)
+
+
+def landed(session: Session, batch: ProjectionBatch) -> bool:
+    """Whether the read model already holds every change of ``batch``: its case and
+    task at its versions or newer, and each of its events.
+
+    The rows are read ``FOR UPDATE`` (PostgreSQL; SQLite holds one writer at a time):
+    a success committing meanwhile is then either seen here or deletes the note after.
+    """
+    if batch.case is not None:
+        c = batch.case
+        v = session.execute(
+            select(col(CaseRow.version)).where(col(CaseRow.case_id) == c.case_id).with_for_update()
+        ).scalar_one_or_none()
+        if v is None or v < c.version:
+            return False
+    if batch.task is not None:
+        t = batch.task
+        v = session.execute(
+            select(col(TaskRow.version)).where(col(TaskRow.task_id) == t.task_id).with_for_update()
+        ).scalar_one_or_none()
+        if v is None or v < t.version:
+            return False
+    if batch.events:
+        keys = {e.key for e in batch.events}
+        found = session.execute(select(col(EventRow.key)).where(col(EventRow.key).in_(keys)))
+        if set(found.scalars()) != keys:
+            return False
+    return True
 
 
 def not_older(

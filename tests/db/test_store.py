@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from activities.store import StoreActivities
+from activities.store import StoreActivities, note_lag
 from db import queries
 from db.engine import make_engine, migrate
-from db.tables import DeadlineRow
+from db.tables import DeadlineRow, ProjectionLagRow
 from models.events import (
     AuditEvent,
     CaseProjection,
@@ -128,6 +128,39 @@ def test_retried_and_late_projections(engine: Engine) -> None:
         ]
         # The stopped sign-for clock no longer counts as overdue, years later.
         assert queries.overdue_tasks(session=session, now=T0 + timedelta(days=400)) == []
+
+
+def lag_notes(engine: Engine) -> list[tuple[str, int]]:
+    with Session(engine) as session:
+        return [(r.workflow_id, r.attempts) for r in session.exec(select(ProjectionLagRow))]
+
+
+def test_an_attempt_failing_after_its_retry_wrote_leaves_no_lag(engine: Engine) -> None:
+    """A timed-out attempt (blocked on a locked database) fails after the retry that
+    replaced it has written the batch: the read model is not behind, and no note says
+    it is, for no later write of a closed task would ever clear it."""
+    store = StoreActivities(engine)
+    batch = ProjectionBatch(
+        case=case(1, "open"), task=task(2, "dispatched"), events=[event(1, "opened")]
+    )
+    locked = RuntimeError("database is locked")
+    note_lag(engine, batch, "AP-TEST-T1", locked)  # the first attempt fails in time
+    assert lag_notes(engine) == [("AP-TEST-T1", 1)]
+    store.project(batch)  # its retry writes, and clears the note
+    assert lag_notes(engine) == []
+    note_lag(engine, batch, "AP-TEST-T1", locked)  # a stale attempt fails after that
+    assert lag_notes(engine) == []
+    # A newer version that has not landed is still noted, with its events.
+    newer = ProjectionBatch(task=task(3, "accepted"), events=[event(2, "accepted")])
+    note_lag(engine, newer, "AP-TEST-T1", locked)
+    assert lag_notes(engine) == [("AP-TEST-T1", 1)]
+    store.project(ProjectionBatch(task=task(3, "accepted")))  # the row, not the event
+    note_lag(engine, newer, "AP-TEST-T1", locked)
+    assert lag_notes(engine) == [("AP-TEST-T1", 1)]  # the event is still missing
+    store.project(newer)
+    assert lag_notes(engine) == []
+    note_lag(engine, newer, "AP-TEST-T1", locked)
+    assert lag_notes(engine) == []
 
 
 def test_overdue_lists_running_clocks_most_late_first(engine: Engine) -> None:
