@@ -8,9 +8,11 @@ that says what role and office a person has.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from auth import passwords, tokens
@@ -18,6 +20,8 @@ from auth.policy import Role
 from db.tables import AccountRow, TokenRow
 from models.common import StaffRole
 from routing_rules import Directory
+
+log = logging.getLogger("appeals.auth")
 
 ACCESS_TTL = timedelta(hours=8)
 SLOW_AFTER = 3  # failures after which every further attempt is answered slowly
@@ -173,7 +177,14 @@ def authenticate(session: Session, directory: Directory, token: str, *, now: dat
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
         session.add(row)
-        session.commit()
+        try:
+            session.commit()
+        except OperationalError:
+            # Bookkeeping only: a database that takes no writes just now (SQLite
+            # locked, PostgreSQL read-only) must not refuse a valid token, whose
+            # reads and actions work without it. The next request writes it.
+            session.rollback()
+            log.warning("could not record when token %s was last used", token_id)
     return principal
 
 

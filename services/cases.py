@@ -28,6 +28,7 @@ from services.actions import CASE_VERBS
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
+from services.offloop import answered_within, off_loop
 from services.places import resolve_addresses
 from services.scope import check_case, required_scope
 from services.temporal import query, update
@@ -105,9 +106,21 @@ async def intake(ctx: Context, p: Principal, fields: dict[str, Any]) -> Opened:
     except ValueError as e:  # pydantic's ValidationError is a ValueError too
         raise BadInput(one_line(e) if isinstance(e, ValidationError) else str(e)) from e
     check_against_directory(form, ctx.rules)
-    case_id = case_id_for(form.request_id)
+    again = f"submit it again with request id {form.request_id!r}, which opens one case only"
+    async with answered_within("the intake", again):
+        return await _open(ctx, p, form, chosen, not_repeat=not_repeat)
+
+
+def _get_case(ctx: Context, case_id: str) -> CaseRow | None:
     with ctx.session() as session:
-        existing = queries.get_case(session=session, case_id=case_id)
+        return queries.get_case(session=session, case_id=case_id)
+
+
+async def _open(
+    ctx: Context, p: Principal, form: IntakeForm, chosen: str | None, *, not_repeat: bool
+) -> Opened:
+    case_id = case_id_for(form.request_id)
+    existing = await off_loop(_get_case, ctx, case_id)
     if existing is not None and not _same_grievance(existing, form):
         raise Conflict(
             f"request id {form.request_id!r} was already used for case {case_id} with a "
@@ -115,7 +128,7 @@ async def intake(ctx: Context, p: Principal, fields: dict[str, Any]) -> Opened:
         )
     repeat_of = existing.repeat_of if existing is not None else None
     if existing is None:
-        matches = repeats.find_repeats(ctx, form, now=ctx.now(), exclude=case_id)
+        matches = await off_loop(repeats.find_repeats, ctx, form, now=ctx.now(), exclude=case_id)
         if chosen is not None:
             match = next((m for m in matches if m.case_id == chosen), None)
             if match is None:
@@ -208,9 +221,8 @@ async def _until_projected(ctx: Context, case_id: str, timeout: float = 10.0) ->
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        with ctx.session() as session:
-            if queries.get_case(session=session, case_id=case_id) is not None:
-                return
+        if await off_loop(_get_case, ctx, case_id) is not None:
+            return
         await asyncio.sleep(0.05)
 
 
@@ -300,15 +312,16 @@ async def act_on_case(
     found = CASE_VERBS.get(verb)
     if found is None:
         raise NotFound(f"unknown case action {verb!r}: one of {', '.join(CASE_VERBS)}")
-    case, tasks = load_case(ctx, case_id)
-    check_case(p, found.action, case, tasks)
-    arg = found.build(parse(found.body, body), p.staff_id)
-    check_target_region(ctx.rules, arg)
-    if case.status in ("closed", "withdrawn"):
-        raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
-    client = await ctx.client()
-    await update(client, case_id, "case", found.update, arg, CaseAck)
-    # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
-    # whole state went into the case's history with every action); the query reads the
-    # same workflow after it, so the caller sees their own action.
-    return await query(client, case_id, "case", "state", CaseState)
+    async with answered_within(f"the {verb}", f"look at {case_id} before trying again"):
+        case, tasks = await off_loop(load_case, ctx, case_id)
+        check_case(p, found.action, case, tasks)
+        arg = found.build(parse(found.body, body), p.staff_id)
+        check_target_region(ctx.rules, arg)
+        if case.status in ("closed", "withdrawn"):
+            raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
+        client = await ctx.client()
+        await update(client, case_id, "case", found.update, arg, CaseAck)
+        # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
+        # whole state went into the case's history with every action); the query reads
+        # the same workflow after it, so the caller sees their own action.
+        return await query(client, case_id, "case", "state", CaseState)

@@ -21,6 +21,7 @@ from models.clusters import ClusterReplyInput, ClusterState, DesignateLeadInput
 from routing_rules.national_check import not_a_region
 from services.context import Context
 from services.errors import BadInput, Forbidden, NotFound
+from services.offloop import answered_within, off_loop
 from services.scope import required_scope
 from services.temporal import update
 from services.validation import parse
@@ -168,28 +169,34 @@ async def designate_lead(
     ctx: Context, p: Principal, cluster_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     """联合处置: one office leads every member; each member case records it."""
-    row, members = load_cluster(ctx, cluster_id)
-    check_cluster(p, Action.cluster_designate, row, members)
-    arg = parse(DesignateLeadInput, {**body, "actor": p.staff_id, "episode": row.id})
-    if arg.department not in ctx.rules.departments:
-        raise BadInput(f"unknown department {arg.department!r}")
-    if refusal := not_a_region(arg.region, ctx.rules, what="region"):
-        raise BadInput(refusal)
-    await update(await ctx.client(), row.workflow_id, "cluster", "designate", arg, ClusterState)
-    return await _fresh(ctx, cluster_id)
+    async with answered_within("the designation", f"look at {cluster_id} before trying again"):
+        row, members = await off_loop(load_cluster, ctx, cluster_id)
+        check_cluster(p, Action.cluster_designate, row, members)
+        arg = parse(DesignateLeadInput, {**body, "actor": p.staff_id, "episode": row.id})
+        if arg.department not in ctx.rules.departments:
+            raise BadInput(f"unknown department {arg.department!r}")
+        if refusal := not_a_region(arg.region, ctx.rules, what="region"):
+            raise BadInput(refusal)
+        await update(await ctx.client(), row.workflow_id, "cluster", "designate", arg, ClusterState)
+        return await _fresh(ctx, cluster_id)
 
 
 async def reply(
     ctx: Context, p: Principal, cluster_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     """The lead office's one coordinated reply: every open member takes it as its reply."""
+    async with answered_within("the reply", f"look at {cluster_id} before trying again"):
+        row, members = await off_loop(load_cluster, ctx, cluster_id)
+        check_cluster(p, Action.cluster_reply, row, members)
+        arg = parse(ClusterReplyInput, {**body, "actor": p.staff_id, "episode": row.id})
+        await update(await ctx.client(), row.workflow_id, "cluster", "reply", arg, ClusterState)
+        return await _fresh(ctx, cluster_id)
+
+
+def _fresh_rows(ctx: Context, cluster_id: str) -> dict[str, Any]:
     row, members = load_cluster(ctx, cluster_id)
-    check_cluster(p, Action.cluster_reply, row, members)
-    arg = parse(ClusterReplyInput, {**body, "actor": p.staff_id, "episode": row.id})
-    await update(await ctx.client(), row.workflow_id, "cluster", "reply", arg, ClusterState)
-    return await _fresh(ctx, cluster_id)
+    return cluster_dict(ctx, row, members, ctx.now())
 
 
 async def _fresh(ctx: Context, cluster_id: str) -> dict[str, Any]:
-    row, members = load_cluster(ctx, cluster_id)
-    return cluster_dict(ctx, row, members, ctx.now())
+    return await off_loop(_fresh_rows, ctx, cluster_id)

@@ -13,6 +13,7 @@ from services.actions import TASK_VERBS
 from services.context import Context
 from services.errors import Conflict, NotFound
 from services.filters import check_filters, check_target_region
+from services.offloop import answered_within, off_loop
 from services.privacy import masked_summary
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
@@ -125,15 +126,27 @@ async def act_on_task(
     found = TASK_VERBS.get(verb)
     if found is None:
         raise NotFound(f"unknown task action {verb!r}: one of {', '.join(TASK_VERBS)}")
-    task, _ = load_task(ctx, task_id)
-    check_task(p, found.action, task)
-    arg = found.build(parse(found.body, body), p.staff_id)
-    check_target_region(ctx.rules, arg)
-    if task.status not in OPEN:
-        # A task that ended never reopens (a reopened case gets new tasks), so the
-        # read model's word is final here and Temporal need not be asked.
-        raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
-    update_id = f"{verb}:{p.staff_id}:{key}" if key else None
-    return await update(
-        await ctx.client(), task_id, "task", found.update, arg, ActionResult, update_id=update_id
+    retry = (
+        "send it again with the same Idempotency-Key"
+        if key
+        else f"look at {task_id} before trying again"
     )
+    async with answered_within(f"the {verb}", retry):
+        task, _ = await off_loop(load_task, ctx, task_id)
+        check_task(p, found.action, task)
+        arg = found.build(parse(found.body, body), p.staff_id)
+        check_target_region(ctx.rules, arg)
+        if task.status not in OPEN:
+            # A task that ended never reopens (a reopened case gets new tasks), so the
+            # read model's word is final here and Temporal need not be asked.
+            raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
+        update_id = f"{verb}:{p.staff_id}:{key}" if key else None
+        return await update(
+            await ctx.client(),
+            task_id,
+            "task",
+            found.update,
+            arg,
+            ActionResult,
+            update_id=update_id,
+        )

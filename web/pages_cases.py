@@ -15,6 +15,7 @@ from services.actions import CASE_VERBS
 from services.cases import act_on_case, load_case, reveal_case, show_case
 from services.context import Context
 from services.errors import Forbidden, ServiceError
+from services.offloop import off_loop
 from services.scope import check_case
 from web.forms import case_forms
 from web.projection import until_changed
@@ -110,13 +111,16 @@ async def act(
     request: Request, ctx: Ctx, me: Me, form: Form, case_id: CaseId, verb: str
 ) -> Response:
     body = fields(form, drop=("next",))
-    before = show_case(ctx, me.p, case_id)
+    before = await off_loop(show_case, ctx, me.p, case_id)
     try:
         await act_on_case(ctx, me.p, case_id, verb, body)
     except ServiceError as e:
         if e.status in (403, 404):
             raise
-        return render_case(request, ctx, me.p, case_id, error=(verb, e.message), status=e.status)
+        error = (verb, e.message)
+        return await off_loop(
+            render_case, request, ctx, me.p, case_id, error=error, status=e.status
+        )
     await until_changed(lambda: len(show_case(ctx, me.p, case_id)["timeline"]), before["timeline"])
     target = safe_next(form.get("next"), f"/cases/{case_id}")
     sep = "&" if "?" in target else "?"

@@ -13,6 +13,7 @@ from routing_rules import addresses
 from services.cases import intake, preview_repeats
 from services.context import Context
 from services.errors import ServiceError
+from services.offloop import off_loop
 from services.places import PlaceChoice
 from services.scope import required_scope
 from services.supervision import callback_queue
@@ -99,7 +100,7 @@ async def intake_submit(request: Request, ctx: Ctx, me: Me, form: Form) -> Respo
         body["repeat_of"] = repeat_choice
     try:
         if repeat_choice is None:
-            matches = preview_repeats(ctx, me.p, body)
+            matches = await off_loop(preview_repeats, ctx, me.p, body)
             if matches:
                 note = "该劳动者已有同类诉求：请选择并入（或关联）已有案件，或另立新案。"
                 return _form_page(request, ctx, values, note, 409, repeats=matches)

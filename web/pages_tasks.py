@@ -14,6 +14,7 @@ from auth.policy import Action, Role
 from services.cases import reveal_case
 from services.context import Context
 from services.errors import ServiceError
+from services.offloop import off_loop
 from services.tasks import act_on_task, list_tasks, show_task
 from web.forms import task_forms
 from web.pages_cases import may, safe_next
@@ -89,13 +90,16 @@ async def act(
     request: Request, ctx: Ctx, me: Me, form: Form, task_id: TaskId, verb: str
 ) -> Response:
     body = fields(form, drop=("next",))
-    before = show_task(ctx, me.p, task_id)["timeline"]
+    before = (await off_loop(show_task, ctx, me.p, task_id))["timeline"]
     try:
         await act_on_task(ctx, me.p, task_id, verb, body)
     except ServiceError as e:
         if e.status in (403, 404):
             raise
-        return render_task(request, ctx, me.p, task_id, error=(verb, e.message), status=e.status)
+        error = (verb, e.message)
+        return await off_loop(
+            render_task, request, ctx, me.p, task_id, error=error, status=e.status
+        )
     await until_changed(lambda: len(show_task(ctx, me.p, task_id)["timeline"]), before)
     target = safe_next(form.get("next"), f"/tasks/{task_id}")
     sep = "&" if "?" in target else "?"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sized
 
+from services.offloop import off_loop
+
 TIMEOUT = 5.0
 
 
@@ -15,6 +17,7 @@ async def until_changed(count: Callable[[], int], before: Sized, timeout: float 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if count() > len(before):
+        # The count reads the read model: off the event loop, which serves everyone.
+        if await off_loop(count) > len(before):
             return
         await asyncio.sleep(0.05)
