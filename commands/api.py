@@ -155,8 +155,14 @@ class Api:
         except httpx.HTTPError as e:
             raise _unreachable(self.base, e) from e
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.request("POST", path, json=_clean(body) or {})
+    def post(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return self.request("POST", path, json=_clean(body) or {}, headers=headers)
 
 
 class AsyncApi:

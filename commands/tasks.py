@@ -5,54 +5,81 @@ is whoever is logged in."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 
-from commands.api import api
+from commands.api import ApiError, api
 from commands.common import UserError, console
 from models.tasks import Outcome
 
 
-def act(task_id: str, verb: str, body: dict[str, Any] | None = None) -> None:
-    """One task action as the logged-in person; prints the task's new status."""
-    result = api().post(f"/tasks/{quote(task_id, safe='')}/{verb}", body or {})
+def act(
+    task_id: str, verb: str, body: dict[str, Any] | None = None, key: str | None = None
+) -> None:
+    """One task action as the logged-in person; prints the task's new status.
+
+    Every action is sent with an Idempotency-Key. When its answer is "no answer in time;
+    the action may still take effect", the line says which key it had: the same command
+    again with ``--key`` is the same action (one note, not two), whatever became of it."""
+    key = key or uuid.uuid4().hex
+    path = f"/tasks/{quote(task_id, safe='')}/{verb}"
+    try:
+        result = api().post(path, body or {}, headers={"Idempotency-Key": key})
+    except ApiError as e:
+        if e.status == 503:
+            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
+        raise
+    except UserError as e:  # the API did not answer in time
+        if "may still apply" in str(e):
+            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
+        raise
     console.print(f"{result['task_id']}: {result['status']}")
 
 
 Clock = Annotated[str, typer.Option("--clock", help="which clock: reply, statutory, ...")]
 Text = Annotated[str, typer.Option()]
+Key = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="the Idempotency-Key an unanswered try printed: sends that same action again",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def accept(task: str) -> None:
+    def accept(task: str, key: Key = None) -> None:
         """Sign for a task (签收)."""
-        act(task, "accept")
+        act(task, "accept", key=key)
 
     @app.command()
-    def note(task: str, text: Text) -> None:
+    def note(task: str, text: Text, key: Key = None) -> None:
         """Add a handling note to a task."""
-        act(task, "note", {"text": text})
+        act(task, "note", {"text": text}, key=key)
 
     @app.command()
     def complete(
         task: str,
         outcome: Annotated[Outcome, typer.Option()],
         reply: Annotated[str, typer.Option(help="the reply to the worker")],
+        key: Key = None,
     ) -> None:
         """Complete a task with its outcome and the reply to the worker (办结)."""
-        act(task, "complete", {"outcome": outcome.value, "reply": reply})
+        act(task, "complete", {"outcome": outcome.value, "reply": reply}, key=key)
 
     @app.command("return")
     def return_(
         task: str,
         reason: Text,
         owner: Annotated[str, typer.Option(help="the department you believe owns it")],
+        key: Key = None,
     ) -> None:
         """Return a task that is not this office's (退单), within the return window."""
-        act(task, "return", {"reason": reason, "owner": owner})
+        act(task, "return", {"reason": reason, "owner": owner}, key=key)
 
     @app.command("add-cohandler")
     def add_cohandler(
@@ -60,40 +87,47 @@ def register(app: typer.Typer) -> None:
         department: Text,
         reason: Text,
         region: Annotated[str | None, typer.Option()] = None,
+        key: Key = None,
     ) -> None:
         """The lead asks for another co-handling office (协办)."""
-        act(task, "add-cohandler", {"department": department, "region": region, "reason": reason})
+        act(
+            task,
+            "add-cohandler",
+            {"department": department, "region": region, "reason": reason},
+            key=key,
+        )
 
     @app.command("external-reply")
-    def external_reply(task: str, text: Text) -> None:
+    def external_reply(task: str, text: Text, key: Key = None) -> None:
         """Record another region's hotline's answer to an external hand-off (clerks)."""
-        act(task, "external-reply", {"text": text})
+        act(task, "external-reply", {"text": text}, key=key)
 
     @app.command("liaison-reply")
-    def liaison_reply(task: str, text: Text) -> None:
+    def liaison_reply(task: str, text: Text, key: Key = None) -> None:
         """A platform's answer to its liaison task (政企协同)."""
-        act(task, "liaison-reply", {"text": text})
+        act(task, "liaison-reply", {"text": text}, key=key)
 
     @app.command()
     def transfer(
         task: str,
         to: Annotated[str, typer.Option("--to", help="DEPT or DEPT@REGION")],
         reason: Text,
+        key: Key = None,
     ) -> None:
         """Transfer a task to another department and/or region (转办)."""
         if not to.partition("@")[0]:
             raise UserError("--to must be DEPT or DEPT@REGION, e.g. samr@440106")
-        act(task, "transfer", {"to": to, "reason": reason})
+        act(task, "transfer", {"to": to, "reason": reason}, key=key)
 
     @app.command("request-info")
-    def request_info(task: str, question: Text) -> None:
+    def request_info(task: str, question: Text, key: Key = None) -> None:
         """Ask the worker for material; pauses the task's pausable clocks (补充材料)."""
-        act(task, "request-info", {"question": question})
+        act(task, "request-info", {"question": question}, key=key)
 
     @app.command("provide-info")
-    def provide_info(task: str, text: Text) -> None:
+    def provide_info(task: str, text: Text, key: Key = None) -> None:
         """Record the worker's material (clerks); the paused clocks resume."""
-        act(task, "provide-info", {"text": text})
+        act(task, "provide-info", {"text": text}, key=key)
 
     @app.command()
     def extend(
@@ -101,20 +135,22 @@ def register(app: typer.Typer) -> None:
         period: Annotated[str, typer.Option(help="e.g. 5wd")],
         reason: Text,
         clock: Clock = "reply",
+        key: Key = None,
     ) -> None:
         """Ask a supervisor for more time on a clock (延期申请)."""
-        act(task, "extend", {"period": period, "reason": reason, "clock": clock})
+        act(task, "extend", {"period": period, "reason": reason, "clock": clock}, key=key)
 
     @app.command("approve-extension")
     def approve_extension(
         task: str,
         clock: Clock = "reply",
         reason: Annotated[str | None, typer.Option()] = None,
+        key: Key = None,
     ) -> None:
         """Approve the pending extension; the clock moves and the change is recorded."""
-        act(task, "approve-extension", {"clock": clock, "reason": reason})
+        act(task, "approve-extension", {"clock": clock, "reason": reason}, key=key)
 
     @app.command("deny-extension")
-    def deny_extension(task: str, reason: Text, clock: Clock = "reply") -> None:
+    def deny_extension(task: str, reason: Text, clock: Clock = "reply", key: Key = None) -> None:
         """Deny the pending extension, with a reason."""
-        act(task, "deny-extension", {"clock": clock, "reason": reason})
+        act(task, "deny-extension", {"clock": clock, "reason": reason}, key=key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auth.identity import Principal
@@ -11,7 +12,7 @@ from db.tables import CaseRow, TaskRow
 from models.tasks import ActionResult, TaskStatus
 from services.actions import TASK_VERBS
 from services.context import Context
-from services.errors import Conflict, NotFound
+from services.errors import BadInput, Conflict, NotFound
 from services.filters import check_filters, check_target_region
 from services.offloop import answered_within, off_loop
 from services.privacy import masked_summary
@@ -109,6 +110,12 @@ def allowed_verbs(p: Principal, task: TaskRow) -> list[str]:
     return out
 
 
+# The same rule as the API's header (api/routes/tasks.py): the key becomes part of the
+# Update's id, so only short plain text.
+ACTION_KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+ACTION_KEY_RULE = "8 to 64 of A-Z a-z 0-9 . _ : -"
+
+
 async def act_on_task(
     ctx: Context,
     p: Principal,
@@ -126,6 +133,8 @@ async def act_on_task(
     found = TASK_VERBS.get(verb)
     if found is None:
         raise NotFound(f"unknown task action {verb!r}: one of {', '.join(TASK_VERBS)}")
+    if key is not None and not ACTION_KEY.fullmatch(key):
+        raise BadInput(f"Idempotency-Key: {ACTION_KEY_RULE}")
     retry = (
         "send it again with the same Idempotency-Key"
         if key

@@ -110,7 +110,7 @@ def safe_next(value: object, default: str) -> str:
 async def act(
     request: Request, ctx: Ctx, me: Me, form: Form, case_id: CaseId, verb: str
 ) -> Response:
-    body = fields(form, drop=("next",))
+    body = fields(form, drop=("next", "action_key"))
     before = await off_loop(show_case, ctx, me.p, case_id)
     try:
         await act_on_case(ctx, me.p, case_id, verb, body)

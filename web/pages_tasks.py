@@ -90,9 +90,10 @@ async def act(
     request: Request, ctx: Ctx, me: Me, form: Form, task_id: TaskId, verb: str
 ) -> Response:
     body = fields(form, drop=("next",))
+    key = body.pop("action_key", None)  # the rendered form's own (web/render.action_key)
     before = (await off_loop(show_task, ctx, me.p, task_id))["timeline"]
     try:
-        await act_on_task(ctx, me.p, task_id, verb, body)
+        await act_on_task(ctx, me.p, task_id, verb, body, key=key)
     except ServiceError as e:
         if e.status in (403, 404):
             raise

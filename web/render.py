@@ -3,6 +3,7 @@ the headers every page carries."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,15 @@ HERE = Path(__file__).parent
 # marks user data |safe.
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
 templates = Jinja2Templates(env=env)
-templates.env.globals.update(L=labels, clock_class=clock_class)
+
+
+def action_key() -> str:
+    """A fresh Idempotency-Key for each rendered action form: the same form sent twice
+    (a double click, the browser sending it again) is one action, not two notes."""
+    return uuid.uuid4().hex
+
+
+templates.env.globals.update(L=labels, clock_class=clock_class, action_key=action_key)
 templates.env.filters.update(
     when=labels.when, action_label=labels.action, status_label=labels.status
 )

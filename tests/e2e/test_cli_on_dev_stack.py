@@ -210,6 +210,10 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     )
     wang("accept", lead["id"])
     wang("note", lead["id"], "--text", "已约谈站点")
+    # The same command again with the key an unanswered try printed is the same note.
+    for _ in range(2):
+        wang("note", lead["id"], "--text", "已电话回访", "--key", "cli-note-0001")
+    assert "Idempotency-Key" in wang.fails("note", lead["id"], "--text", "x", "--key", "a b")
     clocks_step(cli, case_id, lead["id"])
     complete_lead = (
         "complete",
@@ -234,6 +238,8 @@ def test_a_case_through_the_cli(dev: DevStack, tmp_path: Path) -> None:
     actions = [e["action"] for e in final["timeline"]]
     assert actions[:2] == ["opened", "routed"] and actions[-2:] == ["callback", "closed"]
     assert [e["by"] for e in final["returns"]] == []
+    notes = [e["detail"] for e in final["timeline"] if e["action"] == "note"]
+    assert notes == ["已约谈站点", "已电话回访"]
 
     # Revealing the worker's details needs a reason, and is recorded with who and why.
     assert "--reason" in clerk.fails("show", case_id, "--reveal")

@@ -4,6 +4,7 @@ and that no page shows what the viewer's role may not see."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from tests.conftest import eventually
@@ -212,3 +213,29 @@ async def test_a_done_banner_shows_only_known_actions(door: FrontDoor) -> None:
     async with logged_in(door, "clerk.li") as (c, _):
         r = await c.get(f"/cases/{case['id']}", params={"done": "请立即致电4001234567"})
         assert r.status_code == 200 and "4001234567" not in r.text
+
+
+async def test_a_form_sent_twice_is_one_action(door: FrontDoor) -> None:
+    """A double click, or the browser sending the form again: each rendered form carries
+    its own Idempotency-Key, so the second send is the first one's answer."""
+    case = await open_and_route(door, "twice-1")
+    task_id = lead_task(case)
+    async with logged_in(door, "hrss.tianhe.wang") as (c, csrf):
+        assert (
+            await c.post(f"/tasks/{task_id}/act/accept", data={"csrf": csrf})
+        ).status_code == 303
+        page = (await c.get(f"/tasks/{task_id}")).text
+        form = page[page.index(f'action="/tasks/{task_id}/act/note"') :]
+        key = re.search(r'name="action_key" value="([0-9a-f]{32})"', form)
+        assert key is not None
+        sent = {"csrf": csrf, "action_key": key.group(1), "text": "已约谈站长"}
+        for _ in range(2):
+            r = await c.post(f"/tasks/{task_id}/act/note", data=sent)
+            assert r.status_code == 303, r.text
+        shown = (await c.get(f"/tasks/{task_id}")).text
+        assert shown.count("已约谈站长") == 1
+        # A key that is not one of ours is refused on the page, and nothing is recorded.
+        bad = sent | {"action_key": "<x>", "text": "另一条"}
+        r = await c.post(f"/tasks/{task_id}/act/note", data=bad)
+        assert r.status_code == 422 and "Idempotency-Key" in r.text
+        assert "另一条" not in (await c.get(f"/tasks/{task_id}")).text
