@@ -222,6 +222,8 @@ def _upsert_task(session: Session, task: TaskProjection) -> None:
         clock.running_since, clock.running_due_at = d.running_since, running_due
         clock.budget_seconds, clock.spent_seconds = d.budget_seconds, d.spent_seconds
         clock.breached = d.breached
+        clock.department, clock.region = task.department, task.region
+        clock.category = task.category
         clock.detail = json.dumps(d.detail, ensure_ascii=False) if d.detail else None
 
 

@@ -278,18 +278,19 @@ def generate(
             for name, label, period, pausable, on_accept, lead_only in PLANS[plan][1]:
                 if lead_only and role != "lead":
                     continue
-                deadlines.append(
-                    clock_row(
-                        rng,
-                        now,
-                        plan,
-                        urgent,
-                        task_id,
-                        case_id,
-                        status,
-                        (name, label, period, pausable, on_accept),
-                    )
+                row = clock_row(
+                    rng,
+                    now,
+                    plan,
+                    urgent,
+                    task_id,
+                    case_id,
+                    status,
+                    (name, label, period, pausable, on_accept),
                 )
+                # The task's filters, as the store copies them onto its clocks (0014).
+                row.update(department=office.department, region=office.region, category=category)
+                deadlines.append(row)
         made += len(tasks)
         yield case, tasks, deadlines
 

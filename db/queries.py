@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select, true
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import True_
 from sqlmodel import Session, col
 
 from db.tables import CaseRow, DeadlineRow, EventRow, OutboxRow, TaskRow
@@ -91,36 +92,33 @@ def iter_overdue_tasks(
         window = window & ~exists().where(
             col(other.task_id) == col(DeadlineRow.task_id), in_window, before
         )
-    # No filter on tasks.status but for the tasks-first plans (below): running_due_at is
-    # set only for running clocks of open tasks (the store clears it when a task ends).
+    # No filter on tasks.status: running_due_at is set only for running clocks of open
+    # tasks (the store clears it when a task ends).
     conds = [window, *_overdue_filters(department, region, category)]
-    if where is not None:
-        conds.append(where)  # the reader's scope (services.scope)
-    # Walk the running clocks in due order straight off ix_deadlines_running_due (a
-    # GROUP BY per task would scan the whole table), so a first page costs a page.
+    scoped = where is not None and not isinstance(where, True_)
+    if where is not None and scoped:
+        conds.append(where)  # the reader's scope (services.scope), on tasks
+    # Walk the running clocks in due order straight off an index that leads with the
+    # filters (ix_deadlines_*_due, 0014; ix_deadlines_running_due without one), so a
+    # first page costs a page (a GROUP BY per task would scan the whole table).
     due_order = (col(DeadlineRow.running_due_at), col(DeadlineRow.task_id), col(DeadlineRow.clock))
     wide = select(TaskRow, DeadlineRow, CaseRow)
     if limit:
-        # A page: choose its clocks on the narrow keys (the 0013 indexes cover them, and
-        # a tasks-first plan sorts three columns, not three tables' rows), then read the
-        # page's rows. One row per task already: SQL can stop at the page.
-        page = (
-            select(*due_order)
-            .join(TaskRow, col(TaskRow.task_id) == DeadlineRow.task_id)
-            .where(*conds)
-            .order_by(*due_order)
-            .limit(limit)
-            .subquery("page")
-        )
+        # A page: choose its clocks on the narrow keys (read from the index alone), then
+        # read the page's rows. One row per task already: SQL can stop at the page.
+        page = select(*due_order)
+        if scoped:
+            page = page.join(TaskRow, col(TaskRow.task_id) == DeadlineRow.task_id)
+        page_keys = page.where(*conds).order_by(*due_order).limit(limit).subquery("page")
         query = (
-            wide.select_from(page)
+            wide.select_from(page_keys)
             .join(
                 DeadlineRow,
-                (col(DeadlineRow.task_id) == page.c.task_id)
-                & (col(DeadlineRow.clock) == page.c.clock),
+                (col(DeadlineRow.task_id) == page_keys.c.task_id)
+                & (col(DeadlineRow.clock) == page_keys.c.clock),
             )
-            .join(TaskRow, col(TaskRow.task_id) == page.c.task_id)
-            .order_by(page.c.running_due_at, page.c.task_id, page.c.clock)
+            .join(TaskRow, col(TaskRow.task_id) == page_keys.c.task_id)
+            .order_by(page_keys.c.running_due_at, page_keys.c.task_id, page_keys.c.clock)
         )
     else:
         # The whole list in one pass (a sorted subquery would not be merged into it).
@@ -140,37 +138,16 @@ def iter_overdue_tasks(
 def _overdue_filters(
     department: str | None, region: str | None, category: str | None
 ) -> list[ColumnElement[bool]]:
-    """The filters on tasks, written so the planner starts where a page is cheapest."""
-    if department and region:
-        # One office: its open tasks are few, found by ix_tasks_office_status
-        # (department, region, status, task_id), then sorted; cheaper than walking the
-        # due-time index past every other office's clocks.
-        conds = [
-            col(TaskRow.department) == department,
-            col(TaskRow.region) == region,
-            col(TaskRow.status).in_(OPEN_TASK),
-        ]
-        return conds + ([col(TaskRow.category) == category] if category else [])
-    if department and category:
-        # A department's category: one task in a hundred or more, so the due-time walk
-        # would pass thousands of clocks before a page (and all of them for an empty
-        # page); its open tasks, found by ix_tasks_department_category, are few.
-        return [
-            col(TaskRow.department) == department,
-            col(TaskRow.category) == category,
-            col(TaskRow.status).in_(OPEN_TASK),
-        ]
-    # A department, a category, a region or nothing: many tasks match, so walk the
-    # due-time index in order (with a clock, that clock's ix_deadlines_clock_running_due)
-    # and stop at the page. `|| ''` keeps the planner from starting at the department
-    # index instead (and sorting all of its tasks, closed ones too).
+    """The filters, on the task's values the store copies onto its clocks: each
+    combination is led by one of db.tables.OVERDUE_INDEXES (a region alone is rare
+    and walks the due-time index)."""
     conds = []
     if department:
-        conds.append(col(TaskRow.department).concat("") == department)
+        conds.append(col(DeadlineRow.department) == department)
     if region:
-        conds.append(col(TaskRow.region).concat("") == region)
+        conds.append(col(DeadlineRow.region) == region)
     if category:
-        conds.append(col(TaskRow.category) == category)
+        conds.append(col(DeadlineRow.category) == category)
     return conds
 
 

@@ -123,6 +123,8 @@ def compare(engine: Engine, wid: str, batch: ProjectionBatch | None) -> list[Dri
                 drift.append(Drift(wid, "deadlines", "row", f"{d.clock} missing", d.status))
                 continue
             values = _deadline_values(d, t.status in OPEN_TASK)
+            # The task's filters copied onto its clocks (the overdue page's indexes).
+            values.update(department=t.department, region=t.region, category=t.category)
             row_detail = json.loads(row.detail) if row.detail else None
             if row_detail != values.pop("detail"):
                 drift.append(Drift(wid, "deadlines", f"{d.clock}.detail", "…", "…"))

@@ -60,6 +60,14 @@ async def test_reconcile_finds_drift_and_repairs_it(appeals: Appeals, dev_stack:
     sql(stack, f"UPDATE tasks SET status = 'completed' WHERE task_id = '{lead.task_id}'")
     sql(stack, f"DELETE FROM deadlines WHERE task_id = '{co2.task_id}' AND clock = 'reply'")
     sql(stack, f"DELETE FROM cases WHERE case_id = '{two.id}'")
+    # A clock's copy of its task's office (the overdue page filters on it) gone wrong.
+    co1 = next(t for t in await wait_tasks(one, 2) if t.role.value == "co")
+    first_clock = f"(SELECT min(clock) FROM deadlines WHERE task_id = '{co1.task_id}')"
+    sql(
+        stack,
+        f"UPDATE deadlines SET region = '440105' WHERE task_id = '{co1.task_id}'"
+        f" AND clock = {first_clock}",
+    )
     sql(stack, f"UPDATE cases SET phone = '13900000000' WHERE case_id = '{one.id}'")
     sql(
         stack,
@@ -77,14 +85,18 @@ async def test_reconcile_finds_drift_and_repairs_it(appeals: Appeals, dev_stack:
     assert f"{one.id} cases.phone: differs (personal data)" in lines
     assert "13900000000" not in found.stdout and "13800138001" not in found.stdout
     assert "AP-GONE-T1 tasks: present (workflow: does not exist)" in lines
-    assert len(lines) == 5, lines
-    assert found.stderr.strip().startswith("error: 5 difference(s)")
+    assert any(
+        line.startswith(f"{co1.task_id} deadlines.") and ".region: row '440105'" in line
+        for line in lines
+    ), lines
+    assert len(lines) == 6, lines
+    assert found.stderr.strip().startswith("error: 6 difference(s)")
 
     as_json = json.loads((await reconcile(appeals, stack, "--json", code=1)).stdout)
-    assert len(as_json["drift"]) == 5 and as_json["remaining"] == as_json["drift"]
+    assert len(as_json["drift"]) == 6 and as_json["remaining"] == as_json["drift"]
 
     repaired = await reconcile(appeals, stack, "--repair", code=0)
-    assert "read model matches the workflows; 5 repaired" in repaired.stdout
+    assert "read model matches the workflows; 6 repaired" in repaired.stdout
     assert "read model matches the workflows" in (await reconcile(appeals, stack, code=0)).stdout
     with Session(stack.engine) as session:
         task = queries.get_task(session=session, task_id=lead.task_id)
@@ -94,4 +106,4 @@ async def test_reconcile_finds_drift_and_repairs_it(appeals: Appeals, dev_stack:
         assert case is not None and case.status == "open"
         assert gone is None
     # Repairing what matches changes nothing.
-    assert "5 repaired" not in (await reconcile(appeals, stack, "--repair", code=0)).stdout
+    assert "6 repaired" not in (await reconcile(appeals, stack, "--repair", code=0)).stdout

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from activities.store import StoreActivities, note_lag
 from db import queries
 from db.engine import make_engine, migrate
-from db.tables import DeadlineRow, ProjectionLagRow
+from db.tables import DeadlineRow, ProjectionLagRow, TaskRow
 from models.events import (
     AuditEvent,
     CaseProjection,
@@ -302,6 +302,7 @@ def test_every_filter_plan_pages_the_list_the_same_way(engine: Engine) -> None:
             for r in queries.iter_overdue_tasks(session=session, now=T0 + timedelta(days=9))
         }
         assert len(everything) == 12
+        district = {t for t, r in everything.items() if r.task.region == "440106"}
         combos: list[dict[str, str]] = [{}]
         singles = [
             {"department": "hrss"},
@@ -316,7 +317,11 @@ def test_every_filter_plan_pages_the_list_the_same_way(engine: Engine) -> None:
             end, start = (soon, now) if f.get("within") else (now, None)
             query = {k: v for k, v in f.items() if k != "within"}
             expected = expected_overdue(session, query, end, start)
-            for limit in (None, 3):
+            # A district supervisor's scope (services.scope) is a condition on tasks.
+            in_district = [e for e in expected if e[0] in district]
+            for (where, want), limit in itertools.product(
+                [(None, expected), (col(TaskRow.region) == "440106", in_district)], (None, 3)
+            ):
                 got = queries.overdue_tasks(
                     session=session,
                     now=end,
@@ -326,8 +331,9 @@ def test_every_filter_plan_pages_the_list_the_same_way(engine: Engine) -> None:
                     clock=query.get("clock"),
                     category=query.get("category"),
                     limit=limit,
+                    where=where,
                 )
-                assert [(r.task.task_id, r.deadline.clock) for r in got] == expected[:limit], f
+                assert [(r.task.task_id, r.deadline.clock) for r in got] == want[:limit], f
                 assert all(r.case.case_id == r.task.case_id for r in got)
 
 
