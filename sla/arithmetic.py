@@ -9,6 +9,7 @@ be wrong across a DST change in zones that have one.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
@@ -149,15 +150,27 @@ def working_time_between(
     if hi < lo:
         return -working_time_between(end, start, calendar=calendar, hours=hours, tz=tz)
     total = timedelta(0)
-    day, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
+    first, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
+    day = first
     while day <= last:
-        if calendar.is_workday(day):
+        if not calendar.is_workday(day):
+            pass
+        elif day in (first, last):
             for opens, closes in _office_intervals(day, hours, tz):
                 overlap = min(closes, hi) - max(opens, lo)
                 if overlap > timedelta(0):
                     total += overlap
+        else:  # a day strictly inside the span counts whole (lists compute it per row)
+            total += _office_day(day, hours, tz)
         day += timedelta(days=1)
     return total
+
+
+@lru_cache(maxsize=4096)
+def _office_day(day: date, hours: OfficeHours, tz: ZoneInfo) -> timedelta:
+    """The office time of a whole working day (its windows may meet a zone's shift)."""
+    windows = _office_intervals(day, hours, tz)
+    return sum((closes - opens for opens, closes in windows), timedelta(0))
 
 
 def format_working_duration(td: timedelta, hours: OfficeHours = DEFAULT_HOURS) -> str:
