@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from auth import passwords, tokens
 from auth.policy import Role
+from db.engine import brief_lock_wait
 from db.tables import AccountRow, TokenRow
 from models.common import StaffRole
 from routing_rules import Directory
@@ -173,19 +174,36 @@ def authenticate(session: Session, directory: Directory, token: str, *, now: dat
     principal = principal_for(directory, row.staff_id)
     if principal is None:
         raise AuthError("this account is no longer in the staff directory")
-    # Written at most once a minute: a busy script must not turn reads into writes.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-        session.add(row)
-        try:
-            session.commit()
-        except OperationalError:
-            # Bookkeeping only: a database that takes no writes just now (SQLite
-            # locked, PostgreSQL read-only) must not refuse a valid token, whose
-            # reads and actions work without it. The next request writes it.
-            session.rollback()
-            log.warning("could not record when token %s was last used", token_id)
+    _note_use(session, row, now)
     return principal
+
+
+# When this process last tried to record each token's use: a write that failed is not
+# tried again by every request of the next minute (each would wait on the same lock).
+_tried: dict[str, datetime] = {}
+USE_EVERY = timedelta(minutes=1)
+
+
+def _note_use(session: Session, row: TokenRow, now: datetime) -> None:
+    """Record when a token was last used, at most once a minute, and never at the cost
+    of the request: bookkeeping waits for a held write lock only briefly."""
+    if row.last_used_at is not None and now - row.last_used_at <= USE_EVERY:
+        return  # a busy script must not turn reads into writes
+    tried = _tried.get(row.id)
+    if tried is not None and timedelta(0) <= now - tried <= USE_EVERY:
+        return
+    _tried[row.id] = now
+    row.last_used_at = now
+    session.add(row)
+    try:
+        with brief_lock_wait(session):
+            session.commit()
+    except OperationalError:
+        # A database that takes no writes just now (SQLite locked, PostgreSQL
+        # read-only) must not refuse a valid token, whose reads and actions work
+        # without it; a minute later a request tries again.
+        session.rollback()
+        log.warning("could not record when token %s was last used", row.id)
 
 
 def revoke(session: Session, token_id: str, *, now: datetime) -> None:

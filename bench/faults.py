@@ -123,6 +123,11 @@ async def go(plan: Plan, keep: bool) -> int:
             print(f"data and logs kept in {data}")
         else:
             shutil.rmtree(data, ignore_errors=True)
+    if keep and outcome.verdict.at_fault:
+        with (data / "failures.txt").open("w") as out:
+            for why, bad in outcome.verdict.at_fault.items():
+                out.write(f"{why}:\n" + "".join(f"  {b}\n" for b in bad))
+        print(f"every failing id in {data / 'failures.txt'}")
     print_outcome(outcome)
     return 1 if outcome.verdict.failures else 0
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
-from sqlmodel import create_engine
+from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 30_000  # how long a write waits for SQLite's lock
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +24,7 @@ def make_engine(url: str) -> Engine:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
             # A failed statement's message must not carry its values (names, phones,
             # ID numbers) into logs, activity failures and Temporal's history.
             hide_parameters=True,
@@ -32,11 +35,35 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+BRIEF_LOCK_WAIT_MS = 200
+
+
+@contextmanager
+def brief_lock_wait(session: Session, ms: int = BRIEF_LOCK_WAIT_MS) -> Iterator[None]:
+    """Within the block, the session's writes wait at most ``ms`` for a lock another
+    holds (then fail with OperationalError) instead of SQLite's 30 s busy timeout: for
+    writes a request can do without. PostgreSQL: ``lock_timeout`` for the transaction."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # On the driver's connection: a failed commit leaves the session's transaction
+        # unusable until rolled back, and the restore below must still run.
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute(f"PRAGMA busy_timeout={int(ms)}")
+        try:
+            yield
+        finally:
+            # The pooled connection keeps its usual patience for whoever uses it next.
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    else:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(ms)}")
+        yield
 
 
 def alembic_config(url: str) -> Config:

@@ -41,6 +41,9 @@ class Verdict:
     rows: list[tuple[str, str]] = field(default_factory=list)
     values: dict[str, object] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # Every id at fault, by failure (the printed line shows the first few): --keep
+    # writes them beside the logs.
+    at_fault: dict[str, list[str]] = field(default_factory=dict)
 
     def figure(self, label: str, value: object, *, bad: Sequence[str] = (), why: str = "") -> None:
         """A figure; ``bad`` (the ids at fault) makes it a failure, named by ``why``."""
@@ -49,6 +52,7 @@ class Verdict:
         if bad:
             more = " …" if len(bad) > SHOWN else ""
             self.failures.append(f"{why or label}: {', '.join(map(str, bad[:SHOWN]))}{more}")
+            self.at_fault[why or label] = [str(b) for b in bad]
 
 
 @dataclass
@@ -251,7 +255,13 @@ def check_calls(v: Verdict, calls: Sequence[Call]) -> None:
             continue
         where = "+".join(sorted(c.faults)) or "no fault"
         by_fault[where]["accepted" if c.accepted else f"refused {c.status}"] += 1
-    problems = [p for c in calls if (p := c.problem()) is not None]
+    # With the time since the first call and the faults in force, to find it in the logs.
+    first = min((c.started for c in calls), default=0.0)
+    problems = [
+        f"{p} at {c.started - first:.0f} s [{'+'.join(sorted(c.faults)) or 'no fault'}]"
+        for c in calls
+        if (p := c.problem()) is not None
+    ]
     slowest = max((c.seconds for c in calls), default=0.0)
     v.figure("calls (API and CLI; and polls for a lead task)", f"{len(calls) - polls} ({polls})")
     for where, counts in sorted(by_fault.items()):

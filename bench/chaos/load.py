@@ -60,6 +60,7 @@ class Call:
     seconds: float
     detail: str  # the refusal's one line (the API's detail, the CLI's stderr)
     cli: bool = False
+    started: float = 0.0  # time.monotonic() when it was sent
 
     @property
     def accepted(self) -> bool:
@@ -206,14 +207,15 @@ class Front:
         try:
             r = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as e:
-            call = Call(what, faults | self.faults.now(), 0, time.monotonic() - t0, repr(e))
+            call = Call(
+                what, faults | self.faults.now(), 0, time.monotonic() - t0, repr(e), started=t0
+            )
             self.calls.append(call)
             return call, None
         seconds = time.monotonic() - t0
         ok = 200 <= r.status_code < 300
-        call = Call(
-            what, faults | self.faults.now(), r.status_code, seconds, "" if ok else _detail(r)
-        )
+        detail = "" if ok else _detail(r)
+        call = Call(what, faults | self.faults.now(), r.status_code, seconds, detail, started=t0)
         self.calls.append(call)
         return call, (r.json() if ok and r.content else None)
 

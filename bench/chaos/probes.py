@@ -47,6 +47,7 @@ async def cli(stack: Stack, front: Front, what: str, args: list[str]) -> tuple[C
         time.monotonic() - t0,
         err.decode("utf-8", "replace").strip(),
         cli=True,
+        started=t0,
     )
     front.calls.append(call)
     return call, out.decode("utf-8", "replace")
