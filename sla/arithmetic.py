@@ -149,18 +149,29 @@ def working_time_between(
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
     if hi < lo:
         return -working_time_between(end, start, calendar=calendar, hours=hours, tz=tz)
-    total = timedelta(0)
     first, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
-    day = first
-    while day <= last:
-        if not calendar.is_workday(day):
-            pass
-        elif day in (first, last):
+    total = timedelta(0)
+    for day in {first, last}:  # the ends: only their office time within [lo, hi]
+        if calendar.is_workday(day):
             for opens, closes in _office_intervals(day, hours, tz):
                 overlap = min(closes, hi) - max(opens, lo)
                 if overlap > timedelta(0):
                     total += overlap
-        else:  # a day strictly inside the span counts whole (lists compute it per row)
+    if last - first > timedelta(days=1):
+        total += _whole_days_between(first, last, calendar, hours, tz)
+    return total
+
+
+# Lists compute time left for every row against one "now": rows due on the same day
+# share their whole days in between, so those are worked out once.
+@lru_cache(maxsize=8192)
+def _whole_days_between(
+    first: date, last: date, calendar: WorkCalendar, hours: OfficeHours, tz: ZoneInfo
+) -> timedelta:
+    """The office time of the working days strictly between ``first`` and ``last``."""
+    total, day = timedelta(0), first + timedelta(days=1)
+    while day < last:
+        if calendar.is_workday(day):
             total += _office_day(day, hours, tz)
         day += timedelta(days=1)
     return total
