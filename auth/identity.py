@@ -196,8 +196,11 @@ def _note_use(session: Session, row: TokenRow, now: datetime) -> None:
     row.last_used_at = now
     session.add(row)
     try:
+        # The UPDATE is where the write lock is waited for; the commit then returns the
+        # connection to the pool, so it comes after the usual wait is restored.
         with brief_lock_wait(session):
-            session.commit()
+            session.flush()
+        session.commit()
     except OperationalError:
         # A database that takes no writes just now (SQLite locked, PostgreSQL
         # read-only) must not refuse a valid token, whose reads and actions work

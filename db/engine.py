@@ -49,7 +49,9 @@ BRIEF_LOCK_WAIT_MS = 200
 def brief_lock_wait(session: Session, ms: int = BRIEF_LOCK_WAIT_MS) -> Iterator[None]:
     """Within the block, the session's writes wait at most ``ms`` for a lock another
     holds (then fail with OperationalError) instead of SQLite's 30 s busy timeout: for
-    writes a request can do without. PostgreSQL: ``lock_timeout`` for the transaction."""
+    writes a request can do without. PostgreSQL: ``lock_timeout`` for the transaction.
+    Flush in the block, commit after it: a commit hands the connection back to the
+    pool (which may close it) before SQLite's usual wait could be restored."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         # On the driver's connection: a failed commit leaves the session's transaction

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from auth import accounts, identity
 from db.engine import make_engine, migrate
 from db.tables import TokenRow
-from routing_rules.loader import load_ruleset
-from settings import DEFAULT_RULES_DIR
+from routing_rules import DEFAULT_RULES_DIR, load_ruleset
 
 T0 = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 CLERK = "clerk.li"
@@ -91,3 +91,24 @@ def test_a_locked_database_costs_one_brief_try_a_minute(
         identity.authenticate(session, rules, token, now=later)
     with Session(engine) as session:
         assert session.get(TokenRow, row.id).last_used_at == later  # type: ignore[union-attr]
+
+
+def test_the_bookkeeping_leaves_the_pool_as_it_found_it(tmp_path: Path) -> None:
+    """The full fault run's 500s ("Cannot operate on a closed database"): the usual
+    lock wait was restored after the commit had handed an overflow connection back to
+    the pool, which closed it. Here every session's connection is closed when handed back."""
+    url = f"sqlite:///{tmp_path}/pool.db"
+    migrate(url)
+    rules = load_ruleset(DEFAULT_RULES_DIR)
+    with Session(make_engine(url)) as session:
+        accounts.add(session, rules, CLERK, "a-long-pass-phrase-2026", now=T0)
+        token, row = identity.issue_token(session, CLERK, now=T0)
+    # NullPool closes every connection handed back, as a full pool closes an overflow one.
+    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+    for n in range(3):
+        with Session(engine) as session:
+            later = T0 + timedelta(minutes=2 * (n + 1))
+            assert identity.authenticate(session, rules, token, now=later).staff_id == CLERK
+        with Session(engine) as session:
+            assert session.get(TokenRow, row.id).last_used_at == later  # type: ignore[union-attr]
+    engine.dispose()
