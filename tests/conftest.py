@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -75,6 +75,26 @@ def pg_url() -> Iterator[str]:
         pytest.skip(reason)
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def read_model_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty read model, not migrated, on each backend the city may run."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/read-model.db"
+    url: str = request.getfixturevalue("pg_url")
+    with make_engine(url).begin() as conn:  # each test starts from an empty schema
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    return url
+
+
+@pytest.fixture
+def read_model(read_model_url: str) -> Iterator[Engine]:
+    """``read_model_url`` migrated, as an engine."""
+    migrate(read_model_url)
+    engine = make_engine(read_model_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

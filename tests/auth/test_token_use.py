@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,18 +25,9 @@ T0 = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 CLERK = "clerk.li"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/tokens.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-        with make_engine(url).begin() as conn:  # each test starts from an empty schema
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    migrate(url)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(read_model: Engine) -> Engine:
+    return read_model
 
 
 class WriteLock:

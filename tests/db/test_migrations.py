@@ -3,9 +3,7 @@ as one built new (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,15 +16,9 @@ from db.engine import alembic_config, make_engine, migrate
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/upgrade.db"
-        return
-    pg: str = request.getfixturevalue("pg_url")
-    with make_engine(pg).begin() as conn:  # each test starts from an empty schema
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    yield pg
+@pytest.fixture
+def url(read_model_url: str) -> str:
+    return read_model_url
 
 
 def _write_0013_rows(url: str) -> None:

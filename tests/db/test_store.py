@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from activities.store import StoreActivities, note_lag
 from db import queries
-from db.engine import make_engine, migrate
 from db.tables import DeadlineRow, ProjectionLagRow, TaskRow
 from models.events import (
     AuditEvent,
@@ -27,18 +24,9 @@ from models.events import (
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/store.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-        with make_engine(url).begin() as conn:  # each test starts from an empty schema
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    migrate(url)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(read_model: Engine) -> Engine:
+    return read_model
 
 
 def case(version: int, status: str) -> CaseProjection:

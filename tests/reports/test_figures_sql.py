@@ -4,33 +4,21 @@ exactly the tasks a number counts, and scope and repeats honoured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from activities.facts import upsert
-from db.engine import make_engine, migrate
 from db.tables import CaseRow
 from reports.figures import Dimension, Period, Window, drill, figures, scope_clause
 from tests.reports.rows import DAY, row
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/figures.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-        with make_engine(url).begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    migrate(url)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(read_model: Engine) -> Engine:
+    return read_model
 
 
 def seed(engine: Engine) -> None:
