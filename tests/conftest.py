@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sys
 import time
 import uuid
@@ -23,9 +24,11 @@ from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
+from sla import WorkCalendar, load_overrides
 from tests.keys import TEST_KEYS, sealed_converter
 from tests.postgres import postgres_server, unavailable_reason
 from tests.remote_activities import RemoteActivities
+from tests.scenario import moved_overrides, overrides_yaml
 from tests.smtp import SmtpServer
 from worker import build_worker
 
@@ -167,9 +170,23 @@ async def own_env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
+@pytest.fixture
+def clock_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` with the rules' calendar moved as tests/scenario.py moves the dates."""
+    rules = tmp_path / "rules"
+    shutil.copytree(settings.rules_dir, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    source = WorkCalendar(load_overrides(settings.rules_dir / "calendar.yaml"))
+    (rules / "calendar.yaml").write_text(overrides_yaml(moved_overrides(source)), encoding="utf-8")
+    return settings.model_copy(update={"rules_dir": rules})
+
+
 @pytest_asyncio.fixture
-async def clock_stack(own_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
-    async with running_stack(own_env, settings) as s:
+async def clock_stack(
+    own_env: WorkflowEnvironment, clock_settings: Settings
+) -> AsyncIterator[Stack]:
+    """A stack on the test's own time-skipping server, for scenarios played at the
+    dates tests/scenario.py gives."""
+    async with running_stack(own_env, clock_settings) as s:
         yield s
 
 

@@ -1,9 +1,10 @@
 """Clocks on the time-skipping server with a real SMTP server (aiosmtpd).
 
 Every case opens at Thursday 2026-12-31 10:00 Shanghai. 2027-01-01 (Friday) is New
-Year's Day and 2027 is a year the official calendar package lacks, so these also
-cross a holiday, a weekend and the fallback calendar. Expected instants are worked
+Year's Day, so these also cross a holiday and a weekend. Expected instants are worked
 out by hand in the comments: office hours are 09:00–12:00 and 13:30–17:30 (7 h a day).
+The scenario is played whole weeks later, on a calendar moved with it
+(tests/scenario.py).
 
 The lead task (人社 天河区, plan labour_inspection) carries sign-for 1wd and reply 5wd
 (and a statutory 60wd clock that starts on 签收):
@@ -42,6 +43,7 @@ from models.tasks import (
 )
 from settings import Settings
 from tests.conftest import Stack, eventually, running_stack
+from tests.scenario import at
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import (
     act,
@@ -53,16 +55,12 @@ from tests.workflows.helpers import (
 )
 
 SH = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 12, 31, 10, 0, tzinfo=SH)
+T0 = at("2026-12-31T10:00")
 HRSS_OFFICE = "hrss.tianhe@appeals.example"
 HRSS_HEAD = "hrss.tianhe.head@appeals.example"
 HRSS_CITY = "hrss.city@appeals.example"
 SUPERVISION = "social_work.city@appeals.example"
 LEADERSHIP = "leadership@appeals.example"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
 def minute(d: datetime | None) -> datetime:
@@ -209,17 +207,17 @@ async def test_nothing_fires_after_completion(clock_stack: Stack, smtp: SmtpServ
 
 
 async def test_a_restarted_worker_fires_each_rung_once(
-    own_env: WorkflowEnvironment, settings: Settings, smtp: SmtpServer
+    own_env: WorkflowEnvironment, clock_settings: Settings, smtp: SmtpServer
 ) -> None:
     # No workflow cache: every workflow task replays the history, as after a restart,
     # and no sticky queue ties the case to the first worker.
-    async with running_stack(own_env, settings, max_cached_workflows=0) as first:
+    async with running_stack(own_env, clock_settings, max_cached_workflows=0) as first:
         _, lead, _ = await open_lead(first)
         await first.env.sleep(timedelta(days=5, hours=1))  # past sign-for rung 1 (01-05)
         before = await wait_mails(smtp, lead, 3)
     # A new worker process on the same task queue picks up the running case.
     async with running_stack(
-        own_env, settings, task_queue=first.task_queue, max_cached_workflows=0
+        own_env, clock_settings, task_queue=first.task_queue, max_cached_workflows=0
     ) as second:
         await second.env.sleep(timedelta(days=20))
         after = await wait_mails(smtp, lead, 10)

@@ -6,7 +6,9 @@ themselves are tested on the dev server (tests/e2e/test_schedules.py).
 
 A wage-arrears case opened Fri 2026-12-04 10:00 gives 天河区人社局 (lead) and 天河区总工会
 (co) a task each; sign-for (1wd) is due Mon 12-07 17:30, reply (5wd) Fri 12-11 17:30.
-2026's 国庆 holiday is 10-01..10-07 with a make-up working Saturday on 10-10 (调休).
+The case's scenario is played whole weeks later (tests/scenario.py). The days-off
+test also asks about days already past, on the real calendar: 2026's 国庆 holiday is
+10-01..10-07 with a make-up working Saturday on 10-10 (调休).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlmodel import Session
 from db import queries
 from models.digest import DigestInput, DigestResult, WeeklyResult
 from tests.conftest import Stack, eventually
+from tests.scenario import at, day, stamp
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import intake, open_case, wait_tasks
 from tests.workflows.test_queue_notices import body, mails, travel_to
@@ -30,7 +33,7 @@ OFFICES = {"hrss.tianhe@appeals.example", "union.tianhe@appeals.example"}
 
 
 async def one_case(stack: Stack, smtp: SmtpServer) -> tuple[str, str, str]:
-    await travel_to(stack, datetime(2026, 12, 4, 10, 0, tzinfo=SH))
+    await travel_to(stack, at("2026-12-04T10:00"))
     handle = await open_case(stack, intake())
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
     # The time-skipping server stalls on a mail still retrying after its task ended.
@@ -73,35 +76,35 @@ async def test_each_office_gets_its_overdue_and_due_today_list_once_a_day(
     clock_stack: Stack, smtp: SmtpServer
 ) -> None:
     _, lead, co = await one_case(clock_stack, smtp)
-    await travel_to(clock_stack, datetime(2026, 12, 7, 9, 0, tzinfo=SH))
-    monday = await digest(clock_stack, datetime(2026, 12, 7, 9, 0, tzinfo=SH), "mon")
+    await travel_to(clock_stack, at("2026-12-07T09:00"))
+    monday = await digest(clock_stack, at("2026-12-07T09:00"), "mon")
     assert monday.working_day and sorted(monday.mailed) == ["hrss.tianhe", "union.tianhe"]
-    got = {addressee(m): m for m in await delivered(smtp, "2026-12-07", 2)}
+    got = {addressee(m): m for m in await delivered(smtp, day("2026-12-07"), 2)}
     assert set(got) == OFFICES
     hrss = got["hrss.tianhe@appeals.example"]
     text = body(hrss)
     assert str(hrss["Subject"]).endswith("超期 0 件，今日到期 1 件")
     assert "在办工单 1 件" in text
-    assert f"{lead} 拖欠劳动报酬 签收 截止 2026-12-07 17:30" in text
+    assert f"{lead} 拖欠劳动报酬 签收 截止 {stamp('2026-12-07 17:30')}" in text
     assert "答复" not in text.split("今日到期")[1]  # reply is due Friday, not today
     assert co in body(got["union.tianhe@appeals.example"])
     assert not any(p in text for p in ("王小明", "13800138001"))
 
     # The same day again (a catch-up after a manual trigger, say): nobody is mailed.
-    again = await digest(clock_stack, datetime(2026, 12, 7, 9, 0, tzinfo=SH), "mon-again")
+    again = await digest(clock_stack, at("2026-12-07T09:00"), "mon-again")
     assert again.mailed == [] and sorted(again.already) == ["hrss.tianhe", "union.tianhe"]
     with Session(clock_stack.engine) as s:
-        rows = [r for r in queries.outbox(session=s) if r.case_id == "DIGEST-2026-12-07"]
+        rows = [r for r in queries.outbox(session=s) if r.case_id == f"DIGEST-{day('2026-12-07')}"]
     assert len(rows) == 2 and {r.status for r in rows} == {"sent"}
-    assert len(digests(smtp, "2026-12-07")) == 2
+    assert len(digests(smtp, day("2026-12-07"))) == 2
 
     # Tuesday: sign-for ran out on Monday 17:30, so it is overdue now.
-    await travel_to(clock_stack, datetime(2026, 12, 8, 9, 0, tzinfo=SH))
-    await digest(clock_stack, datetime(2026, 12, 8, 9, 0, tzinfo=SH), "tue")
-    got = {addressee(m): m for m in await delivered(smtp, "2026-12-08", 2)}
+    await travel_to(clock_stack, at("2026-12-08T09:00"))
+    await digest(clock_stack, at("2026-12-08T09:00"), "tue")
+    got = {addressee(m): m for m in await delivered(smtp, day("2026-12-08"), 2)}
     text = body(got["hrss.tianhe@appeals.example"])
     overdue_part, today_part = text.split("今日到期")
-    assert f"{lead} 拖欠劳动报酬 签收 截止 2026-12-07 17:30" in overdue_part
+    assert f"{lead} 拖欠劳动报酬 签收 截止 {stamp('2026-12-07 17:30')}" in overdue_part
     assert "无" in today_part
 
 
@@ -109,14 +112,14 @@ async def test_no_digest_on_a_day_off_one_on_a_make_up_saturday(
     clock_stack: Stack, smtp: SmtpServer
 ) -> None:
     await one_case(clock_stack, smtp)
-    for day in (
+    for off_day in (
         datetime(2026, 10, 1, 9, 0, tzinfo=SH),  # 国庆
         datetime(2026, 10, 7, 9, 0, tzinfo=SH),  # still 国庆 (a Wednesday)
         datetime(2026, 10, 11, 9, 0, tzinfo=SH),  # an ordinary Sunday
-        datetime(2026, 12, 5, 9, 0, tzinfo=SH),  # an ordinary Saturday
+        at("2026-12-05T09:00"),  # an ordinary Saturday
     ):
-        off = await digest(clock_stack, day, f"off-{day:%m%d}")
-        assert (off.working_day, off.mailed) == (False, []), day
+        off = await digest(clock_stack, off_day, f"off-{off_day:%m%d}")
+        assert (off.working_day, off.mailed) == (False, []), off_day
     saturday = await digest(clock_stack, datetime(2026, 10, 10, 9, 0, tzinfo=SH), "makeup")
     assert saturday.working_day and len(saturday.mailed) == 2
     assert {addressee(m) for m in await delivered(smtp, "2026-10-10", 2)} == OFFICES
@@ -131,14 +134,15 @@ async def test_the_weekly_report_gives_each_supervisor_their_regions_rates_and_a
     clock_stack: Stack, smtp: SmtpServer
 ) -> None:
     await one_case(clock_stack, smtp)
-    await travel_to(clock_stack, datetime(2026, 12, 7, 9, 30, tzinfo=SH))
+    await travel_to(clock_stack, at("2026-12-07T09:30"))
     result: WeeklyResult = await clock_stack.client.execute_workflow(
         WeeklyReportWorkflow.run,
-        DigestInput(scheduled_for=datetime(2026, 12, 7, 9, 30, tzinfo=SH)),
+        DigestInput(scheduled_for=at("2026-12-07T09:30")),
         id="appeals-weekly-report-test",
         task_queue=clock_stack.task_queue,
     )
-    assert (result.start.isoformat(), result.end.isoformat()) == ("2026-11-30", "2026-12-06")
+    week = (result.start.isoformat(), result.end.isoformat())
+    assert week == (day("2026-11-30"), day("2026-12-06"))
 
     async def reports() -> dict[str, EmailMessage] | None:
         found = {

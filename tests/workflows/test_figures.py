@@ -28,7 +28,7 @@ days 42 h, Wed 09:00–10:00 1 h. At 天河人社局: received 2, one by return,
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from sqlmodel import Session
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.service import RPCError
 
+from activities.calendar_source import CalendarSource
 from activities.facts import FigureMath, rebuild
 from db.tables import TaskFigureRow
 from models.case import CallbackInput, DesignateInput, WithdrawInput
@@ -53,8 +54,8 @@ from models.tasks import (
     TransferInput,
 )
 from reports.figures import Dimension, Window, drill, figures
-from sla.calendar import WorkCalendar
 from tests.conftest import Stack, eventually
+from tests.scenario import at
 from tests.workflows.helpers import (
     act,
     case_state,
@@ -68,8 +69,8 @@ from tests.workflows.helpers import (
 from tests.workflows.test_clocks import travel_to
 
 SH = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 12, 7, 9, 30, tzinfo=SH)  # Monday
-LATER = datetime(2026, 12, 16, 10, 0, tzinfo=SH)  # Wednesday of the next week
+T0 = at("2026-12-07T09:30")  # Monday, played whole weeks later (tests/scenario.py)
+LATER = at("2026-12-16T10:00")  # Wednesday of the next week
 HOUSING = {"category": "housing", "residence": "440106"}
 CLERK, SUP = "clerk.li", "sup.zhang"
 
@@ -197,7 +198,7 @@ async def test_rates_of_cases_run_through_the_workflows(clock_stack: Stack) -> N
     for handle in cases.values():
         await projected(stack, handle.id)
 
-    window = Window(date(2026, 12, 1), date(2026, 12, 31))
+    window = Window(at("2026-12-01T00:00").date(), at("2026-12-31T00:00").date())
     with Session(stack.engine) as session:
         rows = {r.key: r for r in figures(session=session, by=Dimension.office, window=window)}
         x = rows["housing.tianhe"]
@@ -234,7 +235,9 @@ async def test_rates_of_cases_run_through_the_workflows(clock_stack: Stack) -> N
     with Session(stack.engine) as session:
         session.execute(delete(TaskFigureRow))
         session.commit()
-    assert rebuild(stack.engine, FigureMath(WorkCalendar(), SH)) == 8
+    # As `appeals report-rebuild` does, with the deployment's calendar file.
+    calendar = CalendarSource(stack.settings.rules_dir / "calendar.yaml")
+    assert rebuild(stack.engine, FigureMath(calendar, SH)) == 8
     with Session(stack.engine) as session:
         again = {r.key: r for r in figures(session=session, by=Dimension.office, window=window)}
     assert again["housing.tianhe"].counts == c

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,6 +42,7 @@ from models.tasks import (
 )
 from reports.figures import Dimension, Window, figures
 from tests.conftest import Stack, eventually
+from tests.scenario import at
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import (
     act,
@@ -62,7 +63,6 @@ from tests.workflows.test_clocks import (
     HRSS_OFFICE,
     LEADERSHIP,
     SUPERVISION,
-    at,
     minute,
     open_lead,
     travel_to,
@@ -269,7 +269,7 @@ async def test_a_long_lived_case_continues_as_new_and_ends_right(clock_stack: St
         # 5wd and ten extensions of 1wd: fifteen office days of 7 h (the first, from
         # Monday 09:30, 7 h less half an hour).
         assert timedelta(seconds=deadline.budget_seconds) > timedelta(hours=15 * 7 - 1)
-        day = date(2026, 12, 7)
+        day = t0.date()
         rows = {
             r.key: r for r in figures(session=session, by=Dimension.office, window=Window(day, day))
         }

@@ -8,9 +8,10 @@ from sqlmodel import Session
 from db.tables import EventRow, TaskRow
 from models.case import UrgeInput
 from tests.conftest import Stack, eventually
+from tests.scenario import at
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import events
-from tests.workflows.test_clocks import at, mails, open_lead, travel_to, wait_mails
+from tests.workflows.test_clocks import mails, open_lead, travel_to, wait_mails
 
 
 async def test_one_urge_is_one_timeline_row_and_mails_every_open_task(
