@@ -192,8 +192,12 @@ class CancelInput(BaseModel):
 
 
 class ActionResult(BaseModel):
+    """A task's answer to an action. ``version``: the projection of the task that shows
+    the action (the API waits for the read model to reach it); None from older runs."""
+
     task_id: str
     status: TaskStatus
+    version: int | None = None
 
 
 class TaskResult(BaseModel):

@@ -30,6 +30,7 @@ from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
 from services.offloop import answered_within, off_loop
 from services.places import resolve_addresses
+from services.projected import case_projected
 from services.scope import check_case, required_scope
 from services.temporal import query, update
 from services.text import clean, clean_name
@@ -179,7 +180,8 @@ async def _merge(ctx: Context, p: Principal, match: repeats.RepeatMatch, form: I
         summary=form.summary,
         matched_on=match.matched_on,
     )
-    await update(await ctx.client(), match.case_id, "case", "repeat", arg, CaseAck)
+    ack = await update(await ctx.client(), match.case_id, "case", "repeat", arg, CaseAck)
+    await case_projected(ctx.engine, match.case_id, ack.version)
 
 
 def preview_repeats(ctx: Context, p: Principal, fields: dict[str, Any]) -> list[dict[str, Any]]:
@@ -320,7 +322,8 @@ async def act_on_case(
         if case.status in ("closed", "withdrawn"):
             raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
         client = await ctx.client()
-        await update(client, case_id, "case", found.update, arg, CaseAck)
+        ack = await update(client, case_id, "case", found.update, arg, CaseAck)
+        await case_projected(ctx.engine, case_id, ack.version)  # the case's page shows it
         # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
         # whole state went into the case's history with every action); the query reads
         # the same workflow after it, so the caller sees their own action.

@@ -16,6 +16,7 @@ from services.errors import BadInput, Conflict, NotFound
 from services.filters import check_filters, check_target_region
 from services.offloop import answered_within, off_loop
 from services.privacy import masked_summary
+from services.projected import task_projected
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
 from services.views import event_dict, task_dict
@@ -150,7 +151,7 @@ async def act_on_task(
             # read model's word is final here and Temporal need not be asked.
             raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
         update_id = f"{verb}:{p.staff_id}:{key}" if key else None
-        return await update(
+        result = await update(
             await ctx.client(),
             task_id,
             "task",
@@ -159,3 +160,5 @@ async def act_on_task(
             ActionResult,
             update_id=update_id,
         )
+        await task_projected(ctx.engine, task_id, result.version)  # the next page shows it
+        return result

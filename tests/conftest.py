@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import pytest_asyncio
 from sqlalchemy import Engine, text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
@@ -126,6 +126,7 @@ async def running_stack(
     task_queue: str | None = None,
     max_cached_workflows: int = 1000,
     remote_activities: bool = False,
+    interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[Stack]:
     """A worker with the real activities on a fresh task queue (or the given one, to
     stand for a restarted worker process) and read model. ``remote_activities``: local
@@ -143,9 +144,10 @@ async def running_stack(
             executor=executor,
             max_cached_workflows=max_cached_workflows,
             # Without a cache, local activities cannot finish: run them as activities.
-            interceptors=(
-                [RemoteActivities()] if max_cached_workflows == 0 or remote_activities else []
-            ),
+            interceptors=[
+                *interceptors,
+                *([RemoteActivities()] if max_cached_workflows == 0 or remote_activities else []),
+            ],
         )
         async with worker:
             yield Stack(env.client, settings, engine, task_queue, worker, env)

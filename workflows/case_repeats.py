@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notification import NotificationWorkflow
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.case_base import CaseBase
 from workflows.compute import compute
 
@@ -51,6 +52,7 @@ class CaseRepeats(CaseBase):
     # ---- repeat appeals ------------------------------------------------------------
 
     @workflow.update
+    @marks_update
     async def repeat(self, inp: RepeatInput) -> CaseAck | CaseState:
         """The same worker, the same matter, again: merged into this case."""
         self._validate_repeat(inp)

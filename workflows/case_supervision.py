@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.department_task import DepartmentTaskWorkflow
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.case_base import MAX_RECEIPTS, reject
 from workflows.case_dispatch import CaseDispatch
 from workflows.compute import compute, compute_options
@@ -37,6 +38,7 @@ class CaseSupervision(CaseDispatch):
     # ---- updates: supervisors ----------------------------------------------------
 
     @workflow.update
+    @marks_update
     async def urge(self, inp: UrgeInput) -> CaseAck | CaseState:
         """督办: recorded, e-mailed to every open task's office, raises the priority."""
         self._validate_urge(inp)
@@ -57,6 +59,7 @@ class CaseSupervision(CaseDispatch):
         self._check_active()
 
     @workflow.update
+    @marks_update
     async def set_plan(self, inp: SetPlanInput) -> CaseAck | CaseState:
         """Change the case's SLA plan mid-way (e.g. it turned out urgent); every open
         task keeps the time it has already spent."""
@@ -105,6 +108,7 @@ class CaseSupervision(CaseDispatch):
             raise reject(f"case {self._case_id} already runs on plan {inp.plan}")
 
     @workflow.update
+    @marks_update
     async def proceed(self, inp: ProceedInput) -> CaseAck | CaseState:
         """Let the lead reply without the co-handlers that are still late."""
         self._validate_proceed(inp)
@@ -130,6 +134,7 @@ class CaseSupervision(CaseDispatch):
             raise reject("the lead may already proceed")
 
     @workflow.update
+    @marks_update
     async def designate(self, inp: DesignateInput) -> CaseAck | CaseState:
         """派单异议审核: a supervisor names the owner; that task cannot be returned."""
         self._validate_designate(inp)

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.compute import compute, compute_options, decide_patches_first
 from workflows.task_answers import TaskAnswers
 from workflows.task_base import (
@@ -231,6 +232,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
     # ---- updates: handling ----------------------------------------------------
 
     @workflow.update
+    @marks_update
     async def accept(self, inp: AcceptInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -254,6 +256,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         self._check_status("accept", TaskStatus.dispatched)
 
     @workflow.update
+    @marks_update
     async def note(self, inp: NoteInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         self._validate_note(inp)
@@ -269,6 +272,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
         self._check_status("add a note to", *OPEN)
 
     @workflow.update
+    @marks_update
     async def complete(self, inp: CompleteInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:  # never while a clock operation is in flight
@@ -288,6 +292,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
     # ---- updates: handing the task on (退单, transfer) ----------------------------
 
     @workflow.update(name="return")
+    @marks_update
     async def return_(self, inp: ReturnInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -319,6 +324,7 @@ class DepartmentTaskWorkflow(TaskClockActions, TaskAnswers):
             )
 
     @workflow.update
+    @marks_update
     async def transfer(self, inp: TransferInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         region = inp.region or self._office.region

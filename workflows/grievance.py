@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.department_task import ADD_COHANDLER_SIGNAL, TASK_CHANGED_SIGNAL
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.case_base import TERMINAL, reject
 from workflows.case_repeats import CaseRepeats
 from workflows.case_supervision import CaseSupervision
@@ -183,6 +184,7 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
     # ---- updates: clerks ---------------------------------------------------------
 
     @workflow.update
+    @marks_update
     async def callback(self, inp: CallbackInput) -> CaseAck | CaseState:
         self._validate_callback(inp)
         self._callback = inp.result
@@ -216,6 +218,7 @@ class GrievanceWorkflow(CaseRepeats, CaseSupervision):
             )
 
     @workflow.update
+    @marks_update
     async def withdraw(self, inp: WithdrawInput) -> CaseAck | CaseState:
         self._validate_withdraw(inp)
         self._status = CaseStatus.withdrawn

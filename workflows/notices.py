@@ -16,9 +16,10 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import ClockEvent, ClockState, Extension
     from models.tasks import TaskInput, UrgeSignal
     from workflows.notification import NotificationWorkflow
-    from workflows.policies import LOCAL_ONCE
+    from workflows.policies import LOCAL_ONCE, MAIL_START_TIMEOUT
 
 from workflows import patches
+from workflows.after_commit import accepting_update
 
 # What each kind of task asks of its office, for the new-task mail (新工单).
 WHAT_TO_DO = {
@@ -198,6 +199,15 @@ class Notices:
             workflow.logger.warning("notification %s has no recipient; not sent", n.id)
             return None
         if patches.taken(patches.TASK_MAIL_STARTED_LOCALLY):
+            if accepting_update():
+                # Started only if the Update is in history (workflows/after_commit.py).
+                await workflow.execute_activity(
+                    "start_notification",
+                    n,
+                    activity_id=f"mail-{n.id}",
+                    start_to_close_timeout=MAIL_START_TIMEOUT,
+                )
+                return None
             try:
                 # Not a child: a child's start and its end would each wake this task
                 # for one more workflow task. Its id keeps the mail to one workflow.

@@ -174,6 +174,13 @@ before, the case failed ("the case could not be routed") and the grievance was l
 the read model. The fault harness lost 31 of 1,000 intakes so. A rules' refusal
 (RoutingError) still ends as before."""
 
+UPDATES_AFTER_COMMIT = "updates-after-commit"
+"""A case's or task's Update does its work after a do-nothing activity, in a
+workflow task after the one that accepts it (workflows/after_commit.py). Before, its
+local projection and mail start ran inside the accepting task: a task that timed out
+and was not retried with the Update left the read model an action (a row, an audit
+row) that never happened."""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -203,4 +210,5 @@ ALL = (
     CLOCK_OP_LOCAL_ONCE,
     JOIN_CLUSTERS_LOCAL_ONCE,
     ROUTE_UNTIL_ROUTED,
+    UPDATES_AFTER_COMMIT,
 )

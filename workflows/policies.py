@@ -39,6 +39,10 @@ LOCAL_ONCE: dict[str, Any] = {
     "retry_policy": RetryPolicy(maximum_attempts=1),
 }
 
+# A mail's workflow started through the activity queue, from a workflow task that
+# accepts an Update (workflows/after_commit.py): a client call, retried until it runs.
+MAIL_START_TIMEOUT = timedelta(seconds=10)
+
 # Projections in the background (patches.PROJECTION_IN_BACKGROUND): one round of
 # attempts is short and bounded, so that between rounds the projector can take the
 # newest state (a later projection supersedes an earlier one) and back off.

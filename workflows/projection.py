@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
+from workflows.after_commit import accepting_update
 
 # A local write (patches.LOCAL_ACTIVITIES) gets this long, retries included, before the
 # projector falls back to the activity queue: the action it belongs to waits that long.
@@ -126,6 +127,10 @@ class Projector:
         case's loop, a firing clock) where nobody reads at once."""
         if version is None or workflow.current_update_info() is None:
             return
+        if accepting_update():
+            # Its write waits for this task to complete, so it cannot land within it:
+            # the Update answers now with the version, and the API waits for that.
+            return
         try:
             await workflow.wait_condition(
                 lambda: self._written >= version,
@@ -179,7 +184,9 @@ class Projector:
             await workflow.wait_condition(self._has_queued)
             batch, version = self._take()
             self._in_flight = True
-            local = local_ok and patches.taken(patches.LOCAL_ACTIVITIES)
+            # Not in a workflow task that accepts an Update: the write would be done
+            # even if that task never completes (workflows/after_commit.py).
+            local = local_ok and patches.taken(patches.LOCAL_ACTIVITIES) and not accepting_update()
             try:
                 if local:
                     # In this workflow task, with a short budget: a local activity holds

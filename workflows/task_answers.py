@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.task_base import ADD_COHANDLER_SIGNAL, OPEN, TaskBase, reject
 
 
@@ -31,6 +32,7 @@ class TaskAnswers(TaskBase):
         self._co = inp
 
     @workflow.update
+    @marks_update
     async def add_cohandler(self, inp: AddCohandlerInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         self._validate_add_cohandler(inp)
@@ -102,6 +104,7 @@ class TaskAnswers(TaskBase):
             )
 
     @workflow.update
+    @marks_update
     async def external_reply(self, inp: ExternalReplyInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -122,6 +125,7 @@ class TaskAnswers(TaskBase):
         self._check_status("record an answer on", *OPEN)
 
     @workflow.update
+    @marks_update
     async def liaison_reply(self, inp: LiaisonReplyInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:

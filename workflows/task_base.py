@@ -211,7 +211,9 @@ class TaskBase:
         )
 
     def _action_result(self) -> ActionResult:
-        return ActionResult(task_id=self._inp.task_id, status=self._status)
+        return ActionResult(
+            task_id=self._inp.task_id, status=self._status, version=self._projector.version
+        )
 
     async def _record(
         self,

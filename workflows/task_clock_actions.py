@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from sla.periods import Period
 
 from workflows import patches
+from workflows.after_commit import marks_update
 from workflows.compute import compute, compute_options
 from workflows.task_base import OPEN, TaskBase, reject
 from workflows.task_clocks import ClockUnavailable
@@ -43,6 +44,7 @@ class TaskClockActions(TaskBase):
     # ---- updates: pauses and extensions ----------------------------------------
 
     @workflow.update
+    @marks_update
     async def request_info(self, inp: RequestInfoInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -96,6 +98,7 @@ class TaskClockActions(TaskBase):
             raise reject("no running clock of this task can be paused")
 
     @workflow.update
+    @marks_update
     async def provide_info(self, inp: ProvideInfoInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -122,6 +125,7 @@ class TaskClockActions(TaskBase):
             self._status = TaskStatus.accepted
 
     @workflow.update
+    @marks_update
     async def extend(self, inp: ExtendInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:  # an op in flight would overwrite the new request
@@ -193,6 +197,7 @@ class TaskClockActions(TaskBase):
             )
 
     @workflow.update
+    @marks_update
     async def approve_extension(self, inp: DecideExtensionInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:
@@ -236,6 +241,7 @@ class TaskClockActions(TaskBase):
         self._check_decision(inp)
 
     @workflow.update
+    @marks_update
     async def deny_extension(self, inp: DecideExtensionInput) -> ActionResult:
         await workflow.wait_condition(lambda: self._ready)
         async with self._clocks.lock:

@@ -15,6 +15,7 @@ from db.tables import EventRow
 from models.case import CallbackInput, CaseInput, CaseState, case_id_for
 from models.intake import IntakeForm
 from models.tasks import AcceptInput, ActionResult, CompleteInput, TaskState
+from services.projected import task_projected
 from tests.conftest import Stack, eventually
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.grievance import GrievanceWorkflow
@@ -83,8 +84,10 @@ async def wait_status(handle: WorkflowHandle[Any, Any], status: str) -> CaseStat
 
 
 async def act(stack: Stack, task_id: str, name: str, arg: Any) -> ActionResult:
+    """A task action as the API sends it: the Update, then the wait for its projection."""
     handle = stack.client.get_workflow_handle(task_id)
     result: ActionResult = await handle.execute_update(name, arg, result_type=ActionResult)
+    await task_projected(stack.engine, task_id, result.version)
     return result
 
 

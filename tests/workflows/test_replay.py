@@ -91,6 +91,22 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert any(h.endswith("-case") for h in recorded[patches.CASE_HISTORY_SLIM])
     # A case whose first routing timed out, waited and routed.
     assert "v6-routing-case" in recorded[patches.ROUTE_UNTIL_ROUTED]
+    # Case and task Updates project after their workflow task is in history.
+    assert {"v7-commit-case", "v7-commit-task-T1"} <= set(recorded[patches.UPDATES_AFTER_COMMIT])
+
+
+def test_updates_project_and_mail_through_the_queue_once_patched() -> None:
+    """Saved before the patch, a task's actions projected locally (no ``project`` in the
+    activity queue while nothing failed) and its extension mail started locally; since,
+    the workflow task that accepts an Update sends both through the queue."""
+    before, after = load_named("v6-pii-task-T1"), load_named("v7-commit-task-T1")
+    assert "start_notification" not in scheduled(before)
+    assert "start_notification" in scheduled(after)
+    assert scheduled(after).count("project") > scheduled(before).count("project")
+
+
+def load_named(stem: str) -> WorkflowHistory:
+    return load(next(p for p in HISTORIES if p.stem == stem))
 
 
 def scheduled(history: WorkflowHistory) -> list[str]:

@@ -1,0 +1,69 @@
+"""Read-your-writes for an action: the API answers once the read model shows it.
+
+An action's Update answers as soon as the workflow has applied it, with the version
+its projection carries; the projection is written after the Update is in the history
+(workflows/after_commit.py), a few milliseconds later. The API waits for the row to
+reach that version, so the page the person is sent to next shows what they did. It
+never waits longer than ``PROJECTION_WAIT``: the action stands either way, and the
+read model catches up (a failed write leaves its note in ``projection_lag``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col
+
+from db.tables import CaseRow, TaskRow
+from services.offloop import off_loop
+from workflows.policies import PROJECTION_WAIT
+
+log = logging.getLogger(__name__)
+
+FIRST_LOOK = 0.005  # seconds; the write usually lands within a few milliseconds
+LOOK_EVERY = 0.05  # at most, in between looks
+
+
+def _version(engine: Engine, table: Any, key: Any) -> int | None:
+    with Session(engine) as session:
+        found: int | None = session.execute(select(col(table.version)).where(key)).scalar()
+        return found
+
+
+async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PROJECTION_WAIT.total_seconds()
+    pause = FIRST_LOOK
+    while True:
+        try:
+            have = await off_loop(_version, engine, table, key)
+        except OperationalError as e:
+            # The action is done; a database that does not answer only ends the wait.
+            log.warning("read model unavailable while waiting for %s v%d: %s", what, version, e)
+            return False
+        if have is not None and have >= version:
+            return True
+        if loop.time() + pause > deadline:
+            wait = PROJECTION_WAIT.total_seconds()
+            log.warning("read model behind: %s v%d not projected within %ss", what, version, wait)
+            return False
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LOOK_EVERY)
+
+
+async def task_projected(engine: Engine, task_id: str, version: int | None) -> bool:
+    """Wait (at most PROJECTION_WAIT) for the task's row to reach ``version``; whether
+    it did."""
+    if version is None:
+        return True  # an older run: its Update waited for its projection itself
+    return await _until(engine, TaskRow, col(TaskRow.task_id) == task_id, version, task_id)
+
+
+async def case_projected(engine: Engine, case_id: str, version: int) -> bool:
+    """Wait (at most PROJECTION_WAIT) for the case's row to reach ``version``; whether
+    it did."""
+    return await _until(engine, CaseRow, col(CaseRow.case_id) == case_id, version, case_id)

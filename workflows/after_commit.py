@@ -1,0 +1,64 @@
+"""An action's effects outside its workflow wait until the action is in history.
+
+An Update enters the history only when the workflow task that accepts it completes.
+A local activity run inside that task (a projection of the row and of its audit
+event, the start of a mail's workflow) has its effect at once, before the task
+completes; if the task then fails or times out and the Update is not offered again
+(its caller gave up), the read model keeps an action that never happened: a task row
+"accepted" the workflow does not have, and an audit row "accepted by …" with no
+acceptance behind it. The fault harness found one on a saturated machine.
+
+So a case's or task's Update handler notes the workflow task it runs in
+(``@marks_update``), and while the workflow is still in that task
+(``accepting_update()``), what would have effects outside goes through the
+activity queue instead: the task's completion schedules it, with the Update, so it
+runs only if the Update is in history. The Update itself answers at once, with the
+version its projection will carry, and the API waits for the read model to reach
+that version (services/projected.py): one workflow task per action, as before. A
+handler that awaits the server gets its answer in a later workflow task, which
+has committed the Update: local activities are fine there again.
+
+Updates of workflows that use no local activities (the clusters') have no effect
+before their commands are committed and need none of this.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+
+from workflows import patches
+
+# The history length of the workflow task in which an Update handler last began.
+MARK = "_update_accepted_in"
+
+R = TypeVar("R")
+Handler = Callable[..., Awaitable[R]]
+
+
+def marks_update(handler: Handler[R]) -> Handler[R]:
+    """Wrap an Update handler (below ``@workflow.update``): its workflow task is one
+    that accepts an Update, until it completes."""
+
+    @functools.wraps(handler)
+    async def run(self: Any, *args: Any) -> R:
+        # The history's length is the same in every activation of one workflow task
+        # (local activities add no events until it completes) and grows with the next.
+        setattr(self, MARK, workflow.info().get_current_history_length())
+        return await handler(self, *args)
+
+    return run
+
+
+def accepting_update() -> bool:
+    """Whether the current workflow task accepts an Update, which is therefore not in
+    the history yet (and never will be, if the task fails and the caller gives up)."""
+    mark = getattr(workflow.instance(), MARK, None)
+    if mark != workflow.info().get_current_history_length():
+        return False
+    # Decided at the start of every run that uses local activities (see
+    # workflows.compute.decide_patches_first), so no marker is written here.
+    return patches.taken(patches.UPDATES_AFTER_COMMIT)
