@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from auth.identity import AuthError, Principal, authenticate
@@ -38,3 +38,18 @@ def get_current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2)]) ->
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+# A client's key for one action, sent again with a retry: the retry is answered by the
+# first attempt's outcome, never applied twice (e.g. after a 503 "no answer within 30 s;
+# the action may still take effect").
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="the same key on a retry of this action makes it one action",
+    ),
+]

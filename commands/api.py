@@ -9,6 +9,7 @@ as good as the password for eight hours.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -203,3 +204,21 @@ class AsyncApi:
 def api() -> Api:
     """The logged-in person's client for the configured API."""
     return Api(settings())
+
+
+def post_action(path: str, body: dict[str, Any] | None, key: str | None) -> Any:
+    """One action (a task's or a case's) as the logged-in person, sent with an
+    Idempotency-Key. When its answer is "no answer in time; the action may still take
+    effect", the line says which key it had: the same command again with ``--key`` is
+    the same action (one note, one 督办, not two), whatever became of it."""
+    key = key or uuid.uuid4().hex
+    try:
+        return api().post(path, body or {}, headers={"Idempotency-Key": key})
+    except ApiError as e:
+        if e.status == 503:
+            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
+        raise
+    except UserError as e:  # the API did not answer in time
+        if "may still apply" in str(e):
+            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
+        raise

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import typer
 
-from commands.api import ApiError, api
-from commands.common import UsageError, UserError, console, err_console, region_code
+from commands.api import ApiError, api, post_action
+from commands.common import Key, UsageError, UserError, console, err_console, region_code
 from models.case import CallbackResult
 from models.common import Channel, Occupation
 from routing_rules import RulesError, RuleSet, load_ruleset
@@ -139,15 +139,16 @@ def register(app: typer.Typer) -> None:
         case: str,
         result: Annotated[CallbackResult, typer.Option()],
         remark: Annotated[str | None, typer.Option()] = None,
+        key: Key = None,
     ) -> None:
         """Record the worker's callback (回访): satisfied, unsatisfied or unreachable."""
-        state = _act(case, "callback", {"result": result.value, "remark": remark})
+        state = _act(case, "callback", {"result": result.value, "remark": remark}, key)
         console.print(f"{state['case_id']}: {state['status']}")
 
     @app.command()
-    def withdraw(case: str, reason: Annotated[str, typer.Option()]) -> None:
+    def withdraw(case: str, reason: Annotated[str, typer.Option()], key: Key = None) -> None:
         """Withdraw an open case at the worker's request (撤回)."""
-        state = _act(case, "withdraw", {"reason": reason})
+        state = _act(case, "withdraw", {"reason": reason}, key)
         console.print(f"{state['case_id']}: {state['status']}")
 
 
@@ -175,9 +176,9 @@ def _open_confirming(fields: dict[str, Any], *, yes: bool) -> dict[str, Any]:
 
 def register_supervision(app: typer.Typer) -> None:
     @app.command()
-    def urge(case: str, text: Annotated[str, typer.Option()]) -> None:
+    def urge(case: str, text: Annotated[str, typer.Option()], key: Key = None) -> None:
         """督办: recorded, e-mailed to every open task's office, raises the case's priority."""
-        state = _act(case, "urge", {"text": text})
+        state = _act(case, "urge", {"text": text}, key)
         console.print(f"{state['case_id']}: priority {state['priority']}")
 
     @app.command("set-plan")
@@ -185,17 +186,18 @@ def register_supervision(app: typer.Typer) -> None:
         case: str,
         plan: Annotated[str, typer.Option(help="e.g. urgent")],
         reason: Annotated[str, typer.Option()],
+        key: Key = None,
     ) -> None:
         """Change the case's SLA plan mid-way; open tasks keep the time already spent."""
-        state = _act(case, "set-plan", {"plan": plan, "reason": reason})
+        state = _act(case, "set-plan", {"plan": plan, "reason": reason}, key)
         console.print(f"{state['case_id']}: plan {state['sla_plan']}")
 
 
 def register_dispatch(app: typer.Typer) -> None:
     @app.command()
-    def proceed(case: str, reason: Annotated[str, typer.Option()]) -> None:
+    def proceed(case: str, reason: Annotated[str, typer.Option()], key: Key = None) -> None:
         """Let the lead reply without the co-handlers that are late (recorded)."""
-        state = _act(case, "proceed", {"reason": reason})
+        state = _act(case, "proceed", {"reason": reason}, key)
         console.print(f"{state['case_id']}: {state['status']}, lead may proceed")
 
     @app.command()
@@ -204,14 +206,15 @@ def register_dispatch(app: typer.Typer) -> None:
         department: Annotated[str, typer.Option()],
         reason: Annotated[str, typer.Option()],
         region: Annotated[str | None, typer.Option()] = None,
+        key: Key = None,
     ) -> None:
         """派单异议审核: designate the owner; the designated task cannot be returned."""
         body = {"department": department, "region": region, "reason": reason}
-        state = _act(case, "designate", body)
+        state = _act(case, "designate", body, key)
         console.print(f"{state['case_id']}: {state['status']}")
 
 
-def _act(case_id: str, verb: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A case action through the API, as the logged-in person."""
-    state: dict[str, Any] = api().post(f"/cases/{quote(case_id, safe='')}/{verb}", body)
+def _act(case_id: str, verb: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """A case action through the API, as the logged-in person (``post_action``)."""
+    state: dict[str, Any] = post_action(f"/cases/{quote(case_id, safe='')}/{verb}", body, key)
     return state

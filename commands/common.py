@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -70,3 +70,13 @@ def _json_default(value: Any) -> Any:
 
 def local(dt: datetime | None, s: Settings) -> str:
     return "" if dt is None else dt.astimezone(s.tz).strftime("%Y-%m-%d %H:%M")
+
+
+# An action's Idempotency-Key, given again (commands.api.post_action).
+Key = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="the Idempotency-Key an unanswered try printed: sends that same action again",
+    ),
+]

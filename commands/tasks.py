@@ -5,49 +5,27 @@ is whoever is logged in."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 
-from commands.api import ApiError, api
-from commands.common import UserError, console
+from commands.api import post_action
+from commands.common import Key, UserError, console
 from models.tasks import Outcome
 
 
 def act(
     task_id: str, verb: str, body: dict[str, Any] | None = None, key: str | None = None
 ) -> None:
-    """One task action as the logged-in person; prints the task's new status.
-
-    Every action is sent with an Idempotency-Key. When its answer is "no answer in time;
-    the action may still take effect", the line says which key it had: the same command
-    again with ``--key`` is the same action (one note, not two), whatever became of it."""
-    key = key or uuid.uuid4().hex
-    path = f"/tasks/{quote(task_id, safe='')}/{verb}"
-    try:
-        result = api().post(path, body or {}, headers={"Idempotency-Key": key})
-    except ApiError as e:
-        if e.status == 503:
-            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
-        raise
-    except UserError as e:  # the API did not answer in time
-        if "may still apply" in str(e):
-            raise UserError(f"{e}; to send it again: the same command with --key {key}") from e
-        raise
+    """One task action as the logged-in person (``post_action``); prints the task's new
+    status."""
+    result = post_action(f"/tasks/{quote(task_id, safe='')}/{verb}", body, key)
     console.print(f"{result['task_id']}: {result['status']}")
 
 
 Clock = Annotated[str, typer.Option("--clock", help="which clock: reply, statutory, ...")]
 Text = Annotated[str, typer.Option()]
-Key = Annotated[
-    str | None,
-    typer.Option(
-        "--key",
-        help="the Idempotency-Key an unanswered try printed: sends that same action again",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

@@ -4,12 +4,14 @@ from the authenticated person, never from the body."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
+from auth.identity import Principal
 from auth.policy import Action
 from models.case import (
     CallbackInput,
@@ -36,6 +38,7 @@ from models.tasks import (
     ReturnInput,
     TransferInput,
 )
+from services.errors import BadInput
 from services.text import clean
 
 Text = Annotated[
@@ -188,3 +191,25 @@ CASE_VERBS: dict[str, Verb] = {
     "proceed": Verb(Action.case_proceed, "proceed", ReasonBody, _fields(ProceedInput)),
     "designate": Verb(Action.case_designate, "designate", DesignateBody, _fields(DesignateInput)),
 }
+
+
+# A caller's idempotency key for one action (the API's Idempotency-Key header, the web
+# form's action_key): the same key sent again by the same person for the same action
+# is answered by the first attempt's outcome (Temporal dedupes Update ids), never
+# applied twice, e.g. a 督办 retried after "no answer within 30 s".
+ACTION_KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+ACTION_KEY_RULE = "8 to 64 of A-Z a-z 0-9 . _ : -"
+
+
+def check_action_key(key: str | None, workflow_id: str) -> str:
+    """Refuse a malformed key (BadInput); say how to retry the action safely."""
+    if key is not None and not ACTION_KEY.fullmatch(key):
+        raise BadInput(f"Idempotency-Key: {ACTION_KEY_RULE}")
+    if key:
+        return "send it again with the same Idempotency-Key"
+    return f"look at {workflow_id} before trying again"
+
+
+def action_update_id(verb: str, p: Principal, key: str | None) -> str | None:
+    """The Update's id for a keyed action: the same person, action and key, one Update."""
+    return f"{verb}:{p.staff_id}:{key}" if key else None

@@ -24,7 +24,7 @@ from models.intake import IntakeForm, RepeatQuery
 from routing_rules import RuleSet
 from routing_rules.national_check import unknown_place
 from services import repeats
-from services.actions import CASE_VERBS
+from services.actions import CASE_VERBS, action_update_id, check_action_key
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
@@ -309,12 +309,21 @@ def _label(ctx: Context, category: str) -> str:
 
 
 async def act_on_case(
-    ctx: Context, p: Principal, case_id: str, verb: str, body: dict[str, Any]
+    ctx: Context,
+    p: Principal,
+    case_id: str,
+    verb: str,
+    body: dict[str, Any],
+    *,
+    key: str | None = None,
 ) -> CaseState:
+    """Act on a case as ``p``. ``key``: the caller's idempotency key (as for tasks): the
+    same key again is the first attempt's action, not a second 督办."""
     found = CASE_VERBS.get(verb)
     if found is None:
         raise NotFound(f"unknown case action {verb!r}: one of {', '.join(CASE_VERBS)}")
-    async with answered_within(f"the {verb}", f"look at {case_id} before trying again"):
+    retry = check_action_key(key, case_id)
+    async with answered_within(f"the {verb}", retry):
         case, tasks = await off_loop(load_case, ctx, case_id)
         check_case(p, found.action, case, tasks)
         arg = found.build(parse(found.body, body), p.staff_id)
@@ -322,7 +331,15 @@ async def act_on_case(
         if case.status in ("closed", "withdrawn"):
             raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
         client = await ctx.client()
-        ack = await update(client, case_id, "case", found.update, arg, CaseAck)
+        ack = await update(
+            client,
+            case_id,
+            "case",
+            found.update,
+            arg,
+            CaseAck,
+            update_id=action_update_id(verb, p, key),
+        )
         await case_projected(ctx.engine, case_id, ack.version)  # the case's page shows it
         # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
         # whole state went into the case's history with every action); the query reads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from auth.identity import Principal
@@ -10,9 +9,9 @@ from auth.policy import Action, Role
 from db import queries
 from db.tables import CaseRow, TaskRow
 from models.tasks import ActionResult, TaskStatus
-from services.actions import TASK_VERBS
+from services.actions import TASK_VERBS, action_update_id, check_action_key
 from services.context import Context
-from services.errors import BadInput, Conflict, NotFound
+from services.errors import Conflict, NotFound
 from services.filters import check_filters, check_target_region
 from services.offloop import answered_within, off_loop
 from services.privacy import masked_summary
@@ -113,8 +112,6 @@ def allowed_verbs(p: Principal, task: TaskRow) -> list[str]:
 
 # The same rule as the API's header (api/routes/tasks.py): the key becomes part of the
 # Update's id, so only short plain text.
-ACTION_KEY = re.compile(r"[A-Za-z0-9._:-]{8,64}")
-ACTION_KEY_RULE = "8 to 64 of A-Z a-z 0-9 . _ : -"
 
 
 async def act_on_task(
@@ -134,13 +131,7 @@ async def act_on_task(
     found = TASK_VERBS.get(verb)
     if found is None:
         raise NotFound(f"unknown task action {verb!r}: one of {', '.join(TASK_VERBS)}")
-    if key is not None and not ACTION_KEY.fullmatch(key):
-        raise BadInput(f"Idempotency-Key: {ACTION_KEY_RULE}")
-    retry = (
-        "send it again with the same Idempotency-Key"
-        if key
-        else f"look at {task_id} before trying again"
-    )
+    retry = check_action_key(key, task_id)
     async with answered_within(f"the {verb}", retry):
         task, _ = await off_loop(load_task, ctx, task_id)
         check_task(p, found.action, task)
@@ -150,7 +141,6 @@ async def act_on_task(
             # A task that ended never reopens (a reopened case gets new tasks), so the
             # read model's word is final here and Temporal need not be asked.
             raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
-        update_id = f"{verb}:{p.staff_id}:{key}" if key else None
         result = await update(
             await ctx.client(),
             task_id,
@@ -158,7 +148,7 @@ async def act_on_task(
             found.update,
             arg,
             ActionResult,
-            update_id=update_id,
+            update_id=action_update_id(verb, p, key),
         )
         await task_projected(ctx.engine, task_id, result.version)  # the next page shows it
         return result

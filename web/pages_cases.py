@@ -110,10 +110,11 @@ def safe_next(value: object, default: str) -> str:
 async def act(
     request: Request, ctx: Ctx, me: Me, form: Form, case_id: CaseId, verb: str
 ) -> Response:
-    body = fields(form, drop=("next", "action_key"))
+    body = fields(form, drop=("next",))
+    key = body.pop("action_key", None)  # the rendered form's own (web/render.action_key)
     before = await off_loop(show_case, ctx, me.p, case_id)
     try:
-        await act_on_case(ctx, me.p, case_id, verb, body)
+        await act_on_case(ctx, me.p, case_id, verb, body, key=key)
     except ServiceError as e:
         if e.status in (403, 404):
             raise

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import Ctx, CurrentUser
+from api.deps import Ctx, CurrentUser, IdempotencyKey
 from api.permissions import CaseId, needs, on_case
 from auth.policy import Action
 from models.case import CaseState
@@ -77,8 +77,10 @@ def reveal(case_id: CaseId, body: RevealBody, p: CurrentUser, ctx: Ctx) -> dict[
 
 
 def _case_action(verb: str, v: Verb) -> None:
-    async def endpoint(case_id: CaseId, body: Body, p: CurrentUser, ctx: Ctx) -> CaseState:
-        return await cases.act_on_case(ctx, p, case_id, verb, body.model_dump())
+    async def endpoint(
+        case_id: CaseId, body: Body, p: CurrentUser, ctx: Ctx, key: IdempotencyKey = None
+    ) -> CaseState:
+        return await cases.act_on_case(ctx, p, case_id, verb, body.model_dump(), key=key)
 
     endpoint.__annotations__["body"] = v.body  # the verb's own schema in OpenAPI
     endpoint.__name__ = f"case_{verb.replace('-', '_')}"

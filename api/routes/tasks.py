@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 
-from api.deps import Ctx, CurrentUser
+from api.deps import Ctx, CurrentUser, IdempotencyKey
 from api.permissions import TaskId, needs, on_task
 from auth.policy import Action
 from models.tasks import ActionResult
@@ -43,21 +43,6 @@ def list_tasks(
 def show_task(task_id: TaskId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
     """One task, its clocks, the actions you may take on it, and the timeline."""
     return tasks.show_task(ctx, p, task_id)
-
-
-# A client's key for one action, sent again with a retry: the retry is answered by the
-# first attempt's outcome, never applied twice (e.g. after a 503 "no answer within 30 s;
-# the action may still take effect").
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="the same key on a retry of this action makes it one action",
-    ),
-]
 
 
 def _task_action(verb: str, v: Verb) -> None:

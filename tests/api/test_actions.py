@@ -264,3 +264,26 @@ async def test_an_action_sent_again_with_its_idempotency_key_is_one_action(
         assert "\n" not in r.json()["detail"] and "Idempotency-Key" in r.json()["detail"]
         timeline = (await handler.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
     assert [e["detail"] for e in timeline if e["action"] == "note"] == ["已电话联系"] * 2
+
+
+async def test_a_case_action_sent_again_with_its_idempotency_key_is_one_action(
+    door: FrontDoor,
+) -> None:
+    """As for tasks: a 督办 retried with its first try's key is that 督办, not a second
+    one; a new key is a new 督办; a malformed key is refused in one line."""
+    case_id, _ = await _open(door, "idem-case-1")
+    async with await door.as_user("sup.zhang") as sup:
+        urge = f"/api/v1/cases/{case_id}/urge"
+        once = {"Idempotency-Key": "urge-7f3a9c01"}
+        for _ in range(3):
+            r = await sup.post(urge, json={"text": "请本周内办结"}, headers=once)
+            assert r.status_code == 200, r.text
+        assert r.json()["priority"] == 1
+        again = {"Idempotency-Key": "urge-7f3a9c02"}
+        r = await sup.post(urge, json={"text": "请本周内办结"}, headers=again)
+        assert r.status_code == 200 and r.json()["priority"] == 2, r.text
+        r = await sup.post(urge, json={"text": "x"}, headers={"Idempotency-Key": "no spaces"})
+        assert r.status_code == 422
+        assert "\n" not in r.json()["detail"] and "Idempotency-Key" in r.json()["detail"]
+        timeline = (await sup.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    assert [e["detail"] for e in timeline if e["action"] == "urged"] == ["请本周内办结"] * 2

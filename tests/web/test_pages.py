@@ -239,3 +239,19 @@ async def test_a_form_sent_twice_is_one_action(door: FrontDoor) -> None:
         r = await c.post(f"/tasks/{task_id}/act/note", data=bad)
         assert r.status_code == 422 and "Idempotency-Key" in r.text
         assert "另一条" not in (await c.get(f"/tasks/{task_id}")).text
+
+
+async def test_a_case_form_sent_twice_is_one_action(door: FrontDoor) -> None:
+    """The same for a case's forms: a 督办 sent twice from one rendered form is one."""
+    case = await open_and_route(door, "twice-case-1")
+    async with logged_in(door, "sup.zhang") as (c, csrf):
+        page = (await c.get(f"/cases/{case['id']}")).text
+        form = page[page.index(f'action="/cases/{case["id"]}/act/urge"') :]
+        key = re.search(r'name="action_key" value="([0-9a-f]{32})"', form)
+        assert key is not None
+        sent = {"csrf": csrf, "action_key": key.group(1), "text": "请本周内办结"}
+        for _ in range(2):
+            r = await c.post(f"/cases/{case['id']}/act/urge", data=sent)
+            assert r.status_code == 303, r.text
+        shown = (await c.get(f"/cases/{case['id']}")).text
+        assert shown.count("请本周内办结") == 1
