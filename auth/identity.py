@@ -182,6 +182,7 @@ def authenticate(session: Session, directory: Directory, token: str, *, now: dat
 # tried again by every request of the next minute (each would wait on the same lock).
 _tried: dict[str, datetime] = {}
 USE_EVERY = timedelta(minutes=1)
+TRIED_KEPT = 1024  # past this many, the stale entries are dropped
 
 
 def _note_use(session: Session, row: TokenRow, now: datetime) -> None:
@@ -192,6 +193,12 @@ def _note_use(session: Session, row: TokenRow, now: datetime) -> None:
     tried = _tried.get(row.id)
     if tried is not None and timedelta(0) <= now - tried <= USE_EVERY:
         return
+    if len(_tried) >= TRIED_KEPT:
+        # Entries older than a minute decide nothing any more: forget them, so a
+        # long-running API does not keep one per token it ever saw.
+        for token_id, at in list(_tried.items()):
+            if not timedelta(0) <= now - at <= USE_EVERY:
+                del _tried[token_id]
     _tried[row.id] = now
     row.last_used_at = now
     session.add(row)

@@ -29,7 +29,7 @@ from services.context import Context
 from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
 from services.offloop import answered_within, off_loop
-from services.places import resolve_addresses
+from services.places import ADDRESS_FIELDS, resolve_addresses
 from services.projected import case_projected
 from services.scope import check_case, required_scope
 from services.temporal import query, update
@@ -96,7 +96,11 @@ async def intake(ctx: Context, p: Principal, fields: dict[str, Any]) -> Opened:
     if not fields.get("request_id"):
         fields["request_id"] = uuid.uuid4().hex
     # An address proposes a region only once the clerk confirmed it (services/places.py).
-    fields = resolve_addresses(fields, ctx.rules)
+    # Recognising an address is CPU work: off the API's event loop when there is one.
+    if any(fields.get(key) for key in ADDRESS_FIELDS):
+        fields = await off_loop(resolve_addresses, fields, ctx.rules)
+    else:
+        fields = resolve_addresses(fields, ctx.rules)  # only takes the empty fields out
     try:
         for key in ("name", "summary", "request_id"):
             if isinstance(fields.get(key), str):
