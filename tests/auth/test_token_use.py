@@ -102,3 +102,25 @@ def test_the_bookkeeping_leaves_the_pool_as_it_found_it(tmp_path: Path) -> None:
         with Session(engine) as session:
             assert session.get(TokenRow, row.id).last_used_at == later  # type: ignore[union-attr]
     engine.dispose()
+
+
+def test_the_bookkeeping_forgets_tries_older_than_a_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running API sees many tokens: what it remembers of their tries is
+    bounded, and what it drops is only what no longer decides anything."""
+    url = f"sqlite:///{tmp_path}/a.db"
+    migrate(url)
+    engine = make_engine(url)
+    rules = load_ruleset(DEFAULT_RULES_DIR)
+    later = T0 + timedelta(minutes=2)
+    stale = {f"old-{n}": T0 - timedelta(minutes=5) for n in range(identity.TRIED_KEPT)}
+    recent = {"recent": later - timedelta(seconds=10)}
+    monkeypatch.setattr(identity, "_tried", stale | recent)
+    with Session(engine) as session:
+        accounts.add(session, rules, CLERK, "a-long-pass-phrase-2026", now=T0)
+        token, row = identity.issue_token(session, CLERK, now=T0)
+        token_id = row.id
+        assert identity.authenticate(session, rules, token, now=later)
+    assert set(identity._tried) == {"recent", token_id}
+    engine.dispose()
