@@ -12,42 +12,45 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.worker import Replayer
 
 from bench.chaos.parts import WriteLock
-from db.tables import EventRow
-from models.tasks import AcceptInput
+from db.tables import TaskRow
+from models.case import UrgeInput
 from tests.conftest import Stack, eventually
 from tests.keys import sealed_converter
-from tests.workflows.helpers import act, intake, open_case, wait_tasks
+from tests.workflows.helpers import intake, open_case, projected, wait_tasks
 from worker import WORKFLOWS
 from workflows.projection import LOCAL_ROUND
 
 
-def accepted_rows(stack: Stack, task_id: str) -> list[EventRow]:
+def priority(stack: Stack, task_id: str) -> int | None:
     with Session(stack.engine) as session:
-        rows = session.exec(
-            select(EventRow).where(EventRow.task_id == task_id, EventRow.action == "accepted")
-        )
-        return list(rows.all())
+        row = session.get(TaskRow, task_id)
+        return None if row is None else row.priority
 
 
 async def test_a_timed_out_local_projection_replays(stack: Stack) -> None:
     handle = await open_case(stack, intake())
     lead = next(t for t in await wait_tasks(handle, 2) if t.role.value == "lead")
+    # Everything so far written first: a write of the task's start caught by the lock
+    # would time out instead, and send the 督办's write through the queue at once.
+    await projected(stack, handle.id)
     lock = WriteLock(Path(stack.settings.db_url.removeprefix("sqlite:///")))
     await asyncio.to_thread(lock.acquire)
     try:
-        # The accept's local projection waits on the lock past its budget; the
-        # projector then queues the write as an activity, which waits too.
-        await act(stack, lead.task_id, "accept", AcceptInput(actor=lead.handlers[0]))
+        # A 督办 reaches the task as a signal, whose new priority the task projects
+        # locally (an Update's own projection goes through the activity queue:
+        # workflows/after_commit.py). That write waits on the lock past its budget;
+        # the projector then queues it as an activity, which waits too.
+        await handle.execute_update("urge", UrgeInput(actor="sup.zhang", text="请尽快办理"))
         await asyncio.sleep(LOCAL_ROUND.total_seconds() + 1)
     finally:
         lock.release()
 
-    async def written() -> list[EventRow]:
-        return accepted_rows(stack, lead.task_id)
+    async def written() -> bool:
+        return priority(stack, lead.task_id) == 1
 
     await eventually(written, timeout=60)
 
