@@ -198,7 +198,7 @@ def _note_use(session: Session, row: TokenRow, now: datetime) -> None:
         # long-running API does not keep one per token it ever saw.
         for token_id, at in list(_tried.items()):
             if not timedelta(0) <= now - at <= USE_EVERY:
-                del _tried[token_id]
+                _tried.pop(token_id, None)  # another thread may prune it first
     _tried[row.id] = now
     row.last_used_at = now
     session.add(row)

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from db.tables import CaseRow, TaskRow
@@ -40,10 +40,13 @@ async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) 
     pause = FIRST_LOOK
     while True:
         try:
-            have = await off_loop(_version, engine, table, key)
-        except OperationalError as e:
-            # The action is done; a database that does not answer only ends the wait.
-            log.warning("read model unavailable while waiting for %s v%d: %s", what, version, e)
+            # Each look bounded by what is left of the wait: a pool checkout or a lock
+            # can otherwise hold it for 30 s.
+            async with asyncio.timeout(max(deadline - loop.time(), FIRST_LOOK)):
+                have = await off_loop(_version, engine, table, key)
+        except (SQLAlchemyError, TimeoutError) as e:
+            # The action is done; a read model that does not answer only ends the wait.
+            log.warning("read model unavailable while waiting for %s v%d: %r", what, version, e)
             return False
         if have is not None and have >= version:
             return True

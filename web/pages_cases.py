@@ -18,7 +18,6 @@ from services.errors import Forbidden, ServiceError
 from services.offloop import off_loop
 from services.scope import check_case
 from web.forms import case_forms
-from web.projection import until_changed
 from web.render import page
 from web.session import Ctx, Form, Me, PageRoute, fields
 
@@ -112,8 +111,8 @@ async def act(
 ) -> Response:
     body = fields(form, drop=("next",))
     key = body.pop("action_key", None)  # the rendered form's own (web/render.action_key)
-    before = await off_loop(show_case, ctx, me.p, case_id)
     try:
+        # Answered once the read model shows the action (services/projected.py).
         await act_on_case(ctx, me.p, case_id, verb, body, key=key)
     except ServiceError as e:
         if e.status in (403, 404):
@@ -122,7 +121,6 @@ async def act(
         return await off_loop(
             render_case, request, ctx, me.p, case_id, error=error, status=e.status
         )
-    await until_changed(lambda: len(show_case(ctx, me.p, case_id)["timeline"]), before["timeline"])
     target = safe_next(form.get("next"), f"/cases/{case_id}")
     sep = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{sep}done={verb}", status_code=303)

@@ -18,7 +18,6 @@ from services.offloop import off_loop
 from services.tasks import act_on_task, list_tasks, show_task
 from web.forms import task_forms
 from web.pages_cases import may, safe_next
-from web.projection import until_changed
 from web.render import page
 from web.session import Ctx, Form, Me, PageRoute, fields
 
@@ -91,8 +90,9 @@ async def act(
 ) -> Response:
     body = fields(form, drop=("next",))
     key = body.pop("action_key", None)  # the rendered form's own (web/render.action_key)
-    before = (await off_loop(show_task, ctx, me.p, task_id))["timeline"]
     try:
+        # Answered once the read model shows the action (services/projected.py), so
+        # the page it redirects to shows it.
         await act_on_task(ctx, me.p, task_id, verb, body, key=key)
     except ServiceError as e:
         if e.status in (403, 404):
@@ -101,7 +101,6 @@ async def act(
         return await off_loop(
             render_task, request, ctx, me.p, task_id, error=error, status=e.status
         )
-    await until_changed(lambda: len(show_task(ctx, me.p, task_id)["timeline"]), before)
     target = safe_next(form.get("next"), f"/tasks/{task_id}")
     sep = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{sep}done={verb}", status_code=303)

@@ -14,9 +14,10 @@ So a case's or task's Update handler notes the workflow task it runs in
 activity queue instead: the task's completion schedules it, with the Update, so it
 runs only if the Update is in history. The Update itself answers at once, with the
 version its projection will carry, and the API waits for the read model to reach
-that version (services/projected.py): one workflow task per action, as before. A
-handler that awaits the server gets its answer in a later workflow task, which
-has committed the Update: local activities are fine there again.
+that version (services/projected.py). The action's path is still one workflow task;
+the projection's activity and the workflow task that hears its result come after it.
+A handler that awaits the server goes on in a later workflow task, which has
+committed the Update: local activities are fine there again.
 
 Updates of workflows that use no local activities (the clusters') have no effect
 before their commands are committed and need none of this.
@@ -56,9 +57,12 @@ def marks_update(handler: Handler[R]) -> Handler[R]:
 def accepting_update() -> bool:
     """Whether the current workflow task accepts an Update, which is therefore not in
     the history yet (and never will be, if the task fails and the caller gives up)."""
+    # A run without local activities has no effect before its task completes. One with
+    # them decided every patch when it started (workflows.compute.decide_patches_first),
+    # so no patch marker is written here, in the middle of a workflow task.
+    if not patches.taken(patches.LOCAL_ACTIVITIES):
+        return False
     mark = getattr(workflow.instance(), MARK, None)
     if mark != workflow.info().get_current_history_length():
         return False
-    # Decided at the start of every run that uses local activities (see
-    # workflows.compute.decide_patches_first), so no marker is written here.
     return patches.taken(patches.UPDATES_AFTER_COMMIT)

@@ -200,14 +200,20 @@ class Notices:
             return None
         if patches.taken(patches.TASK_MAIL_STARTED_LOCALLY):
             if accepting_update():
-                # Started only if the Update is in history (workflows/after_commit.py).
-                await workflow.execute_activity(
-                    "start_notification",
-                    n,
-                    activity_id=f"mail-{n.id}",
-                    start_to_close_timeout=MAIL_START_TIMEOUT,
-                )
-                return None
+                # Started only if the Update is in history (workflows/after_commit.py),
+                # within a bound: then as a child, as below.
+                try:
+                    await workflow.execute_activity(
+                        "start_notification",
+                        n,
+                        activity_id=f"mail-{n.id}",
+                        start_to_close_timeout=MAIL_START_TIMEOUT,
+                        schedule_to_close_timeout=MAIL_START_TIMEOUT,
+                    )
+                    return None
+                except FailureError as e:
+                    workflow.logger.warning("notification %s: started as a child (%s)", n.id, e)
+                    return await self._start_child(n)
             try:
                 # Not a child: a child's start and its end would each wake this task
                 # for one more workflow task. Its id keeps the mail to one workflow.
@@ -221,6 +227,9 @@ class Notices:
             # the same path (see workflows/notification.py): any FailureError does.
             except FailureError as e:
                 workflow.logger.warning("notification %s: started as a child (%s)", n.id, e)
+        return await self._start_child(n)
+
+    async def _start_child(self, n: Notification) -> Any | None:
         try:
             return await workflow.start_child_workflow(
                 NotificationWorkflow.run,

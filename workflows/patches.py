@@ -175,11 +175,12 @@ the read model. The fault harness lost 31 of 1,000 intakes so. A rules' refusal
 (RoutingError) still ends as before."""
 
 UPDATES_AFTER_COMMIT = "updates-after-commit"
-"""A case's or task's Update does its work after a do-nothing activity, in a
-workflow task after the one that accepts it (workflows/after_commit.py). Before, its
-local projection and mail start ran inside the accepting task: a task that timed out
-and was not retried with the Update left the read model an action (a row, an audit
-row) that never happened."""
+"""In the workflow task that accepts a case's or task's Update, its projection and a
+mail's start go through the activity queue, scheduled with the Update, and the Update
+answers with the projection's version, for which the API waits
+(workflows/after_commit.py). Before, they ran locally inside that task: a task that
+timed out and was not retried with the Update left the read model an action (a row,
+an audit row) that never happened."""
 
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
