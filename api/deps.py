@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from auth.identity import AuthError, Principal, authenticate
+from services.actions import ACTION_KEY
 from services.context import Context
 from services.errors import Unauthenticated
 
@@ -47,9 +48,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        min_length=8,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9._:-]+$",
+        pattern=f"^{ACTION_KEY.pattern}$",  # the services' own rule (services/actions.py)
         description="the same key on a retry of this action makes it one action",
     ),
 ]

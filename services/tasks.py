@@ -110,10 +110,6 @@ def allowed_verbs(p: Principal, task: TaskRow) -> list[str]:
     return out
 
 
-# The same rule as the API's header (api/routes/tasks.py): the key becomes part of the
-# Update's id, so only short plain text.
-
-
 async def act_on_task(
     ctx: Context,
     p: Principal,
