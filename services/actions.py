@@ -5,7 +5,8 @@ from the authenticated person, never from the body."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -38,7 +39,7 @@ from models.tasks import (
     ReturnInput,
     TransferInput,
 )
-from services.errors import BadInput
+from services.errors import BadInput, Conflict, NotFound
 from services.text import clean
 
 Text = Annotated[
@@ -213,3 +214,19 @@ def check_action_key(key: str | None, workflow_id: str) -> str:
 def action_update_id(verb: str, p: Principal, key: str | None) -> str | None:
     """The Update's id for a keyed action: the same person, action and key, one Update."""
     return f"{verb}:{p.staff_id}:{key}" if key else None
+
+
+@asynccontextmanager
+async def answered_from_record(closed: Conflict | None) -> AsyncIterator[None]:
+    """Around a keyed Update to a task or case the read model says has ended.
+
+    The action that ended it may be the one being retried (a ``complete`` whose answer
+    was lost to a timeout): Temporal keeps a finished workflow's Update outcomes, so the
+    same Update id is answered with the first outcome. Any other action on it finds the
+    workflow finished, and gets the read model's refusal (``closed``), not Temporal's."""
+    try:
+        yield
+    except (Conflict, NotFound) as e:
+        if closed is None:
+            raise
+        raise closed from e

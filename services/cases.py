@@ -24,7 +24,7 @@ from models.intake import IntakeForm, RepeatQuery
 from routing_rules import RuleSet
 from routing_rules.national_check import unknown_place
 from services import repeats
-from services.actions import CASE_VERBS, action_update_id, check_action_key
+from services.actions import CASE_VERBS, action_update_id, answered_from_record, check_action_key
 from services.context import Context
 from services.errors import BadInput, Conflict, NotFound, ServiceError
 from services.filters import check_target_region
@@ -332,18 +332,17 @@ async def act_on_case(
         check_case(p, found.action, case, tasks)
         arg = found.build(parse(found.body, body), p.staff_id)
         check_target_region(ctx.rules, arg)
+        update_id = action_update_id(verb, p, key)
+        closed = None
         if case.status in ("closed", "withdrawn"):
-            raise Conflict(f"case {case_id} is {case.status}; nothing can change it")
+            closed = Conflict(f"case {case_id} is {case.status}; nothing can change it")
+            if update_id is None:
+                raise closed
         client = await ctx.client()
-        ack = await update(
-            client,
-            case_id,
-            "case",
-            found.update,
-            arg,
-            CaseAck,
-            update_id=action_update_id(verb, p, key),
-        )
+        async with answered_from_record(closed):
+            ack = await update(
+                client, case_id, "case", found.update, arg, CaseAck, update_id=update_id
+            )
         await case_projected(ctx.engine, case_id, ack.version)  # the case's page shows it
         # The Update answers with an acknowledgement only (patches.CASE_HISTORY_SLIM: the
         # whole state went into the case's history with every action); the query reads

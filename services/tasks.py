@@ -9,7 +9,7 @@ from auth.policy import Action, Role
 from db import queries
 from db.tables import CaseRow, TaskRow
 from models.tasks import ActionResult, TaskStatus
-from services.actions import TASK_VERBS, action_update_id, check_action_key
+from services.actions import TASK_VERBS, action_update_id, answered_from_record, check_action_key
 from services.context import Context
 from services.errors import Conflict, NotFound
 from services.filters import check_filters, check_target_region
@@ -133,18 +133,23 @@ async def act_on_task(
         check_task(p, found.action, task)
         arg = found.build(parse(found.body, body), p.staff_id)
         check_target_region(ctx.rules, arg)
+        update_id = action_update_id(verb, p, key)
+        closed = None
         if task.status not in OPEN:
             # A task that ended never reopens (a reopened case gets new tasks), so the
-            # read model's word is final here and Temporal need not be asked.
-            raise Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
-        result = await update(
-            await ctx.client(),
-            task_id,
-            "task",
-            found.update,
-            arg,
-            ActionResult,
-            update_id=action_update_id(verb, p, key),
-        )
+            # read model's word is final here: only a keyed retry goes on to Temporal.
+            closed = Conflict(f"task {task_id} is {task.status}; {verb} applies to open tasks only")
+            if update_id is None:
+                raise closed
+        async with answered_from_record(closed):
+            result = await update(
+                await ctx.client(),
+                task_id,
+                "task",
+                found.update,
+                arg,
+                ActionResult,
+                update_id=update_id,
+            )
         await task_projected(ctx.engine, task_id, result.version)  # the next page shows it
         return result

@@ -287,3 +287,58 @@ async def test_a_case_action_sent_again_with_its_idempotency_key_is_one_action(
         assert "\n" not in r.json()["detail"] and "Idempotency-Key" in r.json()["detail"]
         timeline = (await sup.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
     assert [e["detail"] for e in timeline if e["action"] == "urged"] == ["请本周内办结"] * 2
+
+
+async def test_a_keyed_retry_of_the_action_that_ended_a_task_gets_its_answer(
+    door: FrontDoor,
+) -> None:
+    """A handler's 退回 whose answer was lost is sent again with its key: the task has
+    ended, and the answer is still the 退回's, not "task is returned"; an action with
+    another key is refused because the task has ended, and nothing is applied twice."""
+    case_id, task_id = await _open(door, "idem-closed-1")
+    async with await door.as_user("hrss.tianhe.wang") as handler:
+        back = f"/api/v1/tasks/{task_id}/return"
+        body = {"reason": "属平台规则，应由市场监管处理", "owner": "samr"}
+        once = {"Idempotency-Key": "return-7f3a9c01"}
+        first = await handler.post(back, json=body, headers=once)
+        assert first.status_code == 200, first.text
+        assert (await handler.get(f"/api/v1/tasks/{task_id}")).json()["status"] == "returned"
+        again = await handler.post(back, json=body, headers=once)
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+        other = await handler.post(back, json=body, headers={"Idempotency-Key": "return-7f3a9c02"})
+        assert other.status_code == 409, other.text
+        assert (
+            other.json()["detail"]
+            == f"task {task_id} is returned; return applies to open tasks only"
+        )
+        bare = await handler.post(back, json=body)
+        assert bare.status_code == 409 and bare.json() == other.json()
+        timeline = (await handler.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    returned = [e for e in timeline if e["action"] == "returned" and e["task"] == task_id]
+    assert len(returned) == 1, timeline
+
+
+async def test_a_keyed_retry_of_the_action_that_ended_a_case_gets_its_answer(
+    door: FrontDoor,
+) -> None:
+    """As for tasks: a 撤回 retried with its key after the case ended is answered with the
+    case as the 撤回 left it; another key gets the read model's one-line refusal."""
+    case_id, _ = await _open(door, "idem-closed-2")
+    async with await door.as_user("clerk.li") as clerk:
+        withdraw = f"/api/v1/cases/{case_id}/withdraw"
+        body = {"reason": "工人来电撤回诉求"}
+        once = {"Idempotency-Key": "withdraw-7f3a9c01"}
+        first = await clerk.post(withdraw, json=body, headers=once)
+        assert first.status_code == 200, first.text
+        assert first.json()["status"] == "withdrawn"
+        again = await clerk.post(withdraw, json=body, headers=once)
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "withdrawn"
+        other = await clerk.post(
+            withdraw, json=body, headers={"Idempotency-Key": "withdraw-7f3a9c02"}
+        )
+        assert other.status_code == 409, other.text
+        assert other.json()["detail"] == f"case {case_id} is withdrawn; nothing can change it"
+        timeline = (await clerk.get(f"/api/v1/cases/{case_id}")).json()["timeline"]
+    assert [e["action"] for e in timeline].count("withdrawn") == 1, timeline
