@@ -211,6 +211,9 @@ def check_api_port(settings: Settings) -> None:
         )
 
 
+KEEP_ALIVE_SECONDS = 20
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the process that embeds it (`appeals
     dev`, the demo) decides when everything stops, and stops it in order."""
@@ -234,6 +237,11 @@ async def api_server(settings: Settings, *, log_level: str = "warning") -> Async
             log_level=log_level,
             access_log=log_level in ("info", "debug"),
             proxy_headers=True,
+            # Longer than httpx's keep-alive (5 s; the CLI's and the harnesses' client),
+            # so that the client, not the server, drops an idle connection: with both at
+            # 5 s a request sent on a connection as the server closes it gets no answer
+            # (a ReadError in the fault harness). Browsers retry on such a close.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     )
 
