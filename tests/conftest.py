@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import sys
 import time
 import uuid
@@ -24,11 +23,10 @@ from temporalio.worker import Interceptor, Worker
 
 from db.engine import make_engine, migrate
 from settings import Settings
-from sla import WorkCalendar, load_overrides
 from tests.keys import TEST_KEYS, sealed_converter
 from tests.postgres import postgres_server, unavailable_reason
 from tests.remote_activities import RemoteActivities
-from tests.scenario import moved_overrides, overrides_yaml
+from tests.scenario import moved_rules
 from tests.smtp import SmtpServer
 from worker import build_worker
 
@@ -175,11 +173,7 @@ async def own_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def clock_settings(settings: Settings, tmp_path: Path) -> Settings:
     """``settings`` with the rules' calendar moved as tests/scenario.py moves the dates."""
-    rules = tmp_path / "rules"
-    shutil.copytree(settings.rules_dir, rules, ignore=shutil.ignore_patterns("__pycache__"))
-    source = WorkCalendar(load_overrides(settings.rules_dir / "calendar.yaml"))
-    (rules / "calendar.yaml").write_text(overrides_yaml(moved_overrides(source)), encoding="utf-8")
-    return settings.model_copy(update={"rules_dir": rules})
+    return settings.model_copy(update={"rules_dir": moved_rules(settings.rules_dir, tmp_path)})
 
 
 @pytest_asyncio.fixture

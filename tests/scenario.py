@@ -12,12 +12,14 @@ scenario expects them, whatever the year it is played in.
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from sla import WorkCalendar
+from sla import WorkCalendar, load_overrides
 from sla.calendar import CalendarOverrides
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -87,3 +89,13 @@ def overrides_yaml(overrides: CalendarOverrides) -> str:
     return "# Written by tests/scenario.py: the written dates' calendar, moved.\n" + yaml.safe_dump(
         data, sort_keys=True
     )
+
+
+def moved_rules(rules_dir: Path, into: Path) -> Path:
+    """A copy of ``rules_dir`` in ``into`` whose ``calendar.yaml`` is the written dates'
+    calendar, moved as the scenarios' dates are; the copy's path."""
+    rules = into / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    source = WorkCalendar(load_overrides(rules_dir / "calendar.yaml"))
+    (rules / "calendar.yaml").write_text(overrides_yaml(moved_overrides(source)), encoding="utf-8")
+    return rules

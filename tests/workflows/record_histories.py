@@ -24,6 +24,7 @@ from db.engine import make_engine, migrate
 from settings import Settings
 from tests.conftest import Stack
 from tests.keys import TEST_KEYS, sealed_converter
+from tests.scenario import moved_rules
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import runs_of
 from worker import build_worker
@@ -62,6 +63,9 @@ async def main(version: str) -> None:
         smtp_port=smtp.port,
         codec_keys=TEST_KEYS,
     )
+    # Scenarios travel to dates written for them (tests/scenario.py moves them past
+    # today, and the rules' calendar with them), so a recorder can run again any year.
+    settings = settings.model_copy(update={"rules_dir": moved_rules(settings.rules_dir, tmp)})
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     tq = f"tq-{uuid.uuid4()}"

@@ -14,7 +14,6 @@ issue-8 notices:
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from models.case import CallbackInput, DesignateInput
 from models.tasks import (
@@ -25,6 +24,7 @@ from models.tasks import (
     ReturnInput,
 )
 from tests.conftest import Stack
+from tests.scenario import at
 from tests.workflows.helpers import (
     act,
     answer_and_call_back,
@@ -36,8 +36,6 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.record_histories import save
 
-SH = ZoneInfo("Asia/Shanghai")
-
 
 async def travel_to(stack: Stack, when: datetime) -> None:
     now = await stack.env.get_current_time()
@@ -45,10 +43,10 @@ async def travel_to(stack: Stack, when: datetime) -> None:
 
 
 async def callback(stack: Stack) -> None:
-    await travel_to(stack, datetime(2026, 12, 4, 20, 0, tzinfo=SH))
+    await travel_to(stack, at("2026-12-04T20:00"))
     handle = await open_case(stack, intake(request_id="replay-queues-v5"))
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
-    await travel_to(stack, datetime(2026, 12, 7, 10, 0, tzinfo=SH))
+    await travel_to(stack, at("2026-12-07T10:00"))
     actor = lead.handlers[0]
     await act(stack, lead.task_id, "accept", AcceptInput(actor=actor))
     await act(
@@ -78,7 +76,7 @@ async def callback(stack: Stack) -> None:
         CompleteInput(actor=actor, outcome="resolved", reply="已足额支付"),
     )
     await wait_status(handle, "awaiting_callback")
-    await travel_to(stack, datetime(2026, 12, 11, 10, 0, tzinfo=SH))  # due Thu 12-10 17:30
+    await travel_to(stack, at("2026-12-11T10:00"))  # due Thu 12-10 17:30
     await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
     await save(stack, handle, "v5-queues-callback")
 
@@ -88,7 +86,7 @@ async def settle(stack: Stack) -> None:
     leave at once), the lead returns its task at once and the re-routed lead does too:
     each task waits for its new-task mail before it ends (new-task-mail-settles); a
     supervisor then designates the owner, which handles it, and the clerk calls back."""
-    await travel_to(stack, datetime(2026, 12, 11, 10, 0, tzinfo=SH))
+    await travel_to(stack, at("2026-12-11T10:00"))
     handle = await open_case(stack, intake(request_id="replay-queues-settle-v5"))
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
     await act(

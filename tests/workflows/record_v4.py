@@ -12,14 +12,12 @@ workflow changes (v3 is left to the branch that records its own):
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from models.case import UrgeInput
 from tests.conftest import Stack
+from tests.scenario import at
 from tests.workflows.helpers import answer_and_call_back, intake, open_case, wait_tasks
 from tests.workflows.record_histories import save
-
-SH = ZoneInfo("Asia/Shanghai")
 
 
 async def travel_to(stack: Stack, when: datetime) -> None:
@@ -28,12 +26,12 @@ async def travel_to(stack: Stack, when: datetime) -> None:
 
 
 async def night(stack: Stack) -> None:
-    await travel_to(stack, datetime(2026, 12, 31, 10, 0, tzinfo=SH))
+    await travel_to(stack, at("2026-12-31T10:00"))
     handle = await open_case(stack, intake(request_id="replay-night-v4"))
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
     await handle.execute_update("urge", UrgeInput(actor="sup.zhang", text="请本周内办结"))
-    await travel_to(stack, datetime(2027, 1, 4, 20, 0, tzinfo=SH))  # breached at 17:30
-    await travel_to(stack, datetime(2027, 1, 5, 9, 30, tzinfo=SH))  # rung 1 mailed at 09:00
+    await travel_to(stack, at("2027-01-04T20:00"))  # breached at 17:30
+    await travel_to(stack, at("2027-01-05T09:30"))  # rung 1 mailed at 09:00
     await answer_and_call_back(stack, handle, [(co, "工会意见：支持劳动者"), (lead, "已足额支付")])
     await save(stack, handle, "v4-night")
 
