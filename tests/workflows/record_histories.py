@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import shutil
 import sys
 import tempfile
 import uuid
@@ -76,6 +77,8 @@ async def main(version: str) -> None:
     finally:
         await env.shutdown()
         smtp.stop()
+        engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)  # the histories are saved; the rest goes
 
 
 if __name__ == "__main__":
