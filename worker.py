@@ -119,6 +119,10 @@ def build_worker(
         activities=build_activities(settings, engine, client=client),
         # Store, routing and clock activities are synchronous (SQLAlchemy, file
         # reads): they run in threads so they never block the workflow event loop.
+        # Each is declared no_thread_cancel_exception: Temporal's cancellation would
+        # otherwise raise inside the thread at any line, and raised inside the database
+        # driver it left a transaction open holding row locks
+        # (tests/db/test_cancelled_write.py).
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         max_cached_workflows=max_cached_workflows,

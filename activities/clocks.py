@@ -38,7 +38,7 @@ class ClockActivities:
         s = self._source
         return s.get() if isinstance(s, CalendarSource) else s
 
-    @activity.defn(name="compute_deadlines")
+    @activity.defn(name="compute_deadlines", no_thread_cancel_exception=True)
     def compute_deadlines(self, req: DeadlineRequest) -> DeadlineResult:
         due = [
             due_at(
@@ -48,13 +48,13 @@ class ClockActivities:
         ]
         return DeadlineResult(due=due)
 
-    @activity.defn(name="clock_op")
+    @activity.defn(name="clock_op", no_thread_cancel_exception=True)
     def clock_op(self, req: ClockRequest) -> ClockState:
         """One operation on a clock's ledger (start, pause, resume, extend, replan)."""
         hours = OfficeHours.model_validate(req.office_hours) if req.office_hours else self._hours
         return ClockMath(self._calendar, self._tz, hours).apply(req)
 
-    @activity.defn(name="office_time")
+    @activity.defn(name="office_time", no_thread_cancel_exception=True)
     def office_time(self, req: OfficeTimeRequest) -> OfficeTimeResult:
         """``req.at`` if the office is open then, else its next opening (calendar data:
         an activity, so a calendar update never changes a recorded decision)."""

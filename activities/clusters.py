@@ -99,7 +99,7 @@ class ClusterActivities:
             )
         return JoinClustersResult(clusters=[k.cluster_id for k in keys])
 
-    @activity.defn(name="project_cluster")
+    @activity.defn(name="project_cluster", no_thread_cancel_exception=True)
     def project_cluster(self, c: ClusterProjection) -> None:
         """Upsert the cluster's row (the same or newer versions only) and add its members."""
         values = c.model_dump(exclude={"members", "replace"})

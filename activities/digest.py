@@ -39,7 +39,7 @@ class DigestActivities:
         self._calendar = calendar
         self._tz = tz
 
-    @activity.defn(name="plan_digest")
+    @activity.defn(name="plan_digest", no_thread_cancel_exception=True)
     def plan_digest(self, req: DigestPlanRequest) -> DigestPlan:
         """The morning digest of ``req.at``'s day: none on a day off (weekends and
         holidays, make-up workdays included as working days); else, for each office
@@ -97,7 +97,7 @@ class DigestActivities:
             )
         return DigestPlan(day=day, working_day=True, offices=offices)
 
-    @activity.defn(name="plan_weekly_report")
+    @activity.defn(name="plan_weekly_report", no_thread_cancel_exception=True)
     def plan_weekly_report(self, req: WeeklyPlanRequest) -> WeeklyPlan:
         """The week before ``req.at``'s week (Monday to Sunday): for each supervisor with
         a mailbox, the offices of their region ranked by received tasks, with the rates."""

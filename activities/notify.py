@@ -81,7 +81,7 @@ class NotifyActivities:
         self._domain = mail_domain(mail_from)  # a bad APPEALS_MAIL_FROM fails at start-up
         self._admin_mail = admin_mail
 
-    @activity.defn(name="queue_notification")
+    @activity.defn(name="queue_notification", no_thread_cancel_exception=True)
     def queue(self, n: Notification) -> None:
         """Record the notification as ``queued`` (idempotent on its id). Rendering the
         subject here means a bad context fails when the workflow decides to notify,

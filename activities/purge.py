@@ -220,7 +220,7 @@ class PurgeActivities:
         self._retention_days = retention_days
         self._repeat_window_days = repeat_window_days
 
-    @activity.defn(name="purge")
+    @activity.defn(name="purge", no_thread_cancel_exception=True)
     def run(self, req: PurgeRequest) -> PurgeResult:
         result = purge(
             self._engine,

@@ -61,7 +61,7 @@ class RoutingActivities:
                 self._stamp = stamp
             return self._rules
 
-    @activity.defn(name="route_case")
+    @activity.defn(name="route_case", no_thread_cancel_exception=True)
     def route_case(self, req: RouteRequest) -> RoutedCase:
         rules = self.rules()
         override = req.sla_plan_override
@@ -107,7 +107,7 @@ class RoutingActivities:
             special_plans={n: rules.plans[n] for n in SPECIAL_PLANS if n in rules.plans},
         )
 
-    @activity.defn(name="get_plan")
+    @activity.defn(name="get_plan", no_thread_cancel_exception=True)
     def get_plan(self, req: PlanRequest) -> SlaPlan:
         plan = self.rules().plans.get(req.name)
         if plan is None:
@@ -116,7 +116,7 @@ class RoutingActivities:
             )
         return plan
 
-    @activity.defn(name="resolve_office")
+    @activity.defn(name="resolve_office", no_thread_cancel_exception=True)
     def resolve_office(self, req: ResolveOfficeRequest) -> Assignment:
         try:
             rules = self.rules()
@@ -124,7 +124,7 @@ class RoutingActivities:
         except ValueError as e:
             raise ApplicationError(str(e), type="RoutingError", non_retryable=True) from e
 
-    @activity.defn(name="supervisors_for")
+    @activity.defn(name="supervisors_for", no_thread_cancel_exception=True)
     def supervisors_for(self, req: SupervisorsRequest) -> Recipients:
         """The supervisors (with a mailbox) whose region is ``req.region`` or above it:
         the people whose scope reaches a task there."""
@@ -138,7 +138,7 @@ class RoutingActivities:
             ]
         )
 
-    @activity.defn(name="clerk_head")
+    @activity.defn(name="clerk_head", no_thread_cancel_exception=True)
     def clerk_head(self, req: ClerkHeadRequest) -> Recipients:
         """The head of the clerk's office (their department in their region), or the
         office's mailbox when it names no head; nobody for an unknown clerk."""

@@ -44,7 +44,7 @@ class StoreActivities:
         # The calendar the figures' working hours are measured on (activities/facts.py).
         self._figures = figures or _default_figures()
 
-    @activity.defn(name="project")
+    @activity.defn(name="project", no_thread_cancel_exception=True)
     def project(self, batch: ProjectionBatch) -> None:
         """Apply one batch of projections in a single transaction.
 
