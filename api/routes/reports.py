@@ -46,7 +46,8 @@ def drill(
     period: PeriodQ = None,
     bucket: Day = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: an offset past any list is a 422, not the database's integer overflow.
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """The tasks behind one number of the report (a rate: its denominator's tasks),
     newest first; ``bucket`` narrows to one period of a split report."""

@@ -16,6 +16,7 @@ from services.validation import moment
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 Filter = Annotated[str | None, Query(max_length=40)]
+CSV_LIMIT = 10_000_000  # rows; far above any city's overdue list
 
 
 @router.get("/overdue", dependencies=[needs(Action.overdue_read)])
@@ -56,7 +57,9 @@ def overdue_csv(
     clock: Filter = None,
     category: Filter = None,
     within: Annotated[str | None, Query(max_length=8, description="e.g. 1wd: due soon")] = None,
-    limit: Annotated[int, Query(ge=0, description="0: all")] = 0,
+    # Bounded so that an absurd limit is refused before the response starts, not
+    # failed by the database once the stream is under way (a cut-off download).
+    limit: Annotated[int, Query(ge=0, le=CSV_LIMIT, description="0: all")] = 0,
 ) -> StreamingResponse:
     """The same list as CSV, streamed row by row (the whole list by default): any
     length in constant memory, for spreadsheets."""
