@@ -24,13 +24,7 @@ from workflows.policies import PROJECTION_WAIT
 
 log = logging.getLogger(__name__)
 
-# The write usually lands 10–40 ms after the Update's answer (the activity's trip
-# through the server and the worker). Looking every 5 ms while it is most likely to land
-# costs a primary-key read each (a doubling pause found a write at 30 ms only at 35 ms,
-# one at 40 ms at 75); past that the pause doubles, so a read model that is behind under
-# load is not polled hard.
-FIRST_LOOK = 0.005  # seconds, between looks while the write is most likely to land
-LOOK_CLOSELY_FOR = 0.1  # seconds after the Update's answer
+FIRST_LOOK = 0.005  # seconds; the write usually lands within a few milliseconds
 LOOK_EVERY = 0.05  # at most, in between looks
 
 
@@ -42,7 +36,6 @@ def _version(engine: Engine, table: Any, key: Any) -> int | None:
 
 async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) -> bool:
     loop = asyncio.get_running_loop()
-    closely = loop.time() + LOOK_CLOSELY_FOR
     deadline = loop.time() + PROJECTION_WAIT.total_seconds()
     pause = FIRST_LOOK
     while True:
@@ -62,8 +55,7 @@ async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) 
             log.warning("read model behind: %s v%d not projected within %ss", what, version, wait)
             return False
         await asyncio.sleep(pause)
-        if loop.time() > closely:
-            pause = min(pause * 2, LOOK_EVERY)
+        pause = min(pause * 2, LOOK_EVERY)
 
 
 async def task_projected(engine: Engine, task_id: str, version: int | None) -> bool:
