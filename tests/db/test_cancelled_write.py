@@ -49,29 +49,11 @@ def _until(check: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
-def _sessions(engine: Engine, state: str) -> int:
+def _sessions(engine: Engine, where: str) -> int:
+    """This database's server sessions matching ``where`` (pg_stat_activity)."""
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND state = :state"
-                ),
-                {"state": state},
-            ).scalar_one()
-        )
-
-
-def _waiting_on_a_lock(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return bool(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        return int(conn.execute(text(query + where)).scalar_one())
 
 
 def _project_in_thread(env: ActivityEnvironment, store: StoreActivities, version: int) -> list[Any]:
@@ -103,7 +85,10 @@ def test_a_projection_cancelled_while_waiting_finishes_and_leaves_nothing_open(
     tx = blocker.begin()
     blocker.execute(text("SELECT version FROM cases WHERE case_id = 'AP-TEST' FOR UPDATE"))
     cancelled = _project_in_thread(env, store, 2)
-    _until(lambda: _waiting_on_a_lock(pg), "the projection never waited for the row lock")
+    _until(
+        lambda: _sessions(pg, "wait_event_type = 'Lock'") > 0,
+        "the projection never waited for the row lock",
+    )
     env.cancel()  # Temporal gives up on the attempt while it waits
     tx.rollback()
     blocker.close()
@@ -116,7 +101,7 @@ def test_a_projection_cancelled_while_waiting_finishes_and_leaves_nothing_open(
     # Nothing of it may stay behind: no connection out of the pool, no transaction
     # open on the server, and the next projection of the same row is not kept waiting.
     assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
-    assert _sessions(pg, "idle in transaction") == 0
+    assert _sessions(pg, "state = 'idle in transaction'") == 0
     later = _project_in_thread(ActivityEnvironment(), store, 3)
     later[0].join(WAIT)
     assert later[1:] == ["done"], "the next projection of the row was kept waiting"
