@@ -55,12 +55,7 @@ class StoreActivities:
         workflow_id = _workflow_id(batch)
         try:
             with Session(self._engine) as session:
-                if batch.case is not None:
-                    _upsert_case(session, batch.case)
-                if batch.task is not None:
-                    _upsert_task(session, batch.task)
-                if batch.events:
-                    _insert_events(session, batch.events)
+                _upsert_all(session, batch)
                 case_id = _case_id(batch)
                 if case_id is not None:
                     refresh_case(session, case_id, self._figures)
@@ -71,6 +66,30 @@ class StoreActivities:
             if workflow_id is not None:
                 note_lag(self._engine, batch, workflow_id, e)
             raise
+
+
+def write_answer(engine: Engine, batch: ProjectionBatch) -> None:
+    """Write an action's own projection, from its Update's answer (the API, for
+    read-your-writes; patches.ANSWER_CARRIES_PROJECTION), through the same upserts as
+    ``project``: the activity writes the same rows and events again, or wrote them
+    first, and neither order moves a row backwards.
+
+    Not here: the case's figures and the projection-lag note. The answer holds the
+    action's events only, not whatever else the workflow has queued, so the note stays
+    until the workflow's own write; that write also derives the figures (from the same
+    rows, whichever landed first)."""
+    with Session(engine) as session:
+        _upsert_all(session, batch)
+        session.commit()
+
+
+def _upsert_all(session: Session, batch: ProjectionBatch) -> None:
+    if batch.case is not None:
+        _upsert_case(session, batch.case)
+    if batch.task is not None:
+        _upsert_task(session, batch.task)
+    if batch.events:
+        _insert_events(session, batch.events)
 
 
 def _workflow_id(batch: ProjectionBatch) -> str | None:

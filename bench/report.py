@@ -69,7 +69,10 @@ def load_average() -> str:
 def mail_started(e: HistoryEvent) -> str | None:
     """The workflow id of the mail a ``start_notification`` local activity's marker
     started (its activity id, patches.TASK_MAIL_STARTED_LOCALLY), else None."""
-    data = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+    details = e.marker_recorded_event_attributes.details
+    if "data" not in details or not details["data"].payloads:
+        return None  # not a local activity's marker (a patch's, say)
+    data = json.loads(details["data"].payloads[0].data)
     if data.get("activity_type") == "start_notification":
         return str(data["activity_id"])
     return None

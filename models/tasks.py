@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from models.common import Code
+from models.events import ProjectionBatch
 from models.routing import Assignment, TaskRole
 from models.sla import ClockState, SlaPlan
 
@@ -191,13 +192,24 @@ class CancelInput(BaseModel):
     reason: str
 
 
-class ActionResult(BaseModel):
-    """A task's answer to an action. ``version``: the projection of the task that shows
-    the action (the API waits for the read model to reach it); None from older runs."""
+class ActionAnswer(BaseModel):
+    """What the person who acted is told: the task's status after the action, and the
+    version of its row that shows it (None from older runs)."""
 
     task_id: str
     status: TaskStatus
     version: int | None = None
+
+
+class ActionResult(ActionAnswer):
+    """A task's answer to an action (the Update's result). ``version``: the projection
+    of the task that shows the action. ``projection``: that projection itself, the row
+    with the clocks the action changed (TaskBase._keep_for_answer) and the action's
+    audit events (patches.ANSWER_CARRIES_PROJECTION), which the API writes at once
+    instead of waiting for the read model to reach the version; the person is told the
+    rest (an ActionAnswer)."""
+
+    projection: ProjectionBatch | None = None
 
 
 class TaskResult(BaseModel):

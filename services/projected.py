@@ -2,10 +2,14 @@
 
 An action's Update answers as soon as the workflow has applied it, with the version
 its projection carries; the projection is written after the Update is in the history
-(workflows/after_commit.py), a few milliseconds later. The API waits for the row to
-reach that version, so the page the person is sent to next shows what they did. It
-never waits longer than ``PROJECTION_WAIT``: the action stands either way, and the
-read model catches up (a failed write leaves its note in ``projection_lag``).
+(workflows/after_commit.py), a few milliseconds later. A task's answer also carries
+that projection (patches.ANSWER_CARRIES_PROJECTION), which the API writes itself
+(``written_through``): the Update is in the history once it answers, and the store's
+upserts take the activity's write of the same rows before or after. Otherwise, or
+when that write fails, the API waits for the row to reach the version, so the page
+the person is sent to next shows what they did. It never waits longer than
+``PROJECTION_WAIT``: the action stands either way, and the read model catches up (a
+failed write leaves its note in ``projection_lag``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from activities.store import write_answer
 from db.tables import CaseRow, TaskRow
+from models.events import ProjectionBatch
 from services.offloop import off_loop
 from workflows.policies import PROJECTION_WAIT
 
@@ -56,6 +62,20 @@ async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) 
             return False
         await asyncio.sleep(pause)
         pause = min(pause * 2, LOOK_EVERY)
+
+
+async def written_through(engine: Engine, batch: ProjectionBatch | None) -> bool:
+    """Write an action's projection from its answer (at most PROJECTION_WAIT); whether
+    it is in the read model now. A failure only means waiting for the activity's write."""
+    if batch is None:
+        return False
+    try:
+        async with asyncio.timeout(PROJECTION_WAIT.total_seconds()):
+            await off_loop(write_answer, engine, batch)
+    except (SQLAlchemyError, TimeoutError) as e:
+        log.warning("could not write the answer's projection; waiting for the worker's: %r", e)
+        return False
+    return True
 
 
 async def task_projected(engine: Engine, task_id: str, version: int | None) -> bool:

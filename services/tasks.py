@@ -8,14 +8,14 @@ from auth.identity import Principal
 from auth.policy import Action, Role
 from db import queries
 from db.tables import CaseRow, TaskRow
-from models.tasks import ActionResult, TaskStatus
+from models.tasks import ActionAnswer, ActionResult, TaskStatus
 from services.actions import TASK_VERBS, action_update_id, answered_from_record, check_action_key
 from services.context import Context
 from services.errors import Conflict, NotFound
 from services.filters import check_filters, check_target_region
 from services.offloop import answered_within, off_loop
 from services.privacy import masked_summary
-from services.projected import task_projected
+from services.projected import task_projected, written_through
 from services.scope import check_task, required_scope, task_clause
 from services.temporal import update
 from services.views import event_dict, task_dict
@@ -118,7 +118,7 @@ async def act_on_task(
     body: dict[str, Any],
     *,
     key: str | None = None,
-) -> ActionResult:
+) -> ActionAnswer:
     """Act on a task as ``p``. ``key``: the caller's idempotency key; the same key sent
     again by the same person for the same action is that action's answer, not a second
     action (a note retried after "no answer within 30 s" is one note)."""
@@ -151,5 +151,7 @@ async def act_on_task(
                 ActionResult,
                 update_id=update_id,
             )
-        await task_projected(ctx.engine, task_id, result.version)  # the next page shows it
-        return result
+        # The next page shows it: written from the answer, or else by the worker.
+        if not await written_through(ctx.engine, result.projection):
+            await task_projected(ctx.engine, task_id, result.version)
+        return ActionAnswer.model_validate(result.model_dump(exclude={"projection"}))

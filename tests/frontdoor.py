@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Interceptor
 
 from api.app import create_app
 from auth.accounts import seed_dev
@@ -57,8 +58,10 @@ class FrontDoor:
 
 
 @contextlib.asynccontextmanager
-async def front_door(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[FrontDoor]:
-    async with running_stack(env, settings) as stack:
+async def front_door(
+    env: WorkflowEnvironment, settings: Settings, interceptors: Sequence[Interceptor] = ()
+) -> AsyncIterator[FrontDoor]:
+    async with running_stack(env, settings, interceptors=interceptors) as stack:
         live = settings.model_copy(update={"task_queue": stack.task_queue})
         ctx = Context(settings=live, engine=stack.engine)
         ctx._client = env.client  # the worker's server

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.task_projection import task_projection
 
 from workflows import patches
+from workflows.after_commit import accepting_update
 
 TASK_CHANGED_SIGNAL = "task_changed"
 ADD_COHANDLER_SIGNAL = "add_cohandler"
@@ -71,6 +72,10 @@ class TaskBase:
             urgent=inp.urgent,
         )
         self._projector = Projector(workflow_id=inp.task_id, case_id=inp.case_id)
+        # patches.ANSWER_CARRIES_PROJECTION: by Update id, what each Update accepted in
+        # this workflow task projected, for its answer; and the projection before it.
+        self._answers: dict[str, ProjectionBatch] = {}
+        self._projected: TaskProjection | None = None
         self._case_stale = False
         self._telling = False
         self._teller: asyncio.Task[None] | None = None
@@ -211,9 +216,39 @@ class TaskBase:
         )
 
     def _action_result(self) -> ActionResult:
+        update = workflow.current_update_info()
         return ActionResult(
-            task_id=self._inp.task_id, status=self._status, version=self._projector.version
+            task_id=self._inp.task_id,
+            status=self._status,
+            version=self._projector.version,
+            projection=self._answers.pop(update.id, None) if update else None,
         )
+
+    def _keep_for_answer(self, projection: TaskProjection, events: list[AuditEvent]) -> None:
+        """Keep what the Update being accepted projects, for its answer: the API writes it
+        once the answer (and so the workflow task, and the Update in the history) is in.
+
+        The answer holds the row and only the clocks this projection changed (all of
+        them when the status changed): a note's answer then holds no clock, and the
+        history does not take every clock's ledger once more with every action. The
+        clocks left out are as the worker wrote them, or are still on their way in a
+        projection of the same or a newer version, which writes every clock."""
+        before, self._projected = self._projected, projection
+        update = workflow.current_update_info()
+        if update is None or not accepting_update():
+            return
+        if not patches.taken(patches.ANSWER_CARRIES_PROJECTION):
+            return
+        clocks = projection.deadlines
+        if before is not None and before.status == projection.status:
+            clocks = [d for d in clocks if d not in before.deadlines]
+        held = self._answers.get(update.id)
+        if held is not None and held.task is not None:  # a second write in the same action
+            newer = {d.clock for d in clocks}
+            clocks = [*[d for d in held.task.deadlines if d.clock not in newer], *clocks]
+        answer = projection.model_copy(update={"deadlines": clocks})
+        earlier = held.events if held is not None else []
+        self._answers[update.id] = ProjectionBatch(task=answer, events=[*earlier, *events])
 
     async def _record(
         self,
@@ -241,6 +276,7 @@ class TaskBase:
     async def _project(self, events: list[AuditEvent]) -> None:
         """Write the task's new state (and ``events``, if any), then tell the case."""
         projection = self._task_projection(self._projector.bump())
+        self._keep_for_answer(projection, events)
         version = await self._projector.write(ProjectionBatch(task=projection, events=events))
         if patches.taken(patches.TASK_TELLS_STATUS):
             # The case holds only each task's status: a note, an extension or a clock

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from api.deps import Ctx, CurrentUser, IdempotencyKey
 from api.permissions import TaskId, needs, on_task
 from auth.policy import Action
-from models.tasks import ActionResult
+from models.tasks import ActionAnswer
 from services import tasks
 from services.actions import TASK_VERBS, Body, Verb
 
@@ -48,7 +48,7 @@ def show_task(task_id: TaskId, p: CurrentUser, ctx: Ctx) -> dict[str, Any]:
 def _task_action(verb: str, v: Verb) -> None:
     async def endpoint(
         task_id: TaskId, body: Body, p: CurrentUser, ctx: Ctx, key: IdempotencyKey = None
-    ) -> ActionResult:
+    ) -> ActionAnswer:
         return await tasks.act_on_task(ctx, p, task_id, verb, body.model_dump(), key=key)
 
     endpoint.__annotations__["body"] = v.body  # the verb's own schema in OpenAPI
@@ -57,7 +57,7 @@ def _task_action(verb: str, v: Verb) -> None:
         f"/{{task_id}}/{verb}",
         endpoint,
         methods=["POST"],
-        response_model=ActionResult,
+        response_model=ActionAnswer,
         summary=f"{verb} ({v.action.value})",
         dependencies=[on_task(v.action)],
     )

@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from models.tasks import ActionResult
 from tests.keys import sealed_converter
 from worker import WORKFLOWS
 from workflows import patches
@@ -93,6 +94,8 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert "v6-routing-case" in recorded[patches.ROUTE_UNTIL_ROUTED]
     # Case and task Updates project after their workflow task is in history.
     assert {"v7-commit-case", "v7-commit-task-T1"} <= set(recorded[patches.UPDATES_AFTER_COMMIT])
+    # A task's answers carry their projection.
+    assert "v8-answers-task-T1" in recorded[patches.ANSWER_CARRIES_PROJECTION]
 
 
 def test_updates_project_and_mail_through_the_queue_once_patched() -> None:
@@ -103,6 +106,42 @@ def test_updates_project_and_mail_through_the_queue_once_patched() -> None:
     assert "start_notification" not in scheduled(before)
     assert "start_notification" in scheduled(after)
     assert scheduled(after).count("project") > scheduled(before).count("project")
+
+
+async def test_task_answers_carry_their_projection_once_patched() -> None:
+    """Saved before the patch, a task's answers held its status and version only; since,
+    each also holds the row at that version and the audit events of its action, which
+    is what the API writes (activities.store.write_answer)."""
+    before = await answers("v7-commit-task-T1")
+    after = await answers("v8-answers-task-T1")
+    assert before and all(r.projection is None for r in before)
+    assert {e.action for r in after if r.projection for e in r.projection.events} >= {
+        "accepted",
+        "note",
+        "completed",
+    }
+    clocks = {}
+    for r in after:
+        assert r.projection is not None and r.projection.task is not None
+        assert (r.projection.task.version, r.projection.task.status) == (r.version, r.status)
+        for e in r.projection.events:
+            clocks[e.action] = {d.clock for d in r.projection.task.deadlines}
+    # Only the clocks an action changed: none for a note; every clock when the status
+    # changes (signing for the task, ending it).
+    assert clocks["note"] == set()
+    assert clocks["accepted"] == clocks["completed"] == {"sign_for", "reply", "statutory"}
+
+
+async def answers(stem: str) -> list[ActionResult]:
+    """The results of the Updates a saved task history completed."""
+    converter, found = sealed_converter(), []
+    for e in load_named(stem).events:
+        if e.HasField("workflow_execution_update_completed_event_attributes"):
+            outcome = e.workflow_execution_update_completed_event_attributes.outcome
+            if outcome.HasField("success"):
+                [result] = await converter.decode(outcome.success.payloads, [ActionResult])
+                found.append(result)
+    return found
 
 
 def load_named(stem: str) -> WorkflowHistory:
