@@ -31,6 +31,7 @@ from sqlmodel import Session, SQLModel, col
 from temporalio import activity
 
 from activities.facts import FigureMath, refresh_case
+from db.engine import brief_lock_wait
 from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskFigureRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 from sla.calendar import WorkCalendar
@@ -68,19 +69,48 @@ class StoreActivities:
             raise
 
 
-def write_answer(engine: Engine, batch: ProjectionBatch) -> None:
+def write_answer(engine: Engine, batch: ProjectionBatch, clocks_since: int | None) -> bool:
     """Write an action's own projection, from its Update's answer (the API, for
     read-your-writes; patches.ANSWER_CARRIES_PROJECTION), through the same upserts as
-    ``project``: the activity writes the same rows and events again, or wrote them
-    first, and neither order moves a row backwards.
+    ``project``; whether the read model shows the action now.
 
-    Not here: the case's figures and the projection-lag note. The answer holds the
-    action's events only, not whatever else the workflow has queued, so the note stays
-    until the workflow's own write; that write also derives the figures (from the same
-    rows, whichever landed first)."""
+    The answer's task holds only the clocks changed since version ``clocks_since`` (None:
+    every clock), so it is written only over that version: over an older one (the
+    worker's write of the version between has not landed) the clocks left out would be
+    older than the row says, and the caller waits for the worker instead. A row already
+    at the answer's version or newer is left as it is (it shows the action); the
+    action's events are written either way, keyed, so never twice. The worker writes the
+    same rows and events again, or wrote them first: no order moves a row backwards.
+
+    It waits at most ``BRIEF_LOCK_WAIT_MS`` for a lock (the worker's write of the same
+    rows, say), then fails and the caller waits for that write. Not here: the case's
+    figures and the projection-lag note, which the worker's own write takes care of
+    (the answer holds the action's events only, not whatever else the workflow has
+    queued). Nothing of a purged case is written."""
     with Session(engine) as session:
-        _upsert_all(session, batch)
+        if purged(session, _case_id(batch)):
+            return False
+        with brief_lock_wait(session):
+            task = batch.task
+            if task is not None:
+                held = session.execute(
+                    select(col(TaskRow.version))
+                    .where(col(TaskRow.task_id) == task.task_id)
+                    .with_for_update()
+                ).scalar_one_or_none()
+                if held is not None and held >= task.version:
+                    task = None
+                elif clocks_since is not None and held != clocks_since:
+                    return False
+            if batch.case is not None:
+                _upsert_case(session, batch.case)
+            if task is not None:
+                _upsert_task(session, task)
+            if batch.events:
+                _insert_events(session, batch.events)
+            session.flush()
         session.commit()
+    return True
 
 
 def _upsert_all(session: Session, batch: ProjectionBatch) -> None:

@@ -210,6 +210,7 @@ class ActionResult(ActionAnswer):
     rest (an ActionAnswer)."""
 
     projection: ProjectionBatch | None = None
+    clocks_since: int | None = None  # the projection holds the clocks changed since
 
 
 class TaskResult(BaseModel):

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from activities.store import write_answer
 from db.tables import CaseRow, TaskRow
-from models.events import ProjectionBatch
+from models.tasks import ActionResult
 from services.offloop import off_loop
 from workflows.policies import PROJECTION_WAIT
 
@@ -64,18 +64,18 @@ async def _until(engine: Engine, table: Any, key: Any, version: int, what: str) 
         pause = min(pause * 2, LOOK_EVERY)
 
 
-async def written_through(engine: Engine, batch: ProjectionBatch | None) -> bool:
-    """Write an action's projection from its answer (at most PROJECTION_WAIT); whether
-    it is in the read model now. A failure only means waiting for the activity's write."""
-    if batch is None:
+async def written_through(engine: Engine, answer: ActionResult) -> bool:
+    """Write an action's projection from its answer; whether the read model shows the
+    action now. False (and nothing lost) when the answer holds none, or when the
+    worker's writes must land first (activities.store.write_answer): then wait."""
+    if answer.projection is None:
         return False
     try:
         async with asyncio.timeout(PROJECTION_WAIT.total_seconds()):
-            await off_loop(write_answer, engine, batch)
+            return await off_loop(write_answer, engine, answer.projection, answer.clocks_since)
     except (SQLAlchemyError, TimeoutError) as e:
         log.warning("could not write the answer's projection; waiting for the worker's: %r", e)
         return False
-    return True
 
 
 async def task_projected(engine: Engine, task_id: str, version: int | None) -> bool:

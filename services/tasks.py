@@ -152,6 +152,6 @@ async def act_on_task(
                 update_id=update_id,
             )
         # The next page shows it: written from the answer, or else by the worker.
-        if not await written_through(ctx.engine, result.projection):
+        if not await written_through(ctx.engine, result):
             await task_projected(ctx.engine, task_id, result.version)
         return ActionAnswer.model_validate(result.model_dump(exclude={"projection"}))

@@ -35,6 +35,8 @@ from workflows import patches
 
 # The history length of the workflow task in which an Update handler last began.
 MARK = "_update_accepted_in"
+# A task's answers being put together, by Update id (patches.ANSWER_CARRIES_PROJECTION).
+ANSWERS = "_answers"
 
 R = TypeVar("R")
 Handler = Callable[..., Awaitable[R]]
@@ -49,7 +51,15 @@ def marks_update(handler: Handler[R]) -> Handler[R]:
         # The history's length is the same in every activation of one workflow task
         # (local activities add no events until it completes) and grows with the next.
         setattr(self, MARK, workflow.info().get_current_history_length())
-        return await handler(self, *args)
+        try:
+            return await handler(self, *args)
+        finally:
+            # What a task kept for this Update's answer (TaskBase._keep_for_answer) is
+            # taken by the answer; a refused or failed Update leaves it, dropped here.
+            kept = getattr(self, ANSWERS, None)
+            update = workflow.current_update_info()
+            if kept is not None and update is not None:
+                kept.pop(update.id, None)
 
     return run
 

@@ -73,8 +73,9 @@ class TaskBase:
         )
         self._projector = Projector(workflow_id=inp.task_id, case_id=inp.case_id)
         # patches.ANSWER_CARRIES_PROJECTION: by Update id, what each Update accepted in
-        # this workflow task projected, for its answer; and the projection before it.
-        self._answers: dict[str, ProjectionBatch] = {}
+        # this workflow task projected and since which version, for its answer (dropped
+        # by after_commit.marks_update if the Update fails); and the last projection.
+        self._answers: dict[str, tuple[ProjectionBatch, int | None]] = {}
         self._projected: TaskProjection | None = None
         self._case_stale = False
         self._telling = False
@@ -217,38 +218,44 @@ class TaskBase:
 
     def _action_result(self) -> ActionResult:
         update = workflow.current_update_info()
+        answer = self._answers.pop(update.id, None) if update else None
         return ActionResult(
             task_id=self._inp.task_id,
             status=self._status,
             version=self._projector.version,
-            projection=self._answers.pop(update.id, None) if update else None,
+            projection=answer[0] if answer else None,
+            clocks_since=answer[1] if answer else None,
         )
 
     def _keep_for_answer(self, projection: TaskProjection, events: list[AuditEvent]) -> None:
         """Keep what the Update being accepted projects, for its answer: the API writes it
         once the answer (and so the workflow task, and the Update in the history) is in.
 
-        The answer holds the row and only the clocks this projection changed (all of
-        them when the status changed): a note's answer then holds no clock, and the
-        history does not take every clock's ledger once more with every action. The
-        clocks left out are as the worker wrote them, or are still on their way in a
-        projection of the same or a newer version, which writes every clock."""
+        The answer holds the row and only the clocks changed since the projection
+        before it (all of them when the status changed, or when there is none before):
+        a note's answer then holds no clock, and the history does not take every
+        clock's ledger once more with every action. It says since which version
+        (``clocks_since``), and the API writes it only over that version
+        (activities.store.write_answer)."""
         before, self._projected = self._projected, projection
         update = workflow.current_update_info()
         if update is None or not accepting_update():
             return
         if not patches.taken(patches.ANSWER_CARRIES_PROJECTION):
             return
-        clocks = projection.deadlines
+        clocks, since = projection.deadlines, None
         if before is not None and before.status == projection.status:
             clocks = [d for d in clocks if d not in before.deadlines]
+            since = before.version
         held = self._answers.get(update.id)
-        if held is not None and held.task is not None:  # a second write in the same action
-            newer = {d.clock for d in clocks}
-            clocks = [*[d for d in held.task.deadlines if d.clock not in newer], *clocks]
+        if held is not None:  # a second projection in the same action: the changes add up
+            (first, first_since), newer = held, {d.clock for d in clocks}
+            assert first.task is not None
+            clocks = [*[d for d in first.task.deadlines if d.clock not in newer], *clocks]
+            since = first_since if since is not None and first_since is not None else None
+            events = [*first.events, *events]
         answer = projection.model_copy(update={"deadlines": clocks})
-        earlier = held.events if held is not None else []
-        self._answers[update.id] = ProjectionBatch(task=answer, events=[*earlier, *events])
+        self._answers[update.id] = (ProjectionBatch(task=answer, events=events), since)
 
     async def _record(
         self,

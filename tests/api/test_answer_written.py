@@ -74,6 +74,35 @@ def _utc(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
+Clocks = dict[str, tuple[str, datetime | None, datetime | None, bool]]
+
+
+async def _truth(door: FrontDoor, task_id: str) -> Clocks:
+    """The task's clocks as its workflow holds them (its ``projection`` query)."""
+    workflow = door.stack.client.get_workflow_handle(task_id)
+    truth = await workflow.query("projection", result_type=ProjectionBatch)
+    assert truth.task is not None
+    open_task = truth.task.status in ("dispatched", "accepted", "waiting_on_worker")
+    return {
+        d.clock: (
+            d.status,
+            _utc(d.due_at),
+            _utc(d.due_at) if open_task and d.status == "running" else None,
+            d.breached,
+        )
+        for d in truth.task.deadlines
+    }
+
+
+async def _clocks(door: FrontDoor, task_id: str) -> Clocks:
+    """The task's clocks as the read model holds them."""
+    with Session(door.stack.engine) as session:
+        rows = session.exec(select(DeadlineRow).where(DeadlineRow.task_id == task_id))
+        return {
+            d.clock: (d.status, _utc(d.due_at), _utc(d.running_due_at), d.breached) for d in rows
+        }
+
+
 def _row(door: FrontDoor, task_id: str) -> tuple[TaskRow | None, list[EventRow], bool]:
     with Session(door.stack.engine) as session:
         task = session.get(TaskRow, task_id)
@@ -109,15 +138,7 @@ async def test_the_answer_writes_the_action_while_the_workers_write_waits(
         assert r.status_code == 200, r.text
         seen = (await handler.get(f"/api/v1/tasks/{task_id}")).json()
         assert seen["status"] == "accepted"
-        workflow = door.stack.client.get_workflow_handle(task_id)
-        truth = await workflow.query("projection", result_type=ProjectionBatch)
-        assert truth.task is not None
-        want = {d.clock: (d.status, d.due_at) for d in truth.task.deadlines}
-        assert {d.clock for d in truth.task.deadlines if d.status == "running"}
-        with Session(door.stack.engine) as session:
-            rows = session.exec(select(DeadlineRow).where(DeadlineRow.task_id == task_id))
-            have = {d.clock: (d.status, _utc(d.due_at)) for d in rows}
-        assert have == {c: (st, _utc(due)) for c, (st, due) in want.items()}
+        assert await _clocks(door, task_id) == await _truth(door, task_id)
 
         r = await handler.post(f"/api/v1/tasks/{task_id}/note", json={"text": "已电话联系当事人"})
         assert r.status_code == 200, r.text
@@ -129,8 +150,10 @@ async def test_the_answer_writes_the_action_while_the_workers_write_waits(
             timeline = seen["timeline"]
             return [(e["actor"], e["detail"]) for e in timeline if e["action"] == "note"]
 
-        # The next read shows the note, and it still does once the worker's write of it
-        # is known to be waiting: what the person reads came from the answer.
+        # The next read shows the note (whose answer holds no clock: none changed), and
+        # still does once the worker is known to be trying to write: the worker has
+        # written nothing since the hold began, so what the person reads came from the
+        # answers.
         assert await notes() == [(HANDLER, "已电话联系当事人")]
 
         async def waiting() -> bool:
@@ -154,4 +177,10 @@ async def test_the_answer_writes_the_action_while_the_workers_write_waits(
         await eventually(caught_up)
         row, events, _ = _row(door, task_id)
         assert [e.detail for e in events] == ["已电话联系当事人"]
-        assert row is not None and row.status == "accepted"
+        assert row is not None and (row.status, row.version) == ("accepted", answer["version"])
+        assert await _clocks(door, task_id) == await _truth(door, task_id)
+        with Session(door.stack.engine) as session:
+            accepted = session.exec(
+                select(EventRow).where(EventRow.task_id == task_id, EventRow.action == "accepted")
+            ).all()
+        assert len(accepted) == 1

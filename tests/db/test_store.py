@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from activities.store import StoreActivities, note_lag
+from activities.store import StoreActivities, note_lag, write_answer
+from auth.identity import principal_for
 from db import queries
-from db.tables import DeadlineRow, ProjectionLagRow, TaskRow
+from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskRow
 from models.events import (
     AuditEvent,
     CaseProjection,
@@ -20,6 +23,9 @@ from models.events import (
     ProjectionBatch,
     TaskProjection,
 )
+from services.context import Context
+from services.supervision import overdue
+from settings import Settings
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
@@ -344,3 +350,83 @@ def expected_overdue(
         if all(getattr(t, k) == v for k, v in f.items() if k != "clock"):
             out.append((due, task_id, clock))
     return [(task_id, clock) for _, task_id, clock in sorted(out)]
+
+
+def test_a_page_of_the_overdue_list_is_one_query_without_the_workers_particulars(
+    engine: Engine, settings: Settings
+) -> None:
+    """What the overdue list shows comes in one query, which reads none of the case's
+    personal columns (queries.OVERDUE_LOAD): nothing is fetched row by row later."""
+    batch = ProjectionBatch(case=case(1, "open"), task=task(1, "dispatched"))
+    StoreActivities(engine).project(batch)
+    ctx = Context(settings=settings.model_copy(update={"temporal_address": None}), engine=engine)
+    city = principal_for(ctx.rules, "sup.zhang")
+    assert city is not None
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    sqlalchemy.event.listen(engine, "before_cursor_execute", note)
+    try:
+        late = T0 + timedelta(days=3)
+        (row,) = overdue(ctx, city, limit=50, now=late)
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", note)
+    assert (row["task"], row["case"], row["category"]) == ("AP-TEST-T1", "AP-TEST", "wage_arrears")
+    assert row["clock"] == "sign_for" and row["status"] == "dispatched"
+    selects = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, selects
+    for particular in ("phone", "name", "id_number", "summary", "residence"):
+        assert f"cases.{particular}" not in selects[0]
+
+
+def test_an_answer_is_written_only_over_the_version_its_clocks_count_from(
+    engine: Engine,
+) -> None:
+    """An action's answer (activities.store.write_answer) holds only the clocks changed
+    since a version: over an older row it writes nothing and says so (the caller waits
+    for the worker), over that version it writes, over a newer row only its events."""
+    store = StoreActivities(engine)
+    store.project(ProjectionBatch(case=case(1, "open"), task=task(1, "dispatched")))
+    extended = (
+        task(1, "dispatched").deadlines[0].model_copy(update={"due_at": T0 + timedelta(days=3)})
+    )
+
+    def answer(version: int, clocks: list[DeadlineProjection], n: int) -> ProjectionBatch:
+        changed = task(version, "dispatched").model_copy(update={"deadlines": clocks})
+        return ProjectionBatch(task=changed, events=[event(n, "note")])
+
+    def read() -> tuple[int, datetime | None, list[str]]:
+        with Session(engine) as session:
+            row = session.get(TaskRow, "AP-TEST-T1")
+            clock = session.get(DeadlineRow, ("AP-TEST-T1", "sign_for"))
+            keys = session.exec(select(EventRow.key).order_by(col(EventRow.key))).all()
+            assert row is not None and clock is not None
+            due = clock.due_at.replace(tzinfo=UTC) if clock.due_at else None
+            return row.version, due, list(keys)
+
+    # Counted from v2, which the read model does not have yet: nothing is written.
+    assert write_answer(engine, answer(3, [], 3), clocks_since=2) is False
+    first_due = task(1, "dispatched").deadlines[0].due_at
+    assert read() == (1, first_due, [])
+    # Counted from v1, which it has: the row, the changed clock and the event.
+    assert write_answer(engine, answer(2, [extended], 2), clocks_since=1) is True
+    assert read() == (2, extended.due_at, ["AP-TEST#2"])
+    # Sent again, or after the worker's write of v2: the row stays, the event is once.
+    worker = task(2, "dispatched").model_copy(update={"deadlines": [extended]})
+    store.project(ProjectionBatch(task=worker, events=[event(2, "note")]))
+    assert write_answer(engine, answer(2, [extended], 2), clocks_since=1) is True
+    assert read() == (2, extended.due_at, ["AP-TEST#2"])
+    # Every clock (a status change): written over whatever version is there.
+    assert write_answer(engine, answer(4, [extended], 4), clocks_since=None) is True
+    assert read()[0] == 4
+    # A purged case takes nothing back.
+    with Session(engine) as session:
+        row = session.get(CaseRow, "AP-TEST")
+        assert row is not None
+        row.purged_at = T0
+        session.add(row)
+        session.commit()
+    assert write_answer(engine, answer(5, [extended], 5), clocks_since=None) is False
+    assert read() == (4, extended.due_at, ["AP-TEST#2", "AP-TEST#4"])

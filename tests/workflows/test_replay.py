@@ -120,12 +120,15 @@ async def test_task_answers_carry_their_projection_once_patched() -> None:
         "note",
         "completed",
     }
-    clocks = {}
+    clocks, since, version = {}, {}, {}
     for r in after:
         assert r.projection is not None and r.projection.task is not None
         assert (r.projection.task.version, r.projection.task.status) == (r.version, r.status)
         for e in r.projection.events:
             clocks[e.action] = {d.clock for d in r.projection.task.deadlines}
+            since[e.action], version[e.action] = r.clocks_since, r.version
+    # A note's clocks are counted from the projection before it (the acceptance's).
+    assert since == {"accepted": None, "note": version["accepted"], "completed": None}
     # Only the clocks an action changed: none for a note; every clock when the status
     # changes (signing for the task, ending it).
     assert clocks["note"] == set()
