@@ -102,12 +102,7 @@ def write_answer(engine: Engine, batch: ProjectionBatch, clocks_since: int | Non
                     task = None
                 elif clocks_since is not None and held != clocks_since:
                     return False
-            if batch.case is not None:
-                _upsert_case(session, batch.case)
-            if task is not None:
-                _upsert_task(session, task)
-            if batch.events:
-                _insert_events(session, batch.events)
+            _upsert_all(session, batch.model_copy(update={"task": task}))
             session.flush()
         session.commit()
     return True
