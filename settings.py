@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     mail_from: str = "appeals-noreply@appeals.example"
     # APPEALS_ADMIN_MAIL: who is told when an e-mail fails for good (unset: the log only).
     admin_mail: str | None = None
+    # The outbox relay in each worker (activities/relay.py): seconds between looks at
+    # the outbox when it is idle, rows sent a pass, and mails on the wire at once.
+    mail_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    mail_batch: int = Field(default=50, ge=1, le=1000)
+    mail_concurrency: int = Field(default=8, ge=1, le=100)
 
     # The HTTP API and web screens: `appeals serve` and the embedded stack listen here
     # (default: the embedded gRPC port + 3); the CLI calls ``api_url`` (default: the

@@ -21,6 +21,7 @@ from activities.digest import DigestActivities
 from activities.facts import FigureMath
 from activities.notify import NotifyActivities
 from activities.purge import PurgeActivities
+from activities.relay import OutboxRelay
 from activities.routing import RoutingActivities
 from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
@@ -93,6 +94,23 @@ def build_activities(
         digest.plan_weekly_report,
         purge.run,
     ]
+
+
+def build_relay(
+    settings: Settings, engine: Engine, sender: EmailSender | None = None
+) -> OutboxRelay:
+    """The outbox relay that sends the mails tasks queue (activities/relay.py); every
+    worker process runs one, and they share the rows without sending one twice."""
+    sender = sender or SmtpSender.from_settings(settings)
+    notify = NotifyActivities(engine, sender, settings.mail_from, settings.admin_mail)
+    return OutboxRelay(
+        engine,
+        notify,
+        sender,
+        batch=settings.mail_batch,
+        poll=settings.mail_poll_seconds,
+        concurrency=settings.mail_concurrency,
+    )
 
 
 def _need(client: Client | None) -> Client:
@@ -178,11 +196,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info("schedule %s", line)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = build_worker(client, settings, engine, executor=executor, **capacity(settings))
-        if stop is None:
-            await worker.run()
-        else:
-            async with worker:
-                await stop.wait()
+        async with build_relay(settings, engine).running():
+            if stop is None:
+                await worker.run()
+            else:
+                async with worker:
+                    await stop.wait()
 
 
 def main() -> None:

@@ -124,15 +124,12 @@ class NotifyActivities:
         # script, a resend), and the row then counts one more.
         attempt = activity.info().attempt if activity.in_activity() else 0
         try:
-            message = render(n, mail_from=self._mail_from)
+            message = await self.compose(n)
         except NotificationError as exc:
             await asyncio.to_thread(
                 outbox.record, self._engine, n, FAILED, outbox.one_line(exc), attempt=attempt
             )
             raise _non_retryable(exc) from exc
-        if n.kind is NotificationKind.report:
-            chart = await asyncio.to_thread(self._chart, n)
-            message.add_attachment(chart, maintype="image", subtype="png", filename="rates.png")
         subject = str(message["Subject"])
         message_id = str(message["Message-ID"])
         pending = await asyncio.to_thread(
@@ -150,7 +147,7 @@ class NotifyActivities:
         # If the worker dies between the server's 250 and this write, the retry mails
         # again; the stable Message-ID lets the receiving client fold the two. A read
         # model that fails this write is tried again for a while, for the same reason.
-        sent_at = await _patiently(
+        sent_at = await patiently(
             functools.partial(
                 outbox.record_delivery,
                 self._engine,
@@ -168,6 +165,18 @@ class NotifyActivities:
             # Retryable: the next attempt mails only the refused recipients.
             raise ApplicationError(reason, type="RecipientsRefused")
         return SendResult(notification_id=n.id, message_id=message_id, sent_at=sent_at)
+
+    async def compose(self, n: Notification) -> EmailMessage:
+        """The message of ``n`` (a report with its chart).
+
+        Raises:
+            NotificationError: the notification cannot be rendered.
+        """
+        message = render(n, mail_from=self._mail_from)
+        if n.kind is NotificationKind.report:
+            chart = await asyncio.to_thread(self._chart, n)
+            message.add_attachment(chart, maintype="image", subtype="png", filename="rates.png")
+        return message
 
     @activity.defn(name="mark_notification_failed")
     async def mark_failed(self, notification_id: str, reason: str) -> None:
@@ -255,7 +264,7 @@ class NotifyActivities:
         return msg
 
 
-async def _patiently(write: Callable[[], T]) -> T:
+async def patiently(write: Callable[[], T]) -> T:
     """``write`` in a thread, again after a database error until RECORD_PATIENCE has
     passed since the first try (one SQLite try may itself wait its busy timeout)."""
     give_up = time.monotonic() + RECORD_PATIENCE

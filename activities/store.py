@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,12 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 from temporalio import activity
 
+from activities import outbox
 from activities.facts import FigureMath, refresh_case
 from db.engine import brief_lock_wait
 from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskFigureRow, TaskRow
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 from sla.calendar import WorkCalendar
 
+log = logging.getLogger(__name__)
 OPEN_TASK = ("dispatched", "accepted", "waiting_on_worker")
 
 
@@ -57,6 +60,7 @@ class StoreActivities:
         try:
             with Session(self._engine) as session:
                 _upsert_all(session, batch)
+                _queue_mails(session, batch)
                 case_id = _case_id(batch)
                 if case_id is not None:
                     refresh_case(session, case_id, self._figures)
@@ -115,6 +119,16 @@ def _upsert_all(session: Session, batch: ProjectionBatch) -> None:
         _upsert_task(session, batch.task)
     if batch.events:
         _insert_events(session, batch.events)
+
+
+def _queue_mails(session: Session, batch: ProjectionBatch) -> None:
+    """The batch's e-mails, queued for the outbox relay with the state that decided
+    them: the rung's mail and its "escalated" row land together or not at all."""
+    now = datetime.now(UTC)
+    for n in batch.mails:
+        failure = outbox.queue_for_relay(session, n, now)
+        if failure is not None:  # ids only: the reason may quote the context
+            log.error("notification %s cannot be rendered; queued as failed", n.id)
 
 
 def _workflow_id(batch: ProjectionBatch) -> str | None:

@@ -189,6 +189,20 @@ class OutboxRow(SQLModel, table=True):
     delivery: str | None = None
     # JSON: the notification itself, so that a failed mail can be resent by hand.
     notification: str | None = None
+    # Set only on rows the outbox relay sends (activities/relay.py; a task's mail since
+    # patches.MAIL_THROUGH_OUTBOX): when it may next try. A lease while an attempt is
+    # under way, a backoff after a failed one, NULL once sent or failed; rows a
+    # NotificationWorkflow sends keep NULL, so the relay never sends them too.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_next_attempt",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
+    )
 
 
 class AccountRow(SQLModel, table=True):

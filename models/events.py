@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.notify import Notification
+
 
 class AuditEvent(BaseModel):
     """One line of a case's audit trail: who did what, when, and why.
@@ -107,3 +109,7 @@ class ProjectionBatch(BaseModel):
     case: CaseProjection | None = None
     task: TaskProjection | None = None
     events: list[AuditEvent] = Field(default_factory=list)
+    # E-mails to queue for the outbox relay in the same transaction
+    # (patches.MAIL_THROUGH_OUTBOX): the mail is queued exactly when the task's state
+    # that decided it is written, and no workflow is started for it.
+    mails: list[Notification] = Field(default_factory=list)

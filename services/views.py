@@ -198,6 +198,8 @@ def outbox_dict(m: OutboxRow, s: Settings) -> dict[str, Any]:
         "delivery": json.loads(m.delivery) if m.delivery else {},
         "created_at": iso(m.created_at, s),
         "sent_at": iso(m.sent_at, s),
+        # The outbox relay's next try of a queued or retrying mail (None: not the relay's).
+        "next_attempt_at": iso(m.next_attempt_at, s),
     }
 
 

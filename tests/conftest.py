@@ -28,7 +28,7 @@ from tests.postgres import postgres_server, unavailable_reason
 from tests.remote_activities import RemoteActivities
 from tests.scenario import moved_rules
 from tests.smtp import SmtpServer
-from worker import build_worker
+from worker import build_relay, build_worker
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
@@ -147,7 +147,8 @@ async def running_stack(
                 *([RemoteActivities()] if max_cached_workflows == 0 or remote_activities else []),
             ],
         )
-        async with worker:
+        # The worker process's outbox relay too: the mails tasks queue leave through it.
+        async with worker, build_relay(settings, engine).running():
             yield Stack(env.client, settings, engine, task_queue, worker, env)
     engine.dispose()
 

@@ -1,8 +1,11 @@
-"""Turning clock events and 督办 into notifications, each delivered by its own
-NotificationWorkflow (abandoned by the task, so mail never holds up the case)."""
+"""Turning clock events and 督办 into notifications, queued in the outbox with the task's
+own write and sent by the outbox relay (patches.MAIL_THROUGH_OUTBOX); before, each was
+delivered by its own NotificationWorkflow (abandoned by the task, so mail never holds
+up the case)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import workflow
@@ -31,9 +34,14 @@ WHAT_TO_DO = {
 }
 
 
+Queue = Callable[[Notification], Awaitable[None]]
+
+
 class Notices:
-    def __init__(self, inp: TaskInput) -> None:
+    def __init__(self, inp: TaskInput, queue: Queue | None = None) -> None:
+        """``queue``: how the task hands a mail to the outbox (patches.MAIL_THROUGH_OUTBOX)."""
         self._inp = inp
+        self._queue = queue
         office = inp.assignment.office
         self._contacts = inp.assignment.contacts or EscalationContacts(
             office=office.mailbox, head=office.head_mailbox
@@ -197,6 +205,11 @@ class Notices:
             n.context["external"] = "yes"
         if not n.to:
             workflow.logger.warning("notification %s has no recipient; not sent", n.id)
+            return None
+        if self._queue is not None and patches.taken(patches.MAIL_THROUGH_OUTBOX):
+            # Queued with the task's next write, and sent by the outbox relay: no
+            # workflow, no workflow task and no activity of its own.
+            await self._queue(n)
             return None
         if patches.taken(patches.TASK_MAIL_STARTED_LOCALLY):
             if accepting_update():

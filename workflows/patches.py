@@ -191,6 +191,14 @@ writes the same rows again (or first). The answer comes only after the workflow 
 completed, so what the API writes is in the history. Before, the API looked for the
 activity's write every 5–50 ms: most of an action's time on a quiet machine."""
 
+MAIL_THROUGH_OUTBOX = "task-mail-through-outbox"
+"""A task's e-mails (new task, warnings, rungs, 督办, hand-offs, extension requests) are
+queued in the outbox by the task's own projection, in the transaction that writes the
+state that decided them, and sent by the worker's outbox relay (activities/relay.py).
+Before, each mail started a NotificationWorkflow of its own: with 5,000 clocks falling
+due together, its start, two workflow tasks and a queued activity a rung held the engine
+to about 7 rungs a second."""
+
 # Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 ALL = (
@@ -222,4 +230,5 @@ ALL = (
     ROUTE_UNTIL_ROUTED,
     UPDATES_AFTER_COMMIT,
     ANSWER_CARRIES_PROJECTION,
+    MAIL_THROUGH_OUTBOX,
 )

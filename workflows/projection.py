@@ -19,6 +19,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
+    from models.notify import Notification
     from workflows.policies import (
         PROJECT_BACKOFF,
         PROJECT_BACKOFF_MAX,
@@ -54,6 +55,7 @@ class Projector:
         self._case: CaseProjection | None = None
         self._task: TaskProjection | None = None
         self._queued: list[AuditEvent] = []
+        self._mails: list[Notification] = []
         self._queued_version = 0
         self._written = 0  # the newest version the read model has
         self._in_flight = False
@@ -147,10 +149,11 @@ class Projector:
     # ---- the background projector -------------------------------------------------
 
     def _has_queued(self) -> bool:
-        return bool(self._queued or self._case or self._task)
+        return bool(self._queued or self._case or self._task or self._mails)
 
     def _enqueue(self, batch: ProjectionBatch) -> None:
         self._queued.extend(batch.events)
+        self._mails.extend(batch.mails)
         # A newer projection of the same row supersedes one not written yet.
         if batch.case is not None and (
             self._case is None or batch.case.version > self._case.version
@@ -165,15 +168,20 @@ class Projector:
                 self._queued_version = max(self._queued_version, p.version)
 
     def _take(self) -> tuple[ProjectionBatch, int]:
-        batch = ProjectionBatch(case=self._case, task=self._task, events=self._queued)
+        batch = ProjectionBatch(
+            case=self._case, task=self._task, events=self._queued, mails=self._mails
+        )
         version = self._queued_version
-        self._case, self._task, self._queued = None, None, []
+        self._case, self._task, self._queued, self._mails = None, None, [], []
         return batch, version
 
     def _put_back(self, batch: ProjectionBatch) -> None:
         """A failed batch goes back in front of what was queued meanwhile."""
-        newer = ProjectionBatch(case=self._case, task=self._task, events=self._queued)
-        self._case, self._task, self._queued = None, None, list(batch.events)
+        newer = ProjectionBatch(
+            case=self._case, task=self._task, events=self._queued, mails=self._mails
+        )
+        self._case, self._task = None, None
+        self._queued, self._mails = list(batch.events), list(batch.mails)
         self._enqueue(ProjectionBatch(case=batch.case, task=batch.task))
         self._enqueue(newer)
 

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from models.events import AuditEvent, ProjectionBatch, TaskProjection
+    from models.notify import Notification
     from models.sla import ClockState
     from models.tasks import (
         ActionResult,
@@ -80,7 +81,7 @@ class TaskBase:
         self._case_stale = False
         self._telling = False
         self._teller: asyncio.Task[None] | None = None
-        self._notices = Notices(inp)
+        self._notices = Notices(inp, queue=self._queue_mail)
         # patches.TASK_TELLS_STATUS: the case hears only of status changes; this is the
         # status it was last told of (None: not told yet).
         self._tells_status = False
@@ -269,6 +270,11 @@ class TaskBase:
             action, actor=actor, detail=detail, task_id=self._inp.task_id, data=data
         )
         await self._project([event])
+
+    async def _queue_mail(self, n: Notification) -> None:
+        """Queue ``n`` with the projection (patches.MAIL_THROUGH_OUTBOX): the same write,
+        usually, as the timeline row that says why it was sent."""
+        await self._projector.write(ProjectionBatch(mails=[n]))
 
     @workflow.query
     def projection(self) -> ProjectionBatch:

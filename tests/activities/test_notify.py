@@ -215,7 +215,7 @@ def test_migration_0002_creates_and_drops_the_outbox(engine: Engine) -> None:
 
     url = str(engine.url)
     indexes: Any = {i["name"] for i in inspect(engine).get_indexes("outbox")}
-    assert indexes == {"ix_outbox_case_id", "ix_outbox_status"}
+    assert indexes == {"ix_outbox_case_id", "ix_outbox_status", "ix_outbox_next_attempt"}
     command.downgrade(alembic_config(url), "0001")
     assert "outbox" not in inspect(engine).get_table_names()
     command.upgrade(alembic_config(url), "0002")

@@ -28,7 +28,7 @@ from tests.keys import TEST_KEYS, sealed_converter
 from tests.scenario import moved_rules
 from tests.smtp import SmtpServer
 from tests.workflows.helpers import runs_of
-from worker import build_worker
+from worker import build_relay, build_worker
 
 OUT = Path(__file__).parent / "histories"
 
@@ -72,7 +72,8 @@ async def main(version: str) -> None:
     tq = f"tq-{uuid.uuid4()}"
     try:
         with ThreadPoolExecutor(8) as ex:
-            async with build_worker(env.client, settings, engine, task_queue=tq, executor=ex) as w:
+            worker = build_worker(env.client, settings, engine, task_queue=tq, executor=ex)
+            async with worker as w, build_relay(settings, engine).running():
                 await scenarios.record(Stack(env.client, settings, engine, tq, w, env))
     finally:
         await env.shutdown()

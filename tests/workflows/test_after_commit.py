@@ -1,6 +1,7 @@
 """What an action does outside its workflow comes after the action is in the history
-(workflows/after_commit.py): the read model's row and audit row, and the start of the
-mail it sends. Before, the local projection ran inside the workflow task that accepted
+(workflows/after_commit.py): the read model's row and audit row, and the mail it sends
+(queued in the outbox with a projection; before patches.MAIL_THROUGH_OUTBOX, its
+workflow's start). Before, the local projection ran inside the workflow task that accepted
 the Update, so a task that timed out and was not retried with the Update left an audit
 row "accepted by …" for an acceptance the workflow never had.
 
@@ -70,6 +71,8 @@ class _Spy(ActivityInboundInterceptor):
         if info.activity_type == "project":
             batch: ProjectionBatch = input.args[0]
             what = [e.action for e in batch.events if e.action in UPDATE_OF]
+            # A task's mails, queued for the outbox relay (patches.MAIL_THROUGH_OUTBOX).
+            what += [f"mail:{n.event}" for n in batch.mails]
         elif info.activity_type == "start_notification":
             what = [f"mail:{input.args[0].event}"]
         if what:

@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from bench.report import mail_started
 from models.tasks import ActionResult
 from tests.keys import sealed_converter
 from worker import WORKFLOWS
@@ -96,6 +98,8 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert {"v7-commit-case", "v7-commit-task-T1"} <= set(recorded[patches.UPDATES_AFTER_COMMIT])
     # A task's answers carry their projection.
     assert "v8-answers-task-T1" in recorded[patches.ANSWER_CARRIES_PROJECTION]
+    # A task's mails go to the outbox with its projection.
+    assert {"v9-outbox-task-T1", "v9-outbox-task-T2"} <= set(recorded[patches.MAIL_THROUGH_OUTBOX])
 
 
 def test_updates_project_and_mail_through_the_queue_once_patched() -> None:
@@ -133,6 +137,29 @@ async def test_task_answers_carry_their_projection_once_patched() -> None:
     # changes (signing for the task, ending it).
     assert clocks["note"] == set()
     assert clocks["accepted"] == clocks["completed"] == {"sign_for", "reply", "statutory"}
+
+
+async def test_task_mails_are_queued_with_the_projection_once_patched() -> None:
+    """Saved before the patch, a task started a workflow for each mail (a local
+    ``start_notification``); since, it starts none, neither locally nor through the
+    queue nor as a child: its own ``project`` carries its mails to the outbox
+    (tests/workflows/test_outbox_mail.py follows them to the SMTP server)."""
+    before, after = load_named("v6-mails-task-T2"), load_named("v9-outbox-task-T2")
+    assert patches.MAIL_THROUGH_OUTBOX in patch_ids(after)
+    assert [m for m in map(mail_started, markers(before)) if m]  # its rungs' and new mail
+    for task in ("v9-outbox-task-T1", "v9-outbox-task-T2"):
+        history = load_named(task)
+        assert not [m for m in map(mail_started, markers(history)) if m]
+        assert "start_notification" not in scheduled(history)
+        assert not [
+            e
+            for e in history.events
+            if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+        ]
+
+
+def markers(history: WorkflowHistory) -> list[HistoryEvent]:
+    return [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
 
 
 async def answers(stem: str) -> list[ActionResult]:

@@ -1,0 +1,130 @@
+"""The outbox relay: sends the e-mails that tasks queue in the outbox
+(patches.MAIL_THROUGH_OUTBOX), in passes of up to ``batch``, from every worker process.
+
+Why not a workflow per e-mail, as before: a rung's mail cost its NotificationWorkflow's
+start, two workflow tasks and a queued activity on top of the task's own workflow task,
+and with 5,000 clocks falling due together the engine fell behind at about 7 rungs a
+second (bench/README.md). Now the task writes the mail's outbox row in the same
+transaction as the timeline row that says it escalated, and this loop sends what is due.
+
+Each pass leases the due rows (activities/outbox.py ``lease_due``: two relays — two
+worker processes — never take the same row, and a relay that dies gives its rows back
+when the lease ends), counts the attempt before anything is sent (a read model that
+cannot take that write sends nothing), sends them at most ``concurrency`` at a time, and
+records every outcome in one transaction: sent once every recipient has it; refused
+recipients or a failed connection retried after a backoff (5 s doubling to 10 min,
+only the recipients that do not have it); failed if it cannot be rendered, or if it is
+still not delivered three days after it was queued (the administrator is told, as for
+a NotificationWorkflow's mail, and ``appeals mail resend`` sends it again).
+
+A crash between the server's 250 and the recording of it mails again when the lease
+ends, as a retried send activity did: the stable Message-ID lets a mail client fold the
+two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from activities import outbox
+from activities.mail import NotificationError
+from activities.notify import NotifyActivities, patiently
+from activities.outbox import Leased, Outcome
+from activities.smtp import EmailSender
+
+log = logging.getLogger(__name__)
+# Longer than a pass can take (an SMTP timeout of 10 s, the outcome's write retried for
+# 20 s): a row is never leased again while its pass may still send it.
+LEASE = timedelta(seconds=60)
+IDLE_MAX = 30.0  # seconds between passes at most while the read model does not answer
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        notify: NotifyActivities,
+        sender: EmailSender,
+        *,
+        batch: int = 50,
+        poll: float = 0.5,
+        concurrency: int = 8,
+    ) -> None:
+        self._engine = engine
+        self._notify = notify
+        self._sender = sender
+        self._batch = batch
+        self._poll = poll
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def drain_once(self, at: datetime | None = None) -> int:
+        """One pass: lease what is due, send it, record the outcomes; rows leased.
+        ``at``: the pass's instant instead of the clock's (tests of backoff and leases)."""
+        now = at or datetime.now(UTC)
+        leased = await asyncio.to_thread(
+            functools.partial(
+                outbox.lease_due, self._engine, now=now, limit=self._batch, lease=LEASE
+            )
+        )
+        if not leased:
+            return 0
+        outcomes = list(await asyncio.gather(*(self._attempt(m) for m in leased)))
+        given_up = await patiently(
+            functools.partial(outbox.settle, self._engine, outcomes, now=at or datetime.now(UTC))
+        )
+        for notification_id, reason in given_up.items():
+            await self._notify.mark_failed(notification_id, reason)
+        for o in outcomes:
+            if o.error is not None or o.refused:  # ids and the SMTP reply: no personal data
+                log.warning("notification %s not sent: %s", o.id, o.error or o.refused)
+        return len(leased)
+
+    async def _attempt(self, m: Leased) -> Outcome:
+        n = m.notification
+        try:
+            message = await self._notify.compose(n)
+        except NotificationError as exc:
+            return Outcome(n.id, error=outbox.one_line(exc), final=True)
+        if not m.pending:  # every recipient had it: only the row's status was behind
+            return Outcome(n.id)
+        async with self._slots:
+            try:
+                refused = await self._sender.send(message, m.pending)
+            except Exception as exc:  # the server is away or refused the message
+                return Outcome(n.id, error=outbox.one_line(exc))
+        accepted = [a for a in m.pending if a not in refused]
+        return Outcome(n.id, accepted, refused, message_id=str(message["Message-ID"]))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pass after pass until ``stop``: at once again after a full pass, after
+        ``poll`` seconds after a short one, backing off while the read model fails."""
+        pause = self._poll
+        while not stop.is_set():
+            try:
+                full = await self.drain_once() >= self._batch
+                pause = self._poll
+            except Exception as exc:  # the read model locked or down: never give up
+                log.warning("outbox relay: %s; trying again in %.0f s", outbox.one_line(exc), pause)
+                full, pause = False, min(pause * 2, IDLE_MAX)
+            if not full:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[OutboxRelay]:
+        """The relay in the background for the block; on leaving, its pass in flight
+        finishes (a mail the server took is recorded, not sent again later)."""
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.run(stop))
+        try:
+            yield self
+        finally:
+            stop.set()
+            await task
