@@ -295,7 +295,7 @@ def lease_due(engine: Engine, *, now: datetime, limit: int, lease: timedelta) ->
 
 
 def settle(engine: Engine, outcomes: list[Outcome], *, now: datetime) -> dict[str, str]:
-    """Record every outcome of a pass in one transaction; the rows given up on (still
+    """Record ``outcomes`` in one transaction; the rows given up on (still
     not delivered ``GIVE_UP_AFTER`` after queueing) and why, for the caller to fail
     and alert on (``mark_failed``). Those keep their lease: a relay that dies before
     failing them tries them once more and gives up again. A row a hand resend sent or
