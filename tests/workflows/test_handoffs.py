@@ -41,16 +41,20 @@ PENALTY = {
 }
 
 
-async def mails_to(smtp: SmtpServer, task: str, count: int) -> list[tuple[str, str]]:
-    """(event, recipient addresses) of the mails about ``task`` once there are ``count``."""
+async def mails_to(smtp: SmtpServer, task: str, *wanted: str) -> dict[str, str]:
+    """Event → recipient addresses of the mails about ``task`` once every ``wanted`` event is in.
 
-    async def check() -> list[tuple[str, str]] | None:
-        found = [
-            (m["X-Appeals-Event"], ",".join(sorted(a.addr_spec for a in m["To"].addresses)))
+    Waiting for named events, not a count: the relay sends each mail when it falls due, so
+    which other mails (a warning at 75 %, say) are already in is a matter of timing.
+    """
+
+    async def check() -> dict[str, str] | None:
+        found = {
+            m["X-Appeals-Event"]: ",".join(sorted(a.addr_spec for a in m["To"].addresses))
             for m in smtp.inbox.messages()
             if m["X-Appeals-Task"] == task
-        ]
-        return found if len(found) >= count else None
+        }
+        return found if set(wanted) <= found.keys() else None
 
     return await eventually(check, timeout=30)
 
@@ -66,7 +70,9 @@ async def test_external_handoff_is_mailed_and_answered_by_a_clerk(
         "110108",
         "北京市12345政务服务便民热线",
     )
-    assert await mails_to(smtp, lead.task_id, 1) == [("handoff", "12345.beijing@appeals.example")]
+    assert await mails_to(smtp, lead.task_id, "handoff") == {
+        "handoff": "12345.beijing@appeals.example"
+    }
     mail = next(m for m in smtp.inbox.messages() if m["X-Appeals-Task"] == lead.task_id)
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "封号7天" in body and "13800138001" not in body and "王小明" not in body
@@ -110,7 +116,7 @@ async def test_unanswered_handoff_escalates_to_social_work(
     handle = await open_case(clock_stack, intake(platform="didi", **PENALTY))
     (lead,) = by_role(await open_tasks(clock_stack, handle, 4), "lead")
     await clock_stack.env.sleep(timedelta(days=20))
-    got = dict(await mails_to(smtp, lead.task_id, 5))
+    got = await mails_to(smtp, lead.task_id, "handoff", "warning-50", "rung-1", "rung-2")
     # The hotline is warned; its breach goes to 社会工作部 (rung 1), then leadership.
     assert got["handoff"] == "12345.beijing@appeals.example"
     assert got["warning-50"] == "12345.beijing@appeals.example"
@@ -127,7 +133,7 @@ async def test_a_new_plan_leaves_the_handoff_on_its_own_ladder(
         "set_plan", SetPlanInput(actor="sup.zhang", plan="urgent", reason="劳动者生活困难")
     )
     await clock_stack.env.sleep(timedelta(days=20))
-    got = dict(await mails_to(smtp, lead.task_id, 4))
+    got = await mails_to(smtp, lead.task_id, "rung-1", "rung-2")
     # Still the hand-off's ladder: 社会工作部 hears first, never the Beijing hotline.
     assert got["rung-1"] == "social_work.city@appeals.example"
     assert got["rung-2"] == "leadership@appeals.example"
@@ -195,7 +201,7 @@ async def test_a_late_platform_escalates_to_the_lead_office(
     tasks = await open_tasks(clock_stack, handle, 4)
     (lead,), (liaison,) = by_role(tasks, "lead"), by_role(tasks, "liaison")
     await clock_stack.env.sleep(timedelta(days=10))
-    got = dict(await mails_to(smtp, liaison.task_id, 3))
+    got = await mails_to(smtp, liaison.task_id, "warning-50", "rung-1")
     lead_mailbox = f"{lead.department}.tianhe@appeals.example"
     assert got["warning-50"] == "liaison@yangcheng-run.example"
     assert got["rung-1"] == lead_mailbox  # the lead department hears, never the worker
