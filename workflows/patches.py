@@ -21,14 +21,24 @@ INHERITED = "inherited_patches"
 
 
 def taken(patch_id: str) -> bool:
-    """``workflow.patched(patch_id)``, except in a run continued as new from one that
-    took the patch (its ids in the workflow's ``inherited_patches``, from the carried
-    input, so the same in replay): that run takes it too, and records no marker. Each
-    marker costs two events (the marker and the TemporalChangeVersion upsert), 40-odd
-    a run with every id of ALL decided. An id the previous run did not know (added to
-    the code since) is decided here, with its marker, as in any run."""
+    """``workflow.patched(patch_id)``, except:
+
+    - in a run continued as new from one that took the patch (its ids in the workflow's
+      ``inherited_patches``, from the carried input, so the same in replay): that run
+      takes it too, and records no marker;
+    - for an id of ``BUNDLED``, in a run that took ``AS_ONE``: taken, without a marker
+      of its own.
+
+    Each marker costs two events (the marker and the TemporalChangeVersion upsert the
+    SDK adds to it), 58 a run with every id of BUNDLED decided at its start. An id the
+    previous run did not know (added to the code since) is decided here, with its
+    marker, as in any run."""
     inherited: Collection[str] = getattr(workflow.instance(), INHERITED, ())
-    return patch_id in inherited or workflow.patched(patch_id)
+    if patch_id in inherited:
+        return True
+    if patch_id in BUNDLED and (AS_ONE in inherited or workflow.patched(AS_ONE)):
+        return True
+    return workflow.patched(patch_id)
 
 
 DRILL_SPECIAL_TASKS = "drill-special-tasks-stay-on-drill"
@@ -199,9 +209,15 @@ Before, each mail started a NotificationWorkflow of its own: with 5,000 clocks f
 due together, its start, two workflow tasks and a queued activity a rung held the engine
 to about 7 rungs a second."""
 
-# Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
-# start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
-ALL = (
+AS_ONE = "patches-decided-as-one"
+"""Every id of BUNDLED is taken at once, by this one marker, when a run starts
+(workflows.compute.decide_patches_first asks for it first). Before, a new run recorded
+each id's marker and the SDK's search-attribute upsert beside it: 58 of a new case's
+history events, and as many again in each of its tasks, before it did anything."""
+
+# The ids AS_ONE takes together. Never add to it: a run that took AS_ONE must take
+# the same ids on replay. A patch added later gets its own marker (ALL, below).
+BUNDLED = (
     DRILL_SPECIAL_TASKS,
     DESIGNATION_FIELD,
     SET_PLAN_SKIPS_HANDOFFS,
@@ -232,3 +248,8 @@ ALL = (
     ANSWER_CARRIES_PROJECTION,
     MAIL_THROUGH_OUTBOX,
 )
+
+# Every id goes into ALL: runs that took LOCAL_ACTIVITIES decide all of ALL when they
+# start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
+# AS_ONE comes first: a run decides it before any id it bundles.
+ALL = (AS_ONE, *BUNDLED)

@@ -41,8 +41,8 @@ from tests.workflows.helpers import (
 from tests.workflows.record_histories import save
 
 
-async def history(stack: Stack) -> None:
-    handle = await open_case(stack, intake(request_id="replay-history-v6"))
+async def history(stack: Stack, name: str = "v6-history") -> None:
+    handle = await open_case(stack, intake(request_id=f"replay-{name}"))
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
     who = co.handlers[0]
     await act(stack, co.task_id, "accept", AcceptInput(actor=who))
@@ -93,7 +93,7 @@ async def history(stack: Stack) -> None:
     )
     await wait_status(handle, "awaiting_callback")
     await handle.execute_update("callback", CallbackInput(actor="clerk.li", result="satisfied"))
-    await save(stack, handle, "v6-history")
+    await save(stack, handle, name)
 
 
 async def record(stack: Stack) -> None:

@@ -27,9 +27,9 @@ from tests.workflows.record_histories import save
 from tests.workflows.record_mails import handle_case
 
 
-async def record(stack: Stack) -> None:
+async def record(stack: Stack, name: str = "v9-outbox") -> None:
     handle = await open_case(
-        stack, intake(request_id="replay-outbox-v9", sla_plan="drill", urgent=True)
+        stack, intake(request_id=f"replay-{name}", sla_plan="drill", urgent=True)
     )
     lead, co = sorted(await wait_tasks(handle, 2), key=lambda t: t.role.value != "lead")
     await act(stack, lead.task_id, "accept", AcceptInput(actor=lead.handlers[0]))
@@ -48,4 +48,4 @@ async def record(stack: Stack) -> None:
 
     await eventually(mailed)
     await handle_case(stack, handle, lead, co)
-    await save(stack, handle, "v9-outbox")
+    await save(stack, handle, name)

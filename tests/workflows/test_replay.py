@@ -100,6 +100,8 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert "v8-answers-task-T1" in recorded[patches.ANSWER_CARRIES_PROJECTION]
     # A task's mails go to the outbox with its projection.
     assert {"v9-outbox-task-T1", "v9-outbox-task-T2"} <= set(recorded[patches.MAIL_THROUGH_OUTBOX])
+    # Cases and tasks take every bundled patch through one marker.
+    assert {"v10-one-outbox-case", "v10-one-outbox-task-T1"} <= set(recorded[patches.AS_ONE])
 
 
 def test_updates_project_and_mail_through_the_queue_once_patched() -> None:
@@ -156,6 +158,31 @@ async def test_task_mails_are_queued_with_the_projection_once_patched() -> None:
             for e in history.events
             if e.HasField("start_child_workflow_execution_initiated_event_attributes")
         ]
+
+
+def test_a_new_run_takes_the_bundled_patches_through_one_marker() -> None:
+    """Saved before patches.AS_ONE, a new case and each new task recorded a marker and a
+    search-attribute upsert for every patch; since, one of each, and the run still takes
+    every bundled branch: its tasks' mails go through the outbox (no mail workflow, no
+    ``start_notification``), as v9-outbox's did with 29 markers. A continued run
+    inherits AS_ONE and records none."""
+    for stem in ("v10-one-outbox-case", "v10-one-outbox-task-T1", "v10-one-history-task-T3"):
+        history = load_named(stem)
+        assert patch_ids(history) == {patches.AS_ONE}, stem
+        upserts = [
+            e
+            for e in history.events
+            if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        ]
+        assert len(upserts) == 1, stem
+    assert not patch_ids(load_named("v10-one-history-task-T1-run2"))
+    for task in ("v10-one-outbox-task-T1", "v10-one-outbox-task-T2"):
+        history = load_named(task)
+        assert not [m for m in map(mail_started, markers(history)) if m]
+        assert "start_notification" not in scheduled(history)
+    before, after = load_named("v9-outbox-case"), load_named("v10-one-outbox-case")
+    assert len(patch_ids(before)) == len(patches.BUNDLED)
+    assert len(after.events) <= len(before.events) - 2 * (len(patches.BUNDLED) - 1)
 
 
 def markers(history: WorkflowHistory) -> list[HistoryEvent]:
