@@ -63,6 +63,7 @@ from models.case import CallbackInput, CaseInput, case_id_for  # noqa: E402
 from models.intake import IntakeForm  # noqa: E402
 from models.tasks import (  # noqa: E402
     AcceptInput,
+    ActionResult,
     CompleteInput,
     DecideExtensionInput,
     ExtendInput,
@@ -70,6 +71,7 @@ from models.tasks import (  # noqa: E402
     TaskState,
     TransferInput,
 )
+from services.temporal import execute  # noqa: E402
 from settings import Settings  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.grievance import GrievanceWorkflow  # noqa: E402
@@ -146,7 +148,8 @@ class Driver:
         return await self.task(await eventually(check, f"a new {role} task of {case.id}"))
 
     async def act(self, task_id: str, name: str, arg: Any) -> None:
-        await self.client.get_workflow_handle(task_id).execute_update(name, arg)
+        # As the API sends it: again while the task refuses it for moving to a new run.
+        await execute(self.client, task_id, name, arg, ActionResult)
 
     async def wait_case(self, case: Any, status: str) -> None:
         async def check() -> bool | None:

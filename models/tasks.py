@@ -201,6 +201,12 @@ class ActionAnswer(BaseModel):
     version: int | None = None
 
 
+MOVING_ON = "TaskMovingOn"
+"""The type of a task validator's refusal while the task's run winds down to continue as
+new: nothing was applied, and the same action sent again reaches the new run
+(services.temporal.update sends it again)."""
+
+
 class ActionResult(ActionAnswer):
     """A task's answer to an action (the Update's result). ``version``: the projection
     of the task that shows the action. ``projection``: that projection itself, the row

@@ -3,6 +3,8 @@ the services' one-line refusals."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import TypeVar
 
@@ -16,17 +18,59 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.tasks import MOVING_ON
 from services.errors import Conflict, NotFound, Unavailable
 
 T = TypeVar("T")
 UPDATE_TIMEOUT = timedelta(seconds=30)
+# How long an action refused because its task is moving to a new run (MOVING_ON) is
+# sent again: the move takes one projection's round trip, well under a second.
+MOVING_WAIT = 10.0
 
 
-def cause_message(e: BaseException) -> str:
+def application_cause(e: BaseException) -> ApplicationError | None:
     cause = e.__cause__ or getattr(e, "cause", None)
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__ or getattr(cause, "cause", None)
-    return cause.message if isinstance(cause, ApplicationError) else str(e)
+    return cause
+
+
+def cause_message(e: BaseException) -> str:
+    cause = application_cause(e)
+    return cause.message if cause is not None else str(e)
+
+
+def moving_on(e: BaseException) -> bool:
+    """Whether an Update was refused only because its task is moving to a new run."""
+    cause = application_cause(e)
+    return cause is not None and cause.type == MOVING_ON
+
+
+async def execute(
+    c: Client,
+    workflow_id: str,
+    name: str,
+    arg: BaseModel,
+    result_type: type[T],
+    *,
+    update_id: str | None = None,
+    rpc_timeout: timedelta | None = None,
+) -> T:
+    """``execute_update``, sent again while the task refuses it for moving to a new run
+    (at most MOVING_WAIT): the next run takes it. Nothing of a refused Update is applied."""
+    handle = c.get_workflow_handle(workflow_id)
+    give_up, pause = time.monotonic() + MOVING_WAIT, 0.02
+    while True:
+        try:
+            result: T = await handle.execute_update(
+                name, arg, id=update_id, result_type=result_type, rpc_timeout=rpc_timeout
+            )
+            return result
+        except WorkflowUpdateFailedError as e:
+            if not moving_on(e) or time.monotonic() + pause > give_up:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 async def update(
@@ -42,12 +86,10 @@ async def update(
     """Run an Update; a validator's refusal is a Conflict with the validator's words.
     With ``update_id`` (a caller's idempotency key), the same id sent again is answered
     by the first Update's outcome, never applied twice (Temporal dedupes Update ids)."""
-    handle = c.get_workflow_handle(workflow_id)
     try:
-        result: T = await handle.execute_update(
-            name, arg, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+        return await execute(
+            c, workflow_id, name, arg, result_type, update_id=update_id, rpc_timeout=UPDATE_TIMEOUT
         )
-        return result
     except WorkflowUpdateFailedError as e:
         raise Conflict(cause_message(e)) from e
     except WorkflowUpdateRPCTimeoutOrCancelledError as e:

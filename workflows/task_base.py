@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from models.notify import Notification
     from models.sla import ClockState
     from models.tasks import (
+        MOVING_ON,
         ActionResult,
         CoStatus,
         TaskCarry,
@@ -175,7 +176,22 @@ class TaskBase:
                 f"handlers: {', '.join(self._office.handlers) or 'none'}"
             )
 
+    def _check_moving(self) -> None:
+        """Refuse a new action while this run winds down to continue as new.
+
+        Only as a validator (read-only), never when a handler checks again: an action
+        accepted before the run began to wind down goes on as it always did. Without it,
+        actions sent back to back kept the run from continuing (it waits until none is in
+        flight), its clocks stopped, for as long as they came."""
+        if self._continuing and workflow.unsafe.is_read_only():
+            raise ApplicationError(
+                f"task {self._inp.task_id} is moving to a new run; send the action again",
+                type=MOVING_ON,
+                non_retryable=True,
+            )
+
     def _check_status(self, action: str, *allowed: TaskStatus) -> None:
+        self._check_moving()
         if self._status not in allowed:
             wanted = " or ".join(s.value for s in allowed)
             raise reject(

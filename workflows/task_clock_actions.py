@@ -233,6 +233,7 @@ class TaskClockActions(TaskBase):
         clock = self._check_clock(inp.clock)
         if not any(e.status is ExtensionStatus.pending for e in clock.extensions):
             raise reject(f"no extension of the {clock.label} clock awaits a decision")
+        self._check_moving()
         if not self._status.is_open:
             raise reject(f"task {self._inp.task_id} is {self._status.value}")
 

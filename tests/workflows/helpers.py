@@ -16,6 +16,7 @@ from models.case import CallbackInput, CaseInput, CaseState, case_id_for
 from models.intake import IntakeForm
 from models.tasks import AcceptInput, ActionResult, CompleteInput, TaskState
 from services.projected import task_projected
+from services.temporal import execute
 from tests.conftest import Stack, eventually
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.grievance import GrievanceWorkflow
@@ -84,9 +85,9 @@ async def wait_status(handle: WorkflowHandle[Any, Any], status: str) -> CaseStat
 
 
 async def act(stack: Stack, task_id: str, name: str, arg: Any) -> ActionResult:
-    """A task action as the API sends it: the Update, then the wait for its projection."""
-    handle = stack.client.get_workflow_handle(task_id)
-    result: ActionResult = await handle.execute_update(name, arg, result_type=ActionResult)
+    """A task action as the API sends it: the Update (sent again while the task moves to a
+    new run), then the wait for its projection."""
+    result = await execute(stack.client, task_id, name, arg, ActionResult)
     await task_projected(stack.engine, task_id, result.version)
     return result
 
