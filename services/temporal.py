@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -46,6 +48,20 @@ def moving_on(e: BaseException) -> bool:
     return cause is not None and cause.type == MOVING_ON
 
 
+def closed(e: RPCError) -> bool:
+    """Whether the server refused a call because the workflow's run has ended."""
+    return e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower()
+
+
+async def running(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow's latest run is running (it may have continued as new)."""
+    try:
+        described = await handle.describe()
+    except RPCError:
+        return False
+    return described.status == WorkflowExecutionStatus.RUNNING
+
+
 async def execute(
     c: Client,
     workflow_id: str,
@@ -68,6 +84,11 @@ async def execute(
             return result
         except WorkflowUpdateFailedError as e:
             if not moving_on(e) or time.monotonic() + pause > give_up:
+                raise
+        except RPCError as e:
+            # Sent the moment a run continued as new, the Update meets the closed run
+            # ("Completed workflow"); the task itself runs on in the next one.
+            if not (closed(e) and await running(handle)) or time.monotonic() + pause > give_up:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.5)
@@ -102,7 +123,7 @@ async def update(
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(f"unknown {kind} {workflow_id}") from e
-        if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
+        if closed(e):
             raise Conflict(f"{kind} {workflow_id} is finished; nothing can change it") from e
         raise Unavailable(f"Temporal refused the action on {workflow_id}: {e.message}") from e
 
