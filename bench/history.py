@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import socket
 import sys
 import tempfile
@@ -510,6 +511,7 @@ async def main(ns: argparse.Namespace) -> None:
         await env.shutdown()
         sink.stop()
         engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)  # the figures are printed; nothing else is kept
     section("summary")
     for name, f in figures.items():
         tasks = ", ".join(f"{k.split()[1]} {v}" for k, v in f["task_events"].items())
