@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from db import queries
-from db.tables import EventRow
+from db.tables import EventRow, OutboxRow
 from models.case import CallbackInput, CaseInput, CaseState, case_id_for
 from models.intake import IntakeForm
 from models.tasks import AcceptInput, ActionResult, CompleteInput, TaskState
@@ -162,6 +164,27 @@ async def projected(stack: Stack, case_id: str) -> None:
         # its case a moment after its own actions: perf-case-told-in-background).
         settled = not state.settling
         return settled and case is not None and case.status == state.status.value and rows == want
+
+    await eventually(check)
+
+
+async def mails_settled(stack: Stack) -> None:
+    """Wait until the outbox relay has nothing due or in hand: no queued or retrying row
+    whose next attempt is within a lease of now (wall time: the relay's clock). Mails
+    deferred to office hours in a skipped-ahead test clock lie far beyond that."""
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+
+    async def check() -> bool:
+        with Session(stack.engine) as session:
+            due = session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(
+                    col(OutboxRow.status).in_(("queued", "retrying")),
+                    col(OutboxRow.next_attempt_at) <= soon,
+                )
+            )
+        return due == 0
 
     await eventually(check)
 
