@@ -210,7 +210,9 @@ async def migrated(settings: Settings, stop: asyncio.Event | None = None) -> boo
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    engine = make_engine(settings.db_url)
+    # One for each activity thread, and a few for the outbox relay (its lease and its
+    # records run in threads of their own).
+    engine = make_engine(settings.db_url, connections=settings.worker_activity_threads + 4)
     if not await migrated(settings, stop):
         return
     client = await connect(settings)

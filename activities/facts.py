@@ -20,11 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
 from activities.calendar_source import CalendarSource
 from db.tables import CaseRow, DeadlineRow, EventRow, TaskFigureRow, TaskRow
+from db.upsert import upsert_rows
 from sla.arithmetic import working_time_between
 from sla.calendar import WorkCalendar
 from sla.hours import OfficeHours
@@ -214,14 +214,9 @@ def refresh_case(session: Session, case_id: str, math: FigureMath) -> None:
 
 
 def upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
     table = SQLModel.metadata.tables[TaskFigureRow.__tablename__]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(rows)
-    changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "task_id"}
-    session.execute(stmt.on_conflict_do_update(index_elements=["task_id"], set_=changed))
+    columns = [c.name for c in table.columns]
+    upsert_rows(session, table, rows, key=["task_id"], update=columns)
 
 
 def rebuild(engine: Engine, math: FigureMath, *, chunk: int = 500) -> int:

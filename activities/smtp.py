@@ -4,7 +4,9 @@ outbox can keep a status per recipient and retry only those."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,11 +26,17 @@ class EmailSender(Protocol):
         connection, a refused sender or message), so the whole send is retried."""
         ...
 
+    def connection(self) -> AbstractAsyncContextManager[EmailSender]:
+        """A sender for several messages in a row (the outbox relay's pass), over one
+        connection where the sender has connections."""
+        ...
+
 
 class SmtpSender:
-    """Sends through an SMTP server with aiosmtplib, one connection per message: the
-    engine sends a few mails an hour, and a fresh connection never finds a socket the
-    server closed while idle."""
+    """Sends through an SMTP server with aiosmtplib: ``send``, one connection per message
+    (an activity's or a resend's single mail: a fresh connection never finds a socket
+    the server closed while idle); ``connection``, one for a relay pass's mails in a row
+    (a burst of rungs paid a connection, a greeting and an EHLO for every mail)."""
 
     def __init__(
         self,
@@ -64,27 +72,85 @@ class SmtpSender:
     def __repr__(self) -> str:  # never the password
         return f"SmtpSender({self.host}:{self.port}, user={self.username!r})"
 
+    def connection(self) -> AbstractAsyncContextManager[EmailSender]:
+        return _Connection(self)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self._password,
+            use_tls=self.use_tls,
+            # Explicit, not aiosmtplib's "whenever offered": a relay with a self-signed
+            # certificate must not start failing because it began advertising STARTTLS.
+            start_tls=self.start_tls,
+            timeout=self.timeout,
+        )
+
+    async def send(self, message: EmailMessage, recipients: Sequence[str] | None = None) -> Refused:
+        async with self.connection() as connection:
+            return await connection.send(message, recipients)
+
+
+class _Connection:
+    """One SMTP connection for several messages, opened at the first and closed (QUIT)
+    at the end. A connection that carried a message before and fails on the next is
+    taken to be one the server closed meanwhile: that message goes once more on a new
+    connection. A failure on a new connection is the server's answer, raised."""
+
+    def __init__(self, sender: SmtpSender) -> None:
+        self._sender = sender
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._used = False
+
+    async def __aenter__(self) -> _Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
     async def send(self, message: EmailMessage, recipients: Sequence[str] | None = None) -> Refused:
         try:
-            errors, _ = await aiosmtplib.send(
-                message,
-                recipients=list(recipients) if recipients is not None else None,
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self._password,
-                use_tls=self.use_tls,
-                # Explicit, not aiosmtplib's "whenever offered": a relay with a
-                # self-signed certificate must not start failing because it began
-                # advertising STARTTLS.
-                start_tls=self.start_tls,
-                timeout=self.timeout,
+            return await self._send(message, recipients)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+            if not self._used:
+                raise
+            await self._close()
+            return await self._send(message, recipients)
+
+    async def _send(self, message: EmailMessage, recipients: Sequence[str] | None) -> Refused:
+        if self._smtp is None:
+            self._smtp = self._sender._client()
+            self._used = False
+            await self._smtp.connect()
+        try:
+            errors, _ = await self._smtp.send_message(
+                message, recipients=list(recipients) if recipients is not None else None
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             # Every recipient refused: per recipient like a partial refusal, so the
-            # outbox says who and why, and a retry tries them again.
+            # outbox says who and why, and a retry tries them again. The envelope was
+            # reset: the connection goes on.
+            self._used = True
             return {r.recipient: _reply(r.code, r.message) for r in exc.recipients}
+        except Exception:
+            await self._close()  # in an unknown state: the next message gets a new one
+            raise
+        self._used = True
         return {address: _reply(r.code, r.message) for address, r in errors.items()}
+
+    def connection(self) -> AbstractAsyncContextManager[EmailSender]:
+        return _Connection(self._sender)
+
+    async def _close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        try:
+            await smtp.quit()
+        except Exception:  # the mails are sent; a QUIT the server missed changes nothing
+            smtp.close()
 
 
 def _reply(code: int, message: str) -> str:
@@ -111,6 +177,9 @@ class RecordingSender:
             self.messages.append(message)
             self.envelopes.append([a for a in to if a not in refused])
         return refused
+
+    def connection(self) -> AbstractAsyncContextManager[EmailSender]:
+        return contextlib.nullcontext(self)
 
 
 def _to(message: EmailMessage) -> list[str]:

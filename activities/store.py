@@ -27,7 +27,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 from temporalio import activity
 
@@ -35,6 +34,7 @@ from activities import outbox
 from activities.facts import FigureMath, refresh_case
 from db.engine import brief_lock_wait
 from db.tables import CaseRow, DeadlineRow, EventRow, ProjectionLagRow, TaskFigureRow, TaskRow
+from db.upsert import upsert_rows
 from models.events import AuditEvent, CaseProjection, ProjectionBatch, TaskProjection
 from sla.calendar import WorkCalendar
 
@@ -261,11 +261,18 @@ def _upsert_task(session: Session, task: TaskProjection) -> None:
     if not not_older(session, TaskRow, TaskRow.task_id == task.task_id, task.version, fields):
         return  # an older projection arriving late must not touch the clocks either
     open_task = task.status in OPEN_TASK
+    # The task's clocks in one query, not one a clock: a rung writes all of them.
+    held = {
+        c.clock: c
+        for c in session.scalars(
+            select(DeadlineRow).where(col(DeadlineRow.task_id) == task.task_id)
+        )
+    }
     for d in task.deadlines:
         # Only a running clock of an open task has running_due_at: the overdue
         # query is then one range scan on its index.
         running_due = d.due_at if open_task and d.status == "running" else None
-        clock = session.get(DeadlineRow, (task.task_id, d.clock))
+        clock = held.get(d.clock)
         if clock is None:
             clock = DeadlineRow(
                 task_id=task.task_id,
@@ -299,19 +306,9 @@ def _insert_events(session: Session, events: Sequence[AuditEvent]) -> None:
         }
         for e in events
     ]
-    dialect = session.get_bind().dialect.name
-    table = SQLModel.metadata.tables[EventRow.__tablename__]
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise RuntimeError(f"the read model supports SQLite and PostgreSQL, not {dialect}")
     # A key written again: a retry (the same values), or the rerun of a workflow task
     # whose worker died (its own times, which the history keeps): written over.
-    insert = insert.values(rows)
-    changed = {c: insert.excluded[c] for c in rows[0] if c != "key"}
-    session.execute(insert.on_conflict_do_update(index_elements=["key"], set_=changed))
+    upsert_rows(session, SQLModel.metadata.tables[EventRow.__tablename__], rows, key=["key"])
 
 
 def reproject(engine: Engine, batch: ProjectionBatch, figures: FigureMath | None = None) -> bool:

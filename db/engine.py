@@ -16,15 +16,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000  # how long a write waits for SQLite's lock
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connections: int = 5) -> Engine:
     """An engine tuned for the backend: SQLite gets WAL and a busy timeout so the
-    worker's writes and the CLI's reads do not block each other."""
+    worker's writes and the CLI's reads do not block each other. ``connections``: how
+    many it keeps open (the pool's size): as many as the threads that write at once,
+    since a connection beyond the pool is opened for one write and closed after it (a
+    new PostgreSQL backend, or SQLite's pragmas, every time)."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+            pool_size=connections,
             # A failed statement's message must not carry its values (names, phones,
             # ID numbers) into logs, activity failures and Temporal's history.
             hide_parameters=True,
@@ -39,7 +43,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=connections)
 
 
 BRIEF_LOCK_WAIT_MS = 200

@@ -24,6 +24,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.peers: list[Any] = []  # the client's (host, port) of each accepted message
         self.reject_with: str | None = None
         self.refuse: set[str] = set()
 
@@ -39,6 +40,7 @@ class Inbox:
         if self.reject_with:
             return self.reject_with
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

@@ -71,6 +71,20 @@ async def test_two_relays_send_each_queued_mail_once(
     assert set(counts) == {r.message_id for r in sent.values()}
 
 
+async def test_a_pass_sends_its_mails_over_one_connection_a_lane(
+    read_model: Engine, settings: Settings, smtp: SmtpServer
+) -> None:
+    mails = rungs(24)
+    queue(read_model, mails)
+    s = relay_settings(settings, read_model).model_copy(update={"mail_concurrency": 3})
+    assert await build_relay(s, read_model).drain_once() == 24
+    assert all(r.status == "sent" and r.attempts == 1 for r in rows(read_model).values())
+    counts = message_ids(smtp)
+    assert len(counts) == 24 and set(counts.values()) == {1}
+    # Three lanes, eight mails each in a row: three connections, not 24.
+    assert len(set(smtp.inbox.peers)) == 3
+
+
 async def test_a_server_away_backs_off_then_delivers_once(
     read_model: Engine, settings: Settings, smtp: SmtpServer
 ) -> None:

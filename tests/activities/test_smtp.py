@@ -75,6 +75,34 @@ async def test_a_stopped_server_is_a_connection_error(smtp_server: SmtpServer) -
         await sender_for(smtp_server).send(render(sample("info"), mail_from=MAIL_FROM))
 
 
+async def test_one_connection_carries_several_mails_and_is_opened_again_if_closed(
+    smtp_server: SmtpServer,
+) -> None:
+    sender = sender_for(smtp_server)
+    first, second, third = (sample(k, id=f"AP-CONN-T1:{k}") for k in ("info", "warning", "urge"))
+    async with sender.connection() as connection:
+        await connection.send(render(first, mail_from=MAIL_FROM))
+        await connection.send(render(second, mail_from=MAIL_FROM))
+        # The server goes away and comes back between two mails (an idle socket it
+        # closed): the third goes over a new connection instead of failing.
+        smtp_server.stop()
+        smtp_server.start()
+        await connection.send(render(third, mail_from=MAIL_FROM))
+    got = [m["X-Appeals-Notification"] for m in smtp_server.inbox.messages()]
+    assert got == [first.id, second.id, third.id]
+    peers = smtp_server.inbox.peers
+    assert peers[0] == peers[1] and peers[2] != peers[1]
+
+
+async def test_a_new_connection_to_a_stopped_server_is_a_connection_error(
+    smtp_server: SmtpServer,
+) -> None:
+    smtp_server.stop()
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        async with sender_for(smtp_server).connection() as connection:
+            await connection.send(render(sample("info"), mail_from=MAIL_FROM))
+
+
 async def test_a_silent_server_times_out() -> None:
     # Accepts the TCP connection (the kernel's backlog does) but never greets.
     with socket.socket() as listener:
