@@ -121,9 +121,9 @@ class _Connection:
 
     async def _send(self, message: EmailMessage, recipients: Sequence[str] | None) -> Refused:
         if self._smtp is None:
-            self._smtp = self._sender._client()
-            self._used = False
-            await self._smtp.connect()
+            smtp = self._sender._client()
+            await smtp.connect()  # a failure here leaves none: the next mail tries anew
+            self._smtp, self._used = smtp, False
         try:
             errors, _ = await self._smtp.send_message(
                 message, recipients=list(recipients) if recipients is not None else None

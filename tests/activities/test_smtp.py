@@ -98,9 +98,10 @@ async def test_a_new_connection_to_a_stopped_server_is_a_connection_error(
     smtp_server: SmtpServer,
 ) -> None:
     smtp_server.stop()
-    with pytest.raises(aiosmtplib.SMTPConnectError):
-        async with sender_for(smtp_server).connection() as connection:
-            await connection.send(render(sample("info"), mail_from=MAIL_FROM))
+    async with sender_for(smtp_server).connection() as connection:
+        for _ in range(2):  # each mail tries to connect, and says why it could not
+            with pytest.raises(aiosmtplib.SMTPConnectError):
+                await connection.send(render(sample("info"), mail_from=MAIL_FROM))
 
 
 async def test_a_silent_server_times_out() -> None:
