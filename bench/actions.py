@@ -5,9 +5,12 @@ each beside a bare Update on the same server at the same moment.
 Run from the project root::
 
     .venv/bin/python bench/actions.py [--tasks M] [--rate R] [--seed S] [--port P]
+        [--worker-processes K]
 
-One embedded stack and the real worker in this process (``bench.stack``), the FastAPI
-app served by uvicorn on a free 127.0.0.1 port. After a warm-up it opens enough cases
+One embedded stack and the real worker in this process (``bench.stack``), or with
+``--worker-processes K`` the worker as K processes of their own (``worker.py``, as
+deployed: the API's process runs no workflows); the FastAPI app served by uvicorn on a free
+127.0.0.1 port in this process. After a warm-up it opens enough cases
 for M tasks, waits until they are projected, then, while a background loop opens R new
 cases a second (default 2), takes the M tasks one at a time (leads' and co-handlers'
 alternately): ``accept``, ``note``, then ``complete`` (a co-handler) or ``return`` (a
@@ -28,6 +31,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,14 +45,17 @@ from api.app import API_PREFIX, create_app
 from auth.accounts import seed_dev
 from bench.api_latency import Handlers, Target, UpdateClock, pick_targets, served
 from bench.report import pct, section, table
-from bench.stack import BenchError, run_bench, stack_and_worker
+from bench.stack import BenchError, run_bench, stack_and_worker, worker_pids
 from bench.throughput import (
     WARMUP_CASES,
     CpuWindow,
+    E,
     ReadModel,
     bounded,
     load_baseline,
+    ns,
     plan_cases,
+    process_cpu,
     server_pid,
     start_case,
     wait_projected,
@@ -180,12 +187,53 @@ async def run_actions(
     return rows
 
 
+def workers_cpu(pids: Sequence[int]) -> float:
+    return sum(process_cpu(pid) for pid in pids)
+
+
+@dataclass
+class UpdateTasks:
+    """Where each action's Update spent its time on the engine's side, from the task
+    workflows' histories: the workflow task that accepted it, from scheduled to started
+    (the server and the queue to the worker) and from started to completed (the worker
+    running it, and the completion's trip back)."""
+
+    queued: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    run: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+
+async def update_tasks(client: Client, task_ids: Sequence[str]) -> UpdateTasks:
+    out = UpdateTasks()
+
+    async def one(task_id: str) -> None:
+        history = await client.get_workflow_handle(task_id).fetch_history()
+        events = list(history.events)
+        by_id = {e.event_id: e for e in events}
+        for e in events:
+            if e.event_type != E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                continue
+            a = e.workflow_execution_update_accepted_event_attributes
+            name = a.accepted_request.input.name
+            # The Update is accepted in the workflow task completed just before it.
+            done = by_id.get(e.event_id - 1)
+            if done is None or done.event_type != E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                continue
+            started = by_id[done.workflow_task_completed_event_attributes.started_event_id]
+            scheduled = by_id[started.workflow_task_started_event_attributes.scheduled_event_id]
+            out.queued[name].append((ns(started) - ns(scheduled)) / 1e6)
+            out.run[name].append((ns(done) - ns(started)) / 1e6)
+
+    await bounded(list(dict.fromkeys(task_ids)), 8, one)
+    return out
+
+
 @dataclass
 class Args:
     tasks: int
     rate: float
     seed: int
     port: int | None
+    worker_processes: int
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -194,10 +242,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--rate", type=float, default=2.0, help="cases opened per second meanwhile")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--port", type=int, default=None, help="Temporal base port P (default: free)")
+    p.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run the worker as K processes of their own (as deployed); 0: in this one",
+    )
     ns = p.parse_args(argv)
-    if ns.tasks < 2 or ns.rate < 0:
-        p.error("--tasks must be ≥ 2 and --rate ≥ 0")
-    return Args(ns.tasks, ns.rate, ns.seed, ns.port)
+    if ns.tasks < 2 or ns.rate < 0 or ns.worker_processes < 0:
+        p.error("--tasks must be ≥ 2, --rate and --worker-processes ≥ 0")
+    return Args(ns.tasks, ns.rate, ns.seed, ns.port, ns.worker_processes)
 
 
 async def run(args: Args) -> int:
@@ -210,7 +264,10 @@ async def run(args: Args) -> int:
     cases = plan_cases(rules, rng, prefix, max(4, args.tasks * 2))
     load1 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="appeals-bench-", ignore_cleanup_errors=True) as tmp:
-        async with stack_and_worker(args.port, Path(tmp)) as (live, worker_task):
+        async with stack_and_worker(
+            args.port, Path(tmp), worker_processes=args.worker_processes
+        ) as (live, worker_task):
+            wpids = worker_pids(worker_task)
             client = await connect(live)
             db = ReadModel(live.db_url)
 
@@ -264,13 +321,18 @@ async def run(args: Args) -> int:
                                 open_at_rate(client, live, args.seed, stamp, load, stop)
                             )
                             await asyncio.sleep(3)  # the load is under way
+                            print(f"actions on {len(targets) - 2} tasks begin", flush=True)
                             with CpuWindow("actions", server_pid()) as cpu:
-                                t0 = time.perf_counter()
+                                t0, w0 = time.perf_counter(), workers_cpu(wpids)
                                 rows = await run_actions(targets[2:], people, echo, owner_of, clock)
                                 wall = time.perf_counter() - t0
+                                worker_cpu = workers_cpu(wpids) - w0
                             stop.set()
                             await bg
                             check()
+                            engine_side = await update_tasks(
+                                client, [t.task_id for t in targets[2:]]
+                            )
                         finally:
                             await people.aclose()
                     await echo.signal("finish")
@@ -287,9 +349,15 @@ async def run(args: Args) -> int:
         f"target {args.rate}/s, {load.late_starts} starts late); actions window {wall:.1f} s; "
         f"load average before/after {load1[0]:.2f}/{load2[0]:.2f}"
     )
+    where = (
+        f"the worker's {len(wpids)} process(es) {worker_cpu / cpu.wall:.0%} of one core, "
+        if wpids
+        else "the worker in this process, "
+    )
     print(
         f"CPU during actions: all cores busy {cpu.busy:.0%} (any process), this process "
-        f"{cpu.py / cpu.wall:.0%} of one core, dev server {cpu.srv / cpu.wall:.0%} of one core"
+        f"{cpu.py / cpu.wall:.0%} of one core, {where}"
+        f"dev server {cpu.srv / cpu.wall:.0%} of one core"
     )
     out = []
     for verb, r in rows.items():
@@ -324,6 +392,27 @@ async def run(args: Args) -> int:
                 "errors",
             ],
             out,
+        )
+    )
+    print(
+        "\nthe workflow task that accepted each action's Update (from the histories), "
+        "p50 / p99 ms: queued is scheduled → started (the server, to the worker), "
+        "run is started → completed (the worker, and its answer's trip back)"
+    )
+    print(
+        table(
+            ["Update", "n", "queued p50", "queued p99", "run p50", "run p99"],
+            [
+                [
+                    name,
+                    str(len(q)),
+                    f"{pct(q, 50):.1f}",
+                    f"{pct(q, 99):.1f}",
+                    f"{pct(engine_side.run[name], 50):.1f}",
+                    f"{pct(engine_side.run[name], 99):.1f}",
+                ]
+                for name, q in sorted(engine_side.queued.items())
+            ],
         )
     )
     failed = [e for r in rows.values() for e in r.errors]

