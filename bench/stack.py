@@ -85,9 +85,12 @@ def worker_pids(task: asyncio.Task[None]) -> list[int]:
 
 async def watch_all(procs: list[WorkerProcess]) -> None:
     """Return only when one of ``procs`` has exited, raising what it said last."""
-    await asyncio.wait(
-        [asyncio.create_task(p.watch()) for p in procs], return_when=asyncio.FIRST_COMPLETED
-    )
+    watches = [asyncio.create_task(p.watch()) for p in procs]
+    try:
+        await asyncio.wait(watches, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in watches:
+            w.cancel()  # the others', and all of them when this watch is cancelled
     for p in procs:
         p.check()
 
