@@ -45,7 +45,13 @@ from api.app import API_PREFIX, create_app
 from auth.accounts import seed_dev
 from bench.api_latency import Handlers, Target, UpdateClock, pick_targets, served
 from bench.report import pct, section, table
-from bench.stack import BenchError, run_bench, stack_and_worker, worker_pids
+from bench.stack import (
+    BenchError,
+    add_worker_processes,
+    run_bench,
+    stack_and_worker,
+    worker_pids,
+)
 from bench.throughput import (
     WARMUP_CASES,
     CpuWindow,
@@ -55,7 +61,6 @@ from bench.throughput import (
     load_baseline,
     ns,
     plan_cases,
-    process_cpu,
     server_pid,
     start_case,
     wait_projected,
@@ -187,10 +192,6 @@ async def run_actions(
     return rows
 
 
-def workers_cpu(pids: Sequence[int]) -> float:
-    return sum(process_cpu(pid) for pid in pids)
-
-
 @dataclass
 class UpdateTasks:
     """Where each action's Update spent its time on the engine's side, from the task
@@ -242,15 +243,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--rate", type=float, default=2.0, help="cases opened per second meanwhile")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--port", type=int, default=None, help="Temporal base port P (default: free)")
-    p.add_argument(
-        "--worker-processes",
-        type=int,
-        default=0,
-        help="run the worker as K processes of their own (as deployed); 0: in this one",
-    )
+    add_worker_processes(p)
     ns = p.parse_args(argv)
-    if ns.tasks < 2 or ns.rate < 0 or ns.worker_processes < 0:
-        p.error("--tasks must be ≥ 2, --rate and --worker-processes ≥ 0")
+    if ns.tasks < 2 or ns.rate < 0:
+        p.error("--tasks must be ≥ 2 and --rate ≥ 0")
     return Args(ns.tasks, ns.rate, ns.seed, ns.port, ns.worker_processes)
 
 
@@ -322,11 +318,10 @@ async def run(args: Args) -> int:
                             )
                             await asyncio.sleep(3)  # the load is under way
                             print(f"actions on {len(targets) - 2} tasks begin", flush=True)
-                            with CpuWindow("actions", server_pid()) as cpu:
-                                t0, w0 = time.perf_counter(), workers_cpu(wpids)
+                            with CpuWindow("actions", server_pid(), wpids) as cpu:
+                                t0 = time.perf_counter()
                                 rows = await run_actions(targets[2:], people, echo, owner_of, clock)
                                 wall = time.perf_counter() - t0
-                                worker_cpu = workers_cpu(wpids) - w0
                             stop.set()
                             await bg
                             check()
@@ -350,13 +345,13 @@ async def run(args: Args) -> int:
         f"load average before/after {load1[0]:.2f}/{load2[0]:.2f}"
     )
     where = (
-        f"the worker's {len(wpids)} process(es) {worker_cpu / cpu.wall:.0%} of one core, "
+        f"the worker's {len(wpids)} process(es) {cpu.wrk / cpu.wall:.0%} of one core, "
         if wpids
         else "the worker in this process, "
     )
     print(
         f"CPU during actions: all cores busy {cpu.busy:.0%} (any process), this process "
-        f"{cpu.py / cpu.wall:.0%} of one core, {where}"
+        f"{(cpu.py - cpu.wrk) / cpu.wall:.0%} of one core, {where}"
         f"dev server {cpu.srv / cpu.wall:.0%} of one core"
     )
     out = []

@@ -3,6 +3,7 @@ the engine's real worker in-process, both stopped on the way out."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import io
@@ -73,6 +74,25 @@ def free_base_port(rng: random.Random) -> int:
 
 
 WORKER_PIDS = "worker processes "
+
+
+def add_worker_processes(p: argparse.ArgumentParser) -> None:
+    """The benchmarks' ``--worker-processes K`` (for ``stack_and_worker``)."""
+
+    def count(text: str) -> int:
+        k = int(text)
+        if k < 0:
+            raise argparse.ArgumentTypeError("must be ≥ 0")
+        return k
+
+    p.add_argument(
+        "--worker-processes",
+        type=count,
+        default=0,
+        metavar="K",
+        help="run the engine's worker as K processes of their own (as deployed); "
+        "0 (default): one worker in this process",
+    )
 
 
 def worker_pids(task: asyncio.Task[None]) -> list[int]:

@@ -56,6 +56,7 @@ from temporalio.worker import Worker
 from bench.report import cpu_model, load_average, mail_started, med, pct, section, table
 from bench.stack import (
     BenchError,
+    add_worker_processes,
     run_bench,
     stack_and_worker,
     temporal_version,
@@ -168,30 +169,34 @@ class CpuWindow:
     server: int | None
     workers: Sequence[int] = ()  # the worker processes, when the worker is not in this one
     wall0: float = 0.0
-    py0: float = 0.0
+    py0: float = 0.0  # this process's own
+    wrk0: float = 0.0
     srv0: float = 0.0
     machine0: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wall: float = 0.0
-    py: float = 0.0
+    py: float = 0.0  # this process and the worker processes
+    wrk: float = 0.0  # the worker processes alone
     srv: float = 0.0
     busy: float = math.nan  # share of all cores busy (any process)
     iowait: float = math.nan  # share of all cores idle waiting for I/O
 
     def __enter__(self) -> CpuWindow:
-        self.wall0, self.py0, self.srv0 = time.perf_counter(), self._py(), process_cpu(self.server)
+        self.wall0, self.py0, self.srv0 = time.perf_counter(), own_cpu(), process_cpu(self.server)
+        self.wrk0 = self._wrk()
         self.machine0 = machine_cpu()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
-        self.py = self._py() - self.py0
+        self.wrk = self._wrk() - self.wrk0
+        self.py = own_cpu() - self.py0 + self.wrk
         self.srv = process_cpu(self.server) - self.srv0
         busy, iowait, total = (b - a for a, b in zip(self.machine0, machine_cpu(), strict=True))
         if total > 0:
             self.busy, self.iowait = busy / total, iowait / total
 
-    def _py(self) -> float:
-        return own_cpu() + sum(process_cpu(pid) for pid in self.workers)
+    def _wrk(self) -> float:
+        return sum(process_cpu(pid) for pid in self.workers)
 
 
 # ---- realistic intake --------------------------------------------------------------------
@@ -894,13 +899,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--sample", type=int, default=40, help="cases whose histories are analysed")
     p.add_argument("--seed", type=int, default=12345, help="seed of the generated intakes")
     p.add_argument("--port", type=int, default=None, help="base port P (default: a free one)")
-    p.add_argument(
-        "--worker-processes",
-        type=int,
-        default=0,
-        help="run the engine's worker as K processes of their own (as deployed); "
-        "0 (default): one worker in this process",
-    )
+    add_worker_processes(p)
     ns_ = p.parse_args(argv)
     args = Args(
         ns_.cases,
@@ -911,8 +910,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         ns_.port,
         ns_.worker_processes,
     )
-    if args.worker_processes < 0:
-        p.error("--worker-processes must be ≥ 0")
     if args.cases < 1 or args.actions < 0 or args.concurrency < 1 or args.sample < 0:
         p.error("--cases and --concurrency must be ≥ 1, --actions and --sample ≥ 0")
     if args.port is not None and (args.port == 7233 or not 1024 <= args.port <= 64000):
