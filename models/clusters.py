@@ -58,9 +58,14 @@ class ClusterInput(BaseModel):
     supervision_mailbox: str | None = None  # the city's 社会工作部
     supervisors: list[str] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=list)
-    # Continue-as-new after this many members' or actions' events (history bounded).
+    # Continue-as-new after this many joins and actions, or once the run's history has
+    # this many events (patches.CLUSTER_BOUNDED_HISTORY): a join costs about twelve, and
+    # a worker that lost the cluster from its cache replays the run for the next join.
     continue_after: int = 400
+    continue_after_events: int = 600
     carried: ClusterState | None = None
+    # Joins the previous run had not taken when it continued as new.
+    pending: list[ClusterMember] = Field(default_factory=list)
 
 
 class ClusterState(BaseModel):

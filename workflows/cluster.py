@@ -11,8 +11,8 @@ case takes as its reply — each worker is still called back on their own case.
 
 A cluster that has been quiet for a whole window (and owes no reply) ends; the next
 case with its key starts a new episode under the same workflow id. The history stays
-bounded: after ``continue_after`` events the workflow continues as new, carrying its
-state.
+bounded: after ``continue_after`` joins and actions, or ``continue_after_events``
+history events, the workflow continues as new, carrying its state.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.notify import Notification, NotificationKind, Recipient
     from models.routing import ResolveOfficeRequest
+    from workflows import patches
     from workflows.notification import NotificationWorkflow
     from workflows.policies import COMPUTE_RETRY, COMPUTE_TIMEOUT, STORE_RETRY, STORE_TIMEOUT
 
@@ -66,7 +67,7 @@ class ClusterWorkflow:
     def __init__(self, inp: ClusterInput) -> None:
         self._inp = inp
         self._s = inp.carried or ClusterState(cluster_id=inp.cluster_id)
-        self._inbox: list[ClusterMember] = []
+        self._inbox: list[ClusterMember] = list(inp.pending)  # joins the last run left
         self._events = 0  # what this run has handled: joins and actions
         self._told: set[str] = set()  # members told of the lead in this run
         # Members this run has projected; a new run, or members dropped from the
@@ -80,6 +81,12 @@ class ClusterWorkflow:
     @workflow.run
     async def run(self, inp: ClusterInput) -> ClusterState:
         window = timedelta(seconds=inp.window_seconds)
+        bounded = workflow.patched(patches.CLUSTER_BOUNDED_HISTORY)
+        if bounded and inp.carried is not None:
+            # The run before projected every member before it continued as new (the
+            # loop projects a change before it looks at continuing): send only new ones.
+            self._sent = {m.case_id for m in self._s.members}
+            self._replace = False
         await self._tell_members()  # after continue-as-new: members that joined late
         while True:
             if not self._inbox:
@@ -107,10 +114,25 @@ class ClusterWorkflow:
                     await self._project()
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self._s
-            if self._events >= inp.continue_after and not self._inbox:
+            if bounded and self._should_continue():
+                # Joins keep coming to a busy cluster, so its inbox is seldom empty
+                # here: the next run takes them.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                self._s.runs += 1
+                carry = {"carried": self._s, "pending": list(self._inbox)}
+                workflow.continue_as_new(inp.model_copy(update=carry))
+            if not bounded and self._events >= inp.continue_after and not self._inbox:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._s.runs += 1
                 workflow.continue_as_new(inp.model_copy(update={"carried": self._s}))
+
+    def _should_continue(self) -> bool:
+        info = workflow.info()
+        return (
+            self._events >= self._inp.continue_after
+            or info.get_current_history_length() >= self._inp.continue_after_events
+            or info.is_continue_as_new_suggested()
+        )
 
     def _next_deadline(self, window: timedelta) -> timedelta | None:
         now = workflow.now()

@@ -209,6 +209,18 @@ Before, each mail started a NotificationWorkflow of its own: with 5,000 clocks f
 due together, its start, two workflow tasks and a queued activity a rung held the engine
 to about 7 rungs a second."""
 
+CLUSTER_BOUNDED_HISTORY = "cluster-continues-by-history"
+"""A ClusterWorkflow continues as new once its run's history reaches the input's
+``continue_after_events`` events (or the server suggests it), as well as after
+``continue_after`` joins and actions, carrying the joins it has not taken yet (a busy
+cluster's inbox is seldom empty between two workflow tasks, and the old branch waited for
+it to be); and a run continued from one that projected every member does not send the
+whole member list again. Before, a run took 400 joins,
+about 4,800 events: a worker that had let the cluster leave its sticky cache (or whose
+workflow task timed out) replayed them all for the next join, 2.4 s at 500 members on a
+quiet machine (bench/cluster_growth.py), and a busy worker fell behind in a cascade of
+timed-out workflow tasks. Only the cluster workflow asks for it (see CLUSTER_ONLY)."""
+
 AS_ONE = "patches-decided-as-one"
 """Every id of BUNDLED is taken at once, by this one marker, when a run starts
 (workflows.compute.decide_patches_first asks for it first). Before, a new run recorded
@@ -253,3 +265,7 @@ BUNDLED = (
 # start (workflows.compute.decide_patches_first), so a new id must be here to be safe.
 # AS_ONE comes first: a run decides it before any id it bundles.
 ALL = (AS_ONE, *BUNDLED)
+
+# Patches only the ClusterWorkflow asks for. Not in ALL: cases and tasks decide ALL when
+# they start, and would pay a marker each for a change that is not theirs.
+CLUSTER_ONLY = (CLUSTER_BOUNDED_HISTORY,)

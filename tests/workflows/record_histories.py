@@ -40,12 +40,17 @@ async def save(stack: Stack, handle: Any, name: str) -> None:
     final = await handle.result()
     for wid in [handle.id] + [t.task_id for t in final.tasks]:
         kind = "case" if wid == handle.id else "task-" + wid.rsplit("-", 1)[1]
-        for k, history in enumerate(await runs_of(stack, wid), start=1):
-            path = OUT / f"{name}-{kind}{f'-run{k}' if k > 1 else ''}.json"
-            if path.exists():
-                raise SystemExit(f"{path.name} exists: a saved history is never overwritten")
-            path.write_text(history.to_json())
-            print("saved", path.name)
+        await save_runs(stack, wid, f"{name}-{kind}")
+
+
+async def save_runs(stack: Stack, workflow_id: str, stem: str) -> None:
+    """Save every run of a workflow: <stem>.json, then <stem>-run<k>.json."""
+    for k, history in enumerate(await runs_of(stack, workflow_id), start=1):
+        path = OUT / f"{stem}{f'-run{k}' if k > 1 else ''}.json"
+        if path.exists():
+            raise SystemExit(f"{path.name} exists: a saved history is never overwritten")
+        path.write_text(history.to_json())
+        print("saved", path.name)
 
 
 async def main(version: str) -> None:

@@ -16,7 +16,13 @@ from temporalio.service import RPCError
 
 from db.tables import ClusterMemberRow, ClusterRow
 from models.case import CallbackInput
-from models.clusters import ClusterInput, ClusterMember, ClusterState, DesignateLeadInput
+from models.clusters import (
+    ClusterInput,
+    ClusterMember,
+    ClusterProjection,
+    ClusterState,
+    DesignateLeadInput,
+)
 from services import clusters
 from services.errors import Conflict, Forbidden
 from tests.conftest import Stack, eventually
@@ -28,10 +34,12 @@ from tests.workflows.helpers import (
     intake,
     open_case,
     projected,
+    runs_of,
     wait_status,
     wait_tasks,
 )
 from tests.workflows.intake_helpers import person, services_for
+from tests.workflows.record_cluster_runs import bounded_cluster, cluster_with, join
 from tests.workflows.test_dispatch import refused
 from workflows.cluster import ClusterWorkflow
 
@@ -222,3 +230,53 @@ async def test_a_busy_cluster_continues_as_new_and_keeps_its_members(stack: Stac
         return found if len(found) == 7 and size is not None and size.size == 7 else None
 
     assert await eventually(all_projected) == [f"AP-TEST{i:05d}" for i in range(7)]
+
+
+async def test_a_cluster_continues_as_new_by_its_history_and_sends_only_new_members(
+    stack: Stack,
+) -> None:
+    """However slowly members come, a run's history stays short (a worker that lost the
+    cluster from its cache replays it for the next join), and a continued run projects
+    only the members that joined it."""
+    wid = f"CL-test-{uuid.uuid4().hex[:8]}"
+    inp = bounded_cluster(wid, events=60)
+    for i in range(12):
+        await join(stack, inp, i)
+        await cluster_with(stack, wid, i + 1)
+    state = await cluster_with(stack, wid, 12, runs=2)
+    runs = await runs_of(stack, wid)
+    assert len(runs) >= 2
+    # A run ends soon after its history passes 60 events: a join's dozen, a failed
+    # task or two when a join races the continue-as-new, not a dozen more joins.
+    assert all(len(r.events) < 60 + 40 for r in runs[:-1])
+
+    # Each run after the first projects only the members that joined it.
+    earlier: set[str] = set()
+    for history in runs:
+        sent: set[str] = set()
+        for e in history.events:
+            if e.HasField("activity_task_scheduled_event_attributes"):
+                a = e.activity_task_scheduled_event_attributes
+                if a.activity_type.name == "project_cluster":
+                    [p] = await stack.client.data_converter.decode(
+                        a.input.payloads, [ClusterProjection]
+                    )
+                    sent |= {m.case_id for m in p.members}
+        assert not sent & earlier
+        earlier |= sent
+    assert len(earlier) == 12
+
+    # And the read model has every member once.
+    async def all_projected() -> list[str] | None:
+        with Session(stack.engine) as session:
+            found = sorted(
+                session.execute(
+                    select(col(ClusterMemberRow.case_id)).where(
+                        col(ClusterMemberRow.cluster_id) == state.row_id
+                    )
+                ).scalars()
+            )
+            row = session.get(ClusterRow, state.row_id)
+        return found if row is not None and row.size == 12 and len(found) == 12 else None
+
+    assert await eventually(all_projected) == [f"AP-RUNS{i:05d}" for i in range(12)]

@@ -70,7 +70,7 @@ def test_every_patched_branch_has_a_saved_history() -> None:
             recorded.setdefault(patch, []).append(path.stem)
     # v1 came before every patch: it proves the old branches, never a new one.
     assert not [h for hs in recorded.values() for h in hs if h.startswith("v1-")]
-    missing = [p for p in patches.ALL if p not in recorded]
+    missing = [p for p in (*patches.ALL, *patches.CLUSTER_ONLY) if p not in recorded]
     assert not missing, f"patched branches no saved history takes: {missing}"
     # The lead task's side of the co-handler request is patched too.
     assert any("task" in h for h in recorded[patches.COHANDLER_REQUESTS_QUEUED])
@@ -98,6 +98,9 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     assert {"v7-commit-case", "v7-commit-task-T1"} <= set(recorded[patches.UPDATES_AFTER_COMMIT])
     # A task's answers carry their projection.
     assert "v8-answers-task-T1" in recorded[patches.ANSWER_CARRIES_PROJECTION]
+    # A cluster continues as new by its history's length, each run taking the patch.
+    bounded = recorded[patches.CLUSTER_BOUNDED_HISTORY]
+    assert "v11-cluster-runs-cluster" in bounded and "v11-cluster-runs-cluster-run2" in bounded
     # A task's mails go to the outbox with its projection.
     assert {"v9-outbox-task-T1", "v9-outbox-task-T2"} <= set(recorded[patches.MAIL_THROUGH_OUTBOX])
     # Cases and tasks take every bundled patch through one marker.
@@ -228,7 +231,7 @@ def test_a_task_that_continued_as_new_replays_run_by_run() -> None:
     """Each run of a continued task is a history of its own: the first ends in a
     continue-as-new, the next starts from the carried state and, inheriting its patches,
     records no patch marker (patches.taken)."""
-    runs = sorted(p for p in HISTORIES if "-run" in p.stem)
+    runs = sorted(p for p in HISTORIES if "-run" in p.stem and "-task-" in p.stem)
     assert runs
     for path in runs:
         first = load(path).events[0].workflow_execution_started_event_attributes
