@@ -83,9 +83,12 @@ class ClusterWorkflow:
         window = timedelta(seconds=inp.window_seconds)
         bounded = workflow.patched(patches.CLUSTER_BOUNDED_HISTORY)
         if bounded and inp.carried is not None:
-            # The run before projected every member before it continued as new (the
-            # loop projects a change before it looks at continuing): send only new ones.
+            # The run before projected every member, and told each of the lead office,
+            # before it continued as new (the loop projects and tells a change before
+            # it looks at continuing): project and tell only new ones. Re-telling
+            # every member at each run's start would fill the run it starts.
             self._sent = {m.case_id for m in self._s.members}
+            self._told = set(self._sent)
             self._replace = False
         await self._tell_members()  # after continue-as-new: members that joined late
         while True:

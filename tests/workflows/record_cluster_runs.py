@@ -6,7 +6,9 @@ recorded on the time-skipping server:
   (patches.CLUSTER_BOUNDED_HISTORY): twelve riders in turn across Guangzhou's districts
   join; it forms at five (社会工作部 mailed) and continues as new each time its run's
   history passes 60 events; a continued run projects only the members that join it,
-  not the whole list again.
+  not the whole list again. A supervisor designates the city's 人社局 to lead, and
+  twelve more join: each is told of the lead once, and no run tells the earlier ones
+  again.
 
 Run by hand::
 
@@ -19,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.service import RPCError
 
-from models.clusters import ClusterInput, ClusterMember, ClusterState
+from models.clusters import ClusterInput, ClusterMember, ClusterState, DesignateLeadInput
 from tests.conftest import Stack, eventually
 from tests.workflows.record_histories import save_runs
 from workflows.cluster import ClusterWorkflow
@@ -28,6 +30,7 @@ KEY = "CL-platform-wage_arrears-meituan"
 DISTRICTS = ("440103", "440104", "440105", "440106", "440111")
 JOINS = 12
 SUPERVISION = "social_work.city@appeals.example"
+SUPERVISOR = "sup.zhang"
 
 
 def bounded_cluster(cluster_id: str, *, events: int) -> ClusterInput:
@@ -41,6 +44,8 @@ def bounded_cluster(cluster_id: str, *, events: int) -> ClusterInput:
         platform="meituan",
         key_label="美团 · 拖欠劳动报酬",
         supervision_mailbox=SUPERVISION,
+        supervisors=[SUPERVISOR],
+        departments=["hrss"],
         threshold=5,
         window="7d",
         window_seconds=7 * 86400,
@@ -92,6 +97,15 @@ async def record(stack: Stack) -> None:
         await join(stack, inp, i)
         # After the sixth, let the first run continue as new before the next join.
         await cluster_with(stack, KEY, i + 1, runs=2 if i >= 5 else 1)
+    # 联合处置: the city's 人社局 leads; the members that join later are told of it,
+    # each once, across the runs that follow.
+    await stack.client.get_workflow_handle(KEY).execute_update(
+        ClusterWorkflow.designate,
+        DesignateLeadInput(actor=SUPERVISOR, department="hrss", region="440100", reason="跨区"),
+    )
+    for i in range(JOINS, 2 * JOINS):
+        await join(stack, inp, i)
+        await cluster_with(stack, KEY, i + 1, runs=4 if i == 2 * JOINS - 1 else 1)
     # The last run is saved while it waits for more joins (a replay ends where the
     # history does); v5-clusters-cluster already replays a cluster's end.
     await save_runs(stack, KEY, "v11-cluster-runs-cluster")

@@ -6,6 +6,7 @@ member, each worker still called back on their own case."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from tests.workflows.helpers import (
     wait_tasks,
 )
 from tests.workflows.intake_helpers import person, services_for
-from tests.workflows.record_cluster_runs import bounded_cluster, cluster_with, join
+from tests.workflows.record_cluster_runs import SUPERVISOR, bounded_cluster, cluster_with, join
 from tests.workflows.test_dispatch import refused
 from workflows.cluster import ClusterWorkflow
 
@@ -280,3 +281,29 @@ async def test_a_cluster_continues_as_new_by_its_history_and_sends_only_new_memb
         return found if row is not None and row.size == 12 and len(found) == 12 else None
 
     assert await eventually(all_projected) == [f"AP-RUNS{i:05d}" for i in range(12)]
+
+
+async def test_a_designated_cluster_tells_each_member_of_its_lead_once_across_runs(
+    stack: Stack,
+) -> None:
+    wid = f"CL-test-{uuid.uuid4().hex[:8]}"
+    inp = bounded_cluster(wid, events=60)
+    for i in range(6):
+        await join(stack, inp, i)
+        await cluster_with(stack, wid, i + 1)
+    await stack.client.get_workflow_handle(wid).execute_update(
+        ClusterWorkflow.designate,
+        DesignateLeadInput(actor=SUPERVISOR, department="hrss", region="440100", reason="跨区"),
+    )
+    for i in range(6, 18):
+        await join(stack, inp, i)
+        await cluster_with(stack, wid, i + 1)
+    runs = await runs_of(stack, wid)
+    assert len(runs) >= 3  # the lead was told across continue-as-new
+    told = Counter(
+        e.signal_external_workflow_execution_initiated_event_attributes.workflow_execution.workflow_id
+        for history in runs
+        for e in history.events
+        if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+    )
+    assert told == Counter({f"AP-RUNS{i:05d}": 1 for i in range(18)})
