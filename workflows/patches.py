@@ -213,14 +213,15 @@ CLUSTER_BOUNDED_HISTORY = "cluster-continues-by-history"
 """A ClusterWorkflow continues as new once its run's history reaches the input's
 ``continue_after_events`` events (or the server suggests it), as well as after
 ``continue_after`` joins and actions, carrying the joins it has not taken yet (a busy
-cluster's inbox is seldom empty between two workflow tasks, and the old branch waited for
-it to be); and a run continued from one that projected every member, and told each of
-a designated lead office, neither sends the whole member list again nor tells every
-member of the lead again (the old branch did both at each run's start). Before, a run took 400 joins,
-about 4,800 events: a worker that had let the cluster leave its sticky cache (or whose
-workflow task timed out) replayed them all for the next join, 2.4 s at 500 members on a
-quiet machine (bench/cluster_growth.py), and a busy worker fell behind in a cascade of
-timed-out workflow tasks. Only the cluster workflow asks for it (see CLUSTER_ONLY)."""
+cluster's inbox is seldom empty between two workflow tasks, and the old branch waited
+for it to be); and a run continued from one that projected every member, and told each
+of a designated lead office, neither sends the whole member list again nor tells every
+member of the lead again (the old branch did both at each run's start). Before, a run
+took 400 joins, about 4,800 events: a worker that had let the cluster leave its sticky
+cache (or whose workflow task timed out) replayed them all for the next join, 2.4 s at
+500 members on a quiet machine (bench/cluster_growth.py), and a busy worker fell behind
+in a cascade of timed-out workflow tasks. Only the cluster workflow asks for it (see
+CLUSTER_ONLY)."""
 
 AS_ONE = "patches-decided-as-one"
 """Every id of BUNDLED is taken at once, by this one marker, when a run starts
