@@ -120,14 +120,15 @@ class ClusterWorkflow:
             if bounded and self._should_continue():
                 # Joins keep coming to a busy cluster, so its inbox is seldom empty
                 # here: the next run takes them.
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                self._s.runs += 1
-                carry = {"carried": self._s, "pending": list(self._inbox)}
-                workflow.continue_as_new(inp.model_copy(update=carry))
+                await self._continue_as_new(pending=list(self._inbox))
             if not bounded and self._events >= inp.continue_after and not self._inbox:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                self._s.runs += 1
-                workflow.continue_as_new(inp.model_copy(update={"carried": self._s}))
+                await self._continue_as_new(pending=[])
+
+    async def _continue_as_new(self, pending: list[ClusterMember]) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._s.runs += 1
+        carry = {"carried": self._s, "pending": pending}
+        workflow.continue_as_new(self._inp.model_copy(update=carry))
 
     def _should_continue(self) -> bool:
         info = workflow.info()
