@@ -73,6 +73,10 @@ class ClusterState(BaseModel):
     row_id: str = ""  # the read model's id of this episode
     status: str = "forming"
     members: list[ClusterMemberState] = Field(default_factory=list)
+    # Members of a formed cluster kept by case id alone, once projected: nothing after
+    # forming needs their places or offices (patches.CLUSTER_SLIM_MEMBERS). Earlier
+    # joiners than ``members``.
+    ids: list[str] = Field(default_factory=list)
     first_at: datetime | None = None
     last_at: datetime | None = None
     formed_at: datetime | None = None
@@ -84,6 +88,10 @@ class ClusterState(BaseModel):
     replied_at: datetime | None = None
     version: int = 0
     runs: int = 1  # this episode's runs (continue-as-new)
+
+    def case_ids(self) -> list[str]:
+        """Every member's case id, in the order they joined."""
+        return [*self.ids, *(m.case_id for m in self.members)]
 
 
 class DesignateLeadInput(BaseModel):

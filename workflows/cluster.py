@@ -74,6 +74,7 @@ class ClusterWorkflow:
         # window, sends the whole list once.
         self._sent: set[str] = set()
         self._replace = True
+        self._slim = False  # patches.CLUSTER_SLIM_MEMBERS, decided when the run starts
         self._projecting = asyncio.Lock()  # the run and the updates project one at a time
 
     # ---- the run ------------------------------------------------------------------
@@ -82,12 +83,13 @@ class ClusterWorkflow:
     async def run(self, inp: ClusterInput) -> ClusterState:
         window = timedelta(seconds=inp.window_seconds)
         bounded = workflow.patched(patches.CLUSTER_BOUNDED_HISTORY)
+        self._slim = bounded and workflow.patched(patches.CLUSTER_SLIM_MEMBERS)
         if bounded and inp.carried is not None:
             # The run before projected every member, and told each of the lead office,
             # before it continued as new (the loop projects and tells a change before
             # it looks at continuing): project and tell only new ones. Re-telling
             # every member at each run's start would fill the run it starts.
-            self._sent = {m.case_id for m in self._s.members}
+            self._sent = set(self._s.case_ids())
             self._told = set(self._sent)
             self._replace = False
         await self._tell_members()  # after continue-as-new: members that joined late
@@ -140,7 +142,7 @@ class ClusterWorkflow:
 
     def _next_deadline(self, window: timedelta) -> timedelta | None:
         now = workflow.now()
-        if not self._s.members:
+        if not self._s.case_ids():
             return None  # not reached: a cluster without members ends (see _quiet)
         if self._s.status == "forming":
             due = min(m.joined_at for m in self._s.members) + window
@@ -154,7 +156,7 @@ class ClusterWorkflow:
     def _quiet(self, window: timedelta) -> bool:
         if self._inbox:
             return False
-        if not self._s.members:
+        if not self._s.case_ids():
             return True
         if self._s.status == "designated" or self._s.last_at is None:
             return False
@@ -162,13 +164,14 @@ class ClusterWorkflow:
 
     async def _take_joins(self) -> bool:
         changed = False
+        known = set(self._s.case_ids())
         while self._inbox:
             m = self._inbox.pop(0)
             self._events += 1
-            if any(x.case_id == m.case_id for x in self._s.members):
+            if m.case_id in known:
                 continue  # a retried join activity: once is enough
             now = workflow.now()
-            if not self._s.members:
+            if not known:
                 # A new episode (the first member, or the first after all dropped out).
                 self._replace = True
                 self._s = ClusterState(
@@ -179,6 +182,7 @@ class ClusterWorkflow:
                     version=self._s.version,
                 )
             self._s.members.append(ClusterMemberState(**m.model_dump(), joined_at=now))
+            known.add(m.case_id)
             self._s.last_at = now
             changed = True
         if changed:
@@ -305,9 +309,9 @@ class ClusterWorkflow:
         assert s.lead is not None
         s.reply, s.replied_by, s.replied_at = inp.text, inp.actor, workflow.now()
         s.status = "replied"
-        for m in s.members:
+        for case_id in s.case_ids():
             await self._signal_case(
-                m.case_id,
+                case_id,
                 CLUSTER_REPLY_SIGNAL,
                 ClusterReplySignal(
                     cluster_id=s.row_id, office_name=s.lead.name, actor=inp.actor, text=inp.text
@@ -333,12 +337,12 @@ class ClusterWorkflow:
         s = self._s
         if s.lead is None or s.designated_by is None:
             return
-        for m in s.members:
-            if m.case_id in self._told:
+        for case_id in s.case_ids():
+            if case_id in self._told:
                 continue
-            self._told.add(m.case_id)
+            self._told.add(case_id)
             await self._signal_case(
-                m.case_id,
+                case_id,
                 CLUSTER_LEAD_SIGNAL,
                 ClusterLeadSignal(
                     cluster_id=s.row_id,
@@ -367,7 +371,7 @@ class ClusterWorkflow:
         s.version += 1
         fresh = [m for m in s.members if self._replace or m.case_id not in self._sent]
         replace, self._replace = self._replace, False
-        self._sent = {m.case_id for m in s.members}
+        self._sent = set(s.case_ids())
         await workflow.execute_activity_method(
             ClusterActivities.project_cluster,
             ClusterProjection(
@@ -389,10 +393,16 @@ class ClusterWorkflow:
                 designated_by=s.designated_by,
                 reply=s.reply,
                 replied_at=s.replied_at,
-                size=len(s.members),
+                size=len(self._sent),
                 members=fresh,
                 replace=replace,
             ),
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
+        if self._slim and s.status != "forming":
+            # In the read model now, and nothing after forming reads more than the case
+            # id: the next runs carry 16 bytes for a member, not its places and offices.
+            # Members that joined during the write stay whole until the next one.
+            s.ids += [m.case_id for m in s.members if m.case_id in self._sent]
+            s.members = [m for m in s.members if m.case_id not in self._sent]

@@ -1,14 +1,16 @@
-"""The cluster's bounded history (tests/workflows/histories/v11-cluster-runs-*),
-recorded on the time-skipping server:
+"""The cluster's bounded history, recorded on the time-skipping server:
 
-- v11-cluster-runs-cluster / -cluster-run<k>: a ClusterWorkflow of 美团 · 拖欠劳动报酬
+- v12-cluster-slim-cluster / -cluster-run<k> (STEM): a ClusterWorkflow of 美团 · 拖欠劳动报酬
   whose runs continue as new by their history's length
   (patches.CLUSTER_BOUNDED_HISTORY): twelve riders in turn across Guangzhou's districts
   join; it forms at five (社会工作部 mailed) and continues as new each time its run's
   history passes 60 events; a continued run projects only the members that join it,
   not the whole list again. A supervisor designates the city's 人社局 to lead, and
   twelve more join: each is told of the lead once, and no run tells the earlier ones
-  again.
+  again. Once formed, each run carries its projected members by case id alone
+  (patches.CLUSTER_SLIM_MEMBERS).
+- v11-cluster-runs-cluster / -cluster-run<k>: the same, recorded before
+  CLUSTER_SLIM_MEMBERS (every run carried its members whole).
 
 Run by hand::
 
@@ -31,6 +33,7 @@ DISTRICTS = ("440103", "440104", "440105", "440106", "440111")
 JOINS = 12
 SUPERVISION = "social_work.city@appeals.example"
 SUPERVISOR = "sup.zhang"
+STEM = "v12-cluster-slim-cluster"
 
 
 def bounded_cluster(cluster_id: str, *, events: int) -> ClusterInput:
@@ -86,7 +89,7 @@ async def cluster_with(stack: Stack, cluster_id: str, n: int, *, runs: int = 1) 
             )
         except RPCError:
             return None  # between two runs (or lost in the hand-over): ask again
-        return s if len(s.members) >= n and s.runs >= runs else None
+        return s if len(s.case_ids()) >= n and s.runs >= runs else None
 
     return await eventually(check)
 
@@ -108,4 +111,4 @@ async def record(stack: Stack) -> None:
         await cluster_with(stack, KEY, i + 1, runs=4 if i == 2 * JOINS - 1 else 1)
     # The last run is saved while it waits for more joins (a replay ends where the
     # history does); v5-clusters-cluster already replays a cluster's end.
-    await save_runs(stack, KEY, "v11-cluster-runs-cluster")
+    await save_runs(stack, KEY, STEM)

@@ -211,7 +211,7 @@ async def test_a_busy_cluster_continues_as_new_and_keeps_its_members(stack: Stac
             )
         except RPCError:
             return None  # between two runs: ask the next one
-        return s if len(s.members) == 7 and s.runs > 1 else None
+        return s if len(s.case_ids()) == 7 and s.runs > 1 else None
 
     state = await eventually(settled)
     assert state.status == "formed" and state.runs >= 2
@@ -307,3 +307,26 @@ async def test_a_designated_cluster_tells_each_member_of_its_lead_once_across_ru
         if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
     )
     assert told == Counter({f"AP-RUNS{i:05d}": 1 for i in range(18)})
+
+
+async def test_a_formed_cluster_carries_its_members_by_case_id(stack: Stack) -> None:
+    """Once formed and in the read model, a member goes on to the next run as its case id
+    alone: a cluster of thousands stays cheap to continue and to replay."""
+    wid = f"CL-test-{uuid.uuid4().hex[:8]}"
+    inp = bounded_cluster(wid, events=60)
+    for i in range(12):
+        await join(stack, inp, i)
+        await cluster_with(stack, wid, i + 1)
+    await cluster_with(stack, wid, 12, runs=2)
+    runs = await runs_of(stack, wid)
+    carried = []
+    for history in runs[1:]:
+        start = history.events[0].workflow_execution_started_event_attributes
+        [given] = await stack.client.data_converter.decode(start.input.payloads, [ClusterInput])
+        assert given.carried is not None
+        carried.append(given.carried)
+    # Formed at five (bounded_cluster's threshold): no run after that carries one whole.
+    formed = [c for c in carried if c.status != "forming"]
+    assert formed and all(not c.members for c in formed)
+    assert formed[-1].ids == [f"AP-RUNS{i:05d}" for i in range(len(formed[-1].ids))]
+    assert len(formed[-1].ids) >= 5

@@ -101,6 +101,9 @@ def test_every_patched_branch_has_a_saved_history() -> None:
     # A cluster continues as new by its history's length, each run taking the patch.
     bounded = recorded[patches.CLUSTER_BOUNDED_HISTORY]
     assert "v11-cluster-runs-cluster" in bounded and "v11-cluster-runs-cluster-run2" in bounded
+    # And, once formed, carries its members by case id alone.
+    slim = recorded[patches.CLUSTER_SLIM_MEMBERS]
+    assert "v12-cluster-slim-cluster" in slim and "v12-cluster-slim-cluster-run2" in slim
     # A task's mails go to the outbox with its projection.
     assert {"v9-outbox-task-T1", "v9-outbox-task-T2"} <= set(recorded[patches.MAIL_THROUGH_OUTBOX])
     # Cases and tasks take every bundled patch through one marker.
