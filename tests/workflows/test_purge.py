@@ -289,20 +289,23 @@ async def test_purge_blanks_old_cases_and_keeps_every_figure(purge_stack: Stack)
     # snapshots below: a change, but not the purge's.
     await mails_settled(stack)
     # The purge runs on day 10, as the story says, not at whatever the test server's
-    # clock reads by now: while a test awaits a case's result that clock may run ahead to
-    # the next timer of any workflow (the open case O's deadlines lie days ahead). CI
-    # once saw it pass day 12 during R's closing, and M, closed on day 5, fell outside
-    # the retention and was purged whole.
+    # clock reads by now: unlocked, that clock runs on to the next timer of any workflow
+    # (the open case O's deadlines lie days ahead). CI once found it past day 12 here,
+    # and M, closed on day 5, fell outside the retention and was purged whole; which
+    # step let it run on was not found.
     now = day0 + timedelta(days=10)
+    cutoff, hash_cutoff = now - timedelta(days=RETENTION), now - timedelta(days=WINDOW)
     with Session(stack.engine) as session:
-        closed = {c.case_id: c.closed_at for c in session.scalars(select(CaseRow))}
-    for h, first in {a: 0, w: 0, m: 5}.items():  # R, closed on day 10 or later, is kept
-        at = closed[h.id]
-        assert at is not None and 0 <= (at - day0 - timedelta(days=first)).days < 1, (
-            f"{h.id} closed at {at}, not on day {first}: the test server's clock ran ahead"
-        )
-    r_closed = closed[r.id]
-    assert r_closed is not None and r_closed >= now and closed[o.id] is None
+        closed = {
+            c.case_id: c.closed_at
+            for c in session.scalars(select(CaseRow))
+            if c.closed_at is not None
+        }
+    # What the story needs of the closing times, whatever drift the clock had.
+    assert set(closed) == {a.id, w.id, m.id, r.id}  # O is open
+    ahead = f"the test server's clock ran ahead: {closed}"
+    assert closed[a.id] < cutoff and closed[w.id] < cutoff, ahead
+    assert cutoff <= closed[m.id] < hash_cutoff <= closed[r.id], ahead
     days = Window(date(2026, 1, 1), date(2030, 12, 31))
     before, rows_before = report(stack.engine, days), dump(stack.engine)
     for who in (W1, W2, W3, W4):
