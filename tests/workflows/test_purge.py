@@ -289,10 +289,11 @@ async def test_purge_blanks_old_cases_and_keeps_every_figure(purge_stack: Stack)
     # snapshots below: a change, but not the purge's.
     await mails_settled(stack)
     # The purge runs on day 10, as the story says, not at whatever the test server's
-    # clock reads by now: unlocked, that clock runs on to the next timer of any workflow
-    # (the open case O's deadlines lie days ahead). CI once found it past day 12 here,
-    # and M, closed on day 5, fell outside the retention and was purged whole; which
-    # step let it run on was not found.
+    # clock reads by now. Awaiting a result unlocks that clock, and it runs on from timer
+    # to timer of any workflow until the client locks it again: the closed case's history
+    # ends at its callback, yet the clock moves 10 s there, and on a loaded machine on to
+    # a timer days ahead (seen: 17:30 in Guangzhou, two days on; the open case O has
+    # clocks). CI found it past day 12 here once, and M, closed on day 5, was purged whole.
     now = day0 + timedelta(days=10)
     cutoff, hash_cutoff = now - timedelta(days=RETENTION), now - timedelta(days=WINDOW)
     with Session(stack.engine) as session:
