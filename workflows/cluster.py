@@ -142,7 +142,7 @@ class ClusterWorkflow:
 
     def _next_deadline(self, window: timedelta) -> timedelta | None:
         now = workflow.now()
-        if not self._s.case_ids():
+        if not (self._s.ids or self._s.members):  # no list built to learn it is empty
             return None  # not reached: a cluster without members ends (see _quiet)
         if self._s.status == "forming":
             due = min(m.joined_at for m in self._s.members) + window
@@ -156,7 +156,7 @@ class ClusterWorkflow:
     def _quiet(self, window: timedelta) -> bool:
         if self._inbox:
             return False
-        if not self._s.case_ids():
+        if not (self._s.ids or self._s.members):  # no list built to learn it is empty
             return True
         if self._s.status == "designated" or self._s.last_at is None:
             return False
