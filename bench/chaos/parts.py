@@ -23,7 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from devstack import _die_with_parent, port_open, temporal_binary
+from devstack import _die_with_parent, port_open, server_sqlite_pragmas, temporal_binary
 
 
 class PartError(RuntimeError):
@@ -78,6 +78,7 @@ class TemporalServer:
                     "--headless",
                     "--db-filename",
                     str(self.db),
+                    *server_sqlite_pragmas(),
                     "--log-level",
                     "error",
                 ],
