@@ -83,10 +83,13 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1)
 
     # The worker's capacity (`appeals worker`; bench/README.md has the measurements):
-    # workflow tasks it runs at once (the SDK's default, 100), threads for activities
-    # (queued and local ones share them), and workflows it keeps in memory between their
-    # tasks (the sticky cache; a workflow not in it is replayed from its history).
-    worker_workflow_slots: int = Field(default=100, ge=1)
+    # workflow tasks it runs at once, threads for activities (queued and local ones share
+    # them), and workflows it keeps in memory between their tasks (the sticky cache; a
+    # workflow not in it is replayed from its history). 20 slots, not the SDK's 100: all
+    # of them share one process's GIL, so a CPU-bound worker with 100 ran each task five
+    # times slower, busy clusters' tasks passed the 10 s timeout and were replayed, and
+    # the replays cascaded; with 20 the backlog waits on the server's queue instead.
+    worker_workflow_slots: int = Field(default=20, ge=1)
     worker_activity_threads: int = Field(default=16, ge=1)
     worker_cached_workflows: int = Field(default=1000, ge=0)
 

@@ -37,7 +37,7 @@ async def test_capacity_settings_reach_the_worker(
 def test_defaults_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings()
     assert (s.worker_workflow_slots, s.worker_activity_threads, s.worker_cached_workflows) == (
-        100,
+        20,
         16,
         1000,
     )
