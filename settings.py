@@ -86,9 +86,10 @@ class Settings(BaseSettings):
     # workflow tasks it runs at once, threads for activities (queued and local ones share
     # them), and workflows it keeps in memory between their tasks (the sticky cache; a
     # workflow not in it is replayed from its history). 20 slots, not the SDK's 100: all
-    # of them share one process's GIL, so a CPU-bound worker with 100 ran each task five
-    # times slower, busy clusters' tasks passed the 10 s timeout and were replayed, and
-    # the replays cascaded; with 20 the backlog waits on the server's queue instead.
+    # of them share one process's GIL, so a CPU-bound worker with 100 shared its core
+    # among five times as many tasks, busy clusters' tasks passed the 10 s timeout and
+    # were replayed, and the replays cascaded; with 20 the backlog waits on the server's
+    # queue instead.
     worker_workflow_slots: int = Field(default=20, ge=1)
     worker_activity_threads: int = Field(default=16, ge=1)
     worker_cached_workflows: int = Field(default=1000, ge=0)
