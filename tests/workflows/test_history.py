@@ -417,12 +417,18 @@ async def test_a_designation_the_validator_cannot_place_is_refused_by_the_handle
 
     # The Update returns once the designated task is started; the case lists it (and
     # the cancelled samr task) as each reports, so the comparison waits for both.
+    seen: list[str] = []
+
     async def designated() -> CaseState | None:
         state = await case_state(handle)
-        seen = [t.status.value for t in state.tasks]
+        seen[:] = [t.status.value for t in state.tasks]
         return state if seen == ["returned", "dispatched", "cancelled", "dispatched"] else None
 
-    before = await eventually(designated)
+    try:
+        before = await eventually(designated)
+    except AssertionError as e:
+        # Once seen in a full suite, never alone: say where the tasks stood.
+        raise AssertionError(f"the designation did not settle; the tasks were {seen}") from e
     with pytest.raises(WorkflowUpdateFailedError) as info:
         await handle.execute_update(
             "designate",
