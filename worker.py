@@ -29,6 +29,7 @@ from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
 from client import connect
 from db.engine import make_engine, migrate
+from sandbox import RUNNER
 from schedules import ensure_schedules
 from settings import Settings, load_settings
 from workflows.cluster import ClusterWorkflow
@@ -169,6 +170,7 @@ def build_worker(
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         interceptors=interceptors,
+        workflow_runner=RUNNER,  # the sandbox without its per-payload costs (sandbox.py)
     )
 
 

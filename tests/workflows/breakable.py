@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from db.engine import make_engine, migrate
 from models.sla import ClockRequest, ClockState
+from sandbox import RUNNER
 from settings import Settings
 from tests.conftest import Stack
 from worker import WORKFLOWS, build_activities
@@ -50,6 +51,7 @@ async def breakable_stack(
             env.client,
             task_queue=tq,
             workflows=list(WORKFLOWS),
+            workflow_runner=RUNNER,
             activities=activities,
             activity_executor=ex,
             max_concurrent_activities=8,

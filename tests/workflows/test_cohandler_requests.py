@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from db.engine import make_engine, migrate
 from models.routing import Assignment, ResolveOfficeRequest
 from models.tasks import AcceptInput, AddCohandlerInput, CompleteInput
+from sandbox import RUNNER
 from settings import Settings
 from tests.conftest import Stack, eventually
 from tests.workflows.helpers import (
@@ -57,6 +58,7 @@ async def held_resolution(
             env.client,
             task_queue=task_queue,
             workflows=list(WORKFLOWS),
+            workflow_runner=RUNNER,
             activities=[*(a for a in activities if a is not real), resolve_office],
             activity_executor=executor,
             max_concurrent_activities=8,

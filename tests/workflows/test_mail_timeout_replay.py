@@ -26,6 +26,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, Worker
 
 from models.notify import Notification
+from sandbox import RUNNER
 from tests.activities.helpers import sample
 from tests.conftest import Stack
 from tests.keys import sealed_converter
@@ -85,6 +86,7 @@ async def test_a_mail_whose_local_step_timed_out_replays(stack: Stack) -> None:
             stack.client,
             task_queue=queue,
             workflows=list(WORKFLOWS),
+            workflow_runner=RUNNER,
             activities=[*kept, slow.queue_notification, slow.start_notification],
             activity_executor=ex,
         ):
@@ -94,6 +96,8 @@ async def test_a_mail_whose_local_step_timed_out_replays(stack: Stack) -> None:
             assert await mail.result() is not None  # sent, after the queue's attempt
             history = await mail.fetch_history()
     assert timed_out(history), "the local step did not time out: proves nothing"
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=sealed_converter())
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=sealed_converter()
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

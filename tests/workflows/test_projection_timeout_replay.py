@@ -18,6 +18,7 @@ from temporalio.worker import Replayer
 from bench.chaos.parts import WriteLock
 from db.tables import TaskRow
 from models.case import UrgeInput
+from sandbox import RUNNER
 from tests.conftest import Stack, eventually
 from tests.keys import sealed_converter
 from tests.workflows.helpers import intake, open_case, projected, wait_tasks
@@ -58,7 +59,7 @@ async def test_a_timed_out_local_projection_replays(stack: Stack) -> None:
 
     history = await stack.client.get_workflow_handle(lead.task_id).fetch_history()
     result = await Replayer(
-        workflows=list(WORKFLOWS), data_converter=sealed_converter()
+        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=sealed_converter()
     ).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from models.case import CaseInput, case_id_for
 from models.routing import RoutedCase, RouteRequest
+from sandbox import RUNNER
 from tests.conftest import Stack
 from tests.workflows.helpers import events, intake, projected, wait_tasks
 from worker import WORKFLOWS, build_activities
@@ -69,6 +70,7 @@ async def route_late(
             stack.client,
             task_queue=queue,
             workflows=list(WORKFLOWS),
+            workflow_runner=RUNNER,
             activities=[*(a for a in real if name(a) != "route_case"), rules.route_case],
             activity_executor=ex,
         ):

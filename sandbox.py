@@ -1,0 +1,77 @@
+"""The workflow runner: Temporal's sandbox, without two costs it pays on every payload.
+
+temporalio 1.35's sandboxed instance runs each call into the sandbox as ``exec`` of a
+source string, so Python compiles that string again on every call. Besides each
+activation, the worker calls in once for every payload it decodes or encodes, to ask
+which serialization context the payload's command has. Each call also enters and leaves
+the sandbox's import restrictions. A profile of the worker during ``bench/actions.py``
+put 20 % of its CPU in those calls.
+
+This runner changes two things:
+
+* it compiles each distinct source string once, the same code either way;
+* it asks for the serialization context (and the external store's) directly. That
+  call only reads the instance's pending commands and builds temporalio's own frozen
+  dataclasses; it runs no workflow code and imports nothing, so the restrictions have
+  nothing to guard.
+
+Workflow code still runs under every restriction, as before.
+
+``tests/workflows/test_sandbox_runner.py`` checks both against the SDK's own answers.
+It also fails if the SDK's private ``_Instance`` no longer has the shape this relies on,
+so an upgrade of temporalio (pinned in pyproject.toml) is checked here first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any, cast
+
+from temporalio.converter import SerializationContext
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker._command_aware_visitor import CommandInfo
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import _runner as sdk
+from temporalio.worker.workflow_sandbox._in_sandbox import InSandbox
+
+# The sandbox's few source strings (create, activate, the context calls), compiled once.
+_compiled: dict[str, CodeType] = {}
+
+
+def compiled(source: str) -> CodeType:
+    code = _compiled.get(source)
+    if code is None:
+        # "<string>", the name exec gives a string it compiles, so tracebacks read alike.
+        code = _compiled[source] = compile(source, "<string>", "exec")
+    return code
+
+
+class _Instance(sdk._Instance):
+    def _run_code(self, code: str, **extra_globals: Any) -> None:
+        # exec takes a code object as it takes the string it would compile from.
+        super()._run_code(cast(str, compiled(code)), **extra_globals)
+
+    def _in_sandbox(self) -> InSandbox:
+        return cast(InSandbox, self.globals_and_locals["__temporal_in_sandbox"])
+
+    def get_serialization_context(
+        self, command_info: CommandInfo | None
+    ) -> SerializationContext | None:
+        return self._in_sandbox().get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> Any:
+        # Asked for every payload encoded, external storage or none; the same reads.
+        return self._in_sandbox().get_external_store_context(command_info)
+
+
+@dataclass(frozen=True)
+class FastSandboxedWorkflowRunner(SandboxedWorkflowRunner):
+    """SandboxedWorkflowRunner with the same restrictions and runner class; only the
+    instances differ (above)."""
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _Instance(det, self.runner_class, self.restrictions)
+
+
+RUNNER = FastSandboxedWorkflowRunner()
