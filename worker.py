@@ -14,7 +14,8 @@ from typing import Any, TypedDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.converter import DataConverter
+from temporalio.worker import Interceptor, Replayer, Worker
 
 from activities.calendar_source import CalendarSource
 from activities.clocks import ClockActivities
@@ -171,6 +172,14 @@ def build_worker(
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         interceptors=interceptors,
         workflow_runner=RUNNER,  # the sandbox without its per-payload costs (sandbox.py)
+    )
+
+
+def replayer(data_converter: DataConverter) -> Replayer:
+    """A Replayer of the workflows as the worker runs them (the same runner), for the
+    replay tests over saved and fresh histories."""
+    return Replayer(
+        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=data_converter
     )
 
 

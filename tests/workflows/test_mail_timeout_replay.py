@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from models.notify import Notification
 from sandbox import RUNNER
@@ -31,6 +31,7 @@ from tests.activities.helpers import sample
 from tests.conftest import Stack
 from tests.keys import sealed_converter
 from worker import WORKFLOWS, build_activities
+from worker import replayer as worker_replayer
 from workflows.notification import NotificationWorkflow
 from workflows.policies import LOCAL_ONCE
 
@@ -96,8 +97,6 @@ async def test_a_mail_whose_local_step_timed_out_replays(stack: Stack) -> None:
             assert await mail.result() is not None  # sent, after the queue's attempt
             history = await mail.fetch_history()
     assert timed_out(history), "the local step did not time out: proves nothing"
-    replayer = Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=sealed_converter()
-    )
+    replayer = worker_replayer(sealed_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -13,16 +13,14 @@ import asyncio
 from pathlib import Path
 
 from sqlmodel import Session
-from temporalio.worker import Replayer
 
 from bench.chaos.parts import WriteLock
 from db.tables import TaskRow
 from models.case import UrgeInput
-from sandbox import RUNNER
 from tests.conftest import Stack, eventually
 from tests.keys import sealed_converter
 from tests.workflows.helpers import intake, open_case, projected, wait_tasks
-from worker import WORKFLOWS
+from worker import replayer as worker_replayer
 
 
 def priority(stack: Stack, task_id: str) -> int | None:
@@ -58,9 +56,9 @@ async def test_a_timed_out_local_projection_replays(stack: Stack) -> None:
     await eventually(written, timeout=60)
 
     history = await stack.client.get_workflow_handle(lead.task_id).fetch_history()
-    result = await Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=sealed_converter()
-    ).replay_workflow(history, raise_on_replay_failure=False)
+    result = await worker_replayer(sealed_converter()).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
     assert result.replay_failure is None, result.replay_failure
 
 

@@ -13,13 +13,11 @@ import pytest
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
 from bench.report import mail_started
 from models.tasks import ActionResult
-from sandbox import RUNNER
 from tests.keys import sealed_converter
-from worker import WORKFLOWS
+from worker import replayer as worker_replayer
 from workflows import patches
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -43,9 +41,7 @@ def patch_ids(history: WorkflowHistory) -> set[str]:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_saved_history_replays(path: Path) -> None:
-    replayer = Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=sealed_converter()
-    )
+    replayer = worker_replayer(sealed_converter())
     await replayer.replay_workflow(load(path))
 
 
@@ -56,11 +52,7 @@ async def test_sealed_histories_replay_with_the_codec_only() -> None:
     assert sealed
     for path in sealed:
         assert "13800138001" not in path.read_text()  # the sample phone, as it would show
-        bare = Replayer(
-            workflows=list(WORKFLOWS),
-            workflow_runner=RUNNER,
-            data_converter=pydantic_data_converter,
-        )
+        bare = worker_replayer(pydantic_data_converter)
         result = await bare.replay_workflow(load(path), raise_on_replay_failure=False)
         assert result.replay_failure is not None, path.stem
 
