@@ -57,6 +57,24 @@ def server_sqlite_pragmas() -> list[str]:
     return ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 
 
+# The dev server runs one history shard, and each shard's transfer queue (what history
+# hands to matching: a workflow task after an activity's result or a signal, an
+# activity, a signal to another workflow) is read at most 20 times a second by default.
+# Past the limiter's first burst, every such workflow task waited about 43 ms before a
+# worker could take it (bench/README.md, "The dev server's transfer queue"); a cluster
+# spreads workflows over many shards and does not meet the limit so. The reader polls
+# only when told of new tasks, so a high ceiling costs nothing when idle.
+TRANSFER_POLLS_PER_SECOND = 1000
+
+
+def server_dynamic_config() -> list[str]:
+    """The dev server's settings that differ from its defaults (see above)."""
+    return [
+        "--dynamic-config-value",
+        f"history.transferProcessorMaxPollRPS={TRANSFER_POLLS_PER_SECOND}",
+    ]
+
+
 def _die_with_parent() -> None:
     """In the server's child process: if `appeals dev` is killed outright (SIGKILL),
     the kernel stops the server too, so no orphan keeps the port and the data."""
@@ -143,6 +161,7 @@ async def embedded_stack(settings: Settings) -> AsyncIterator[Settings]:
             "--db-filename",
             str(data / "temporal.db"),
             *server_sqlite_pragmas(),
+            *server_dynamic_config(),
             # The UI unseals histories through our API (administrators, audited); the
             # API lets this UI's origin, and only it, call there from the browser.
             "--ui-codec-endpoint",

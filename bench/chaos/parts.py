@@ -23,7 +23,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from devstack import _die_with_parent, port_open, server_sqlite_pragmas, temporal_binary
+from devstack import (
+    _die_with_parent,
+    port_open,
+    server_dynamic_config,
+    server_sqlite_pragmas,
+    temporal_binary,
+)
 
 
 class PartError(RuntimeError):
@@ -79,6 +85,7 @@ class TemporalServer:
                     "--db-filename",
                     str(self.db),
                     *server_sqlite_pragmas(),
+                    *server_dynamic_config(),
                     "--log-level",
                     "error",
                 ],
