@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import compileall
 import contextlib
+import gc
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -220,7 +221,22 @@ async def migrated(settings: Settings, stop: asyncio.Event | None = None) -> boo
         pause = min(pause * 2, DB_RETRY_MAX)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+def freeze_startup_heap() -> None:
+    """Leave what the process holds now out of every later garbage collection.
+
+    Called once a process that runs for good has imported and built everything (a
+    worker, the API): those objects live as long as the process, yet a full collection
+    scanned all of them each time, and nothing else in the process runs while it does.
+    Frozen objects are never collected, so only a process's own entry point calls this,
+    after collecting: never a test or a caller that builds workers again and again.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def run_worker(
+    settings: Settings, stop: asyncio.Event | None = None, *, own_process: bool = False
+) -> None:
     # One for each activity thread, and a few for the outbox relay (its lease and its
     # records run in threads of their own).
     engine = make_engine(settings.db_url, connections=settings.worker_activity_threads + 4)
@@ -232,6 +248,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info("schedule %s", line)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = build_worker(client, settings, engine, executor=executor, **capacity(settings))
+        if own_process:
+            freeze_startup_heap()
         async with build_relay(settings, engine).running():
             if stop is None:
                 await worker.run()
@@ -244,7 +262,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_worker(load_settings()))
+    asyncio.run(run_worker(load_settings(), own_process=True))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ async def _dev(s: Settings) -> None:
                 )
                 console.print(f"API/web   {url}  {DOCS}")
                 console.print("worker running; Ctrl-C stops it.")
-                await run_worker(s, stop)
+                await run_worker(s, stop, own_process=True)
             return
         async with embedded_stack(s) as live:
             console.print(f"Temporal  {live.address}  (namespace {live.temporal_namespace})")
@@ -61,7 +61,7 @@ async def _dev(s: Settings) -> None:
                     markup=False,
                 )
                 console.print("worker running; Ctrl-C stops everything.")
-                await run_worker(live, stop)
+                await run_worker(live, stop, own_process=True)
     except StackError as e:
         raise UserError(str(e)) from e
     console.print("stopped.")
@@ -81,6 +81,9 @@ async def _serve(s: Settings) -> None:
     try:
         check_api_port(s)
         async with api_server(s, log_level="info") as url:
+            from worker import freeze_startup_heap
+
+            freeze_startup_heap()  # this process serves until stopped
             console.print(f"API/web   {url}  {DOCS}")
             console.print(f"Temporal  {s.address} (namespace {s.temporal_namespace})")
             console.print("serving; Ctrl-C stops it.")
@@ -97,7 +100,7 @@ async def _worker(s: Settings) -> None:
         f"worker connected to {s.address} (namespace {s.temporal_namespace}, "
         f"task queue {s.task_queue}); Ctrl-C stops it."
     )
-    await run_worker(s, stop)
+    await run_worker(s, stop, own_process=True)
 
 
 def register(app: typer.Typer) -> None:

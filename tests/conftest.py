@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sys
 import time
 import uuid
@@ -66,6 +67,15 @@ class Stack:
     task_queue: str
     worker: Worker
     env: WorkflowEnvironment
+
+
+@pytest.fixture(scope="session", autouse=True)
+def heap_never_frozen() -> Iterator[None]:
+    """worker.freeze_startup_heap is for a process's own entry point only: frozen objects
+    are never collected, so a test run that froze its heap would keep every later test's
+    garbage for good."""
+    yield
+    assert gc.get_freeze_count() == 0, "the test process froze its heap"
 
 
 @pytest.fixture(scope="session")
