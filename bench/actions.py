@@ -71,6 +71,7 @@ from routing_rules import load_ruleset
 from services.context import Context
 from services.temporal import UPDATE_TIMEOUT
 from settings import Settings
+from worker import freeze_startup_heap
 
 NOTE_TEXT = "已电话联系当事人，核实诉求情况。"
 REPLY_TEXT = "已协调平台退还押金，当事人表示认可。"
@@ -84,6 +85,7 @@ class Row:
     ms: list[float] = field(default_factory=list)
     update: list[float] = field(default_factory=list)  # the action's own Update RPC
     bare: list[float] = field(default_factory=list)  # the Update floor right after each
+    sent: list[tuple[float, str]] = field(default_factory=list)  # (epoch s, task) of each
     errors: list[str] = field(default_factory=list)
     stale_reads: int = 0
 
@@ -144,6 +146,7 @@ async def act(
     c = people.clients[t.handler]
     url = f"{API_PREFIX}/tasks/{t.task_id}"
     clock.last_ms = float("nan")
+    sent_at = time.time()
     t0 = time.perf_counter()
     try:
         r = await c.post(f"{url}/{verb}", json=body)
@@ -156,6 +159,7 @@ async def act(
         return
     row.ms.append(ms)
     row.update.append(clock.last_ms)
+    row.sent.append((sent_at, t.task_id))
     # Read-your-writes: the actor reads the task at once and must see the change.
     seen = await c.get(url)
     status = seen.json().get("task", seen.json()).get("status") if seen.status_code == 200 else None
@@ -168,6 +172,35 @@ async def act(
     t1 = time.perf_counter()
     await echo.execute_update("ping", "x", rpc_timeout=UPDATE_TIMEOUT)  # type: ignore[attr-defined]
     row.bare.append((time.perf_counter() - t1) * 1000)
+
+
+async def slowest_histories(client: Client, rows: dict[str, Row]) -> list[str]:
+    """What each kind's slowest action's task workflow did while the action waited: its
+    history's events from a second before the action to its answer, in ms from the send,
+    so that a long wait shows whose turn it was (a workflow task, an activity, nothing)."""
+    lines: list[str] = []
+    for verb, r in rows.items():
+        if not r.ms:
+            continue
+        i = max(range(len(r.ms)), key=r.ms.__getitem__)
+        at, task_id = r.sent[i]
+        history = await client.get_workflow_handle(task_id).fetch_history()
+        lines.append(f"{verb} {r.ms[i]:.0f} ms on {task_id}:")
+        for e in history.events:
+            offset = ns(e) / 1e6 - at * 1000
+            if -1000 <= offset <= r.ms[i] + 50:
+                kind = E.Name(e.event_type).removeprefix("EVENT_TYPE_").lower()
+                lines.append(f"  {offset:+8.1f} ms  #{e.event_id} {kind}")
+    return lines
+
+
+def slowest(r: Row) -> str:
+    """The slowest action's own Update and the rest, to tell the engine's wait from the
+    API's."""
+    if not r.ms:
+        return "-"
+    i = max(range(len(r.ms)), key=r.ms.__getitem__)
+    return f"{r.update[i]:.0f} + {r.ms[i] - r.update[i]:.0f}"
 
 
 async def run_actions(
@@ -311,6 +344,8 @@ async def run(args: Args) -> int:
                             for t in targets:
                                 await people.login(t.handler, password)
                             await run_actions(targets[:2], people, echo, owner_of, clock)  # warm-up
+                            # As `appeals serve` does once it serves (this process is the API).
+                            freeze_startup_heap()
                             stop = asyncio.Event()
                             load = Load(args.rate)
                             bg = asyncio.create_task(
@@ -328,6 +363,7 @@ async def run(args: Args) -> int:
                             engine_side = await update_tasks(
                                 client, [t.task_id for t in targets[2:]]
                             )
+                            histories = await slowest_histories(client, rows)
                         finally:
                             await people.aclose()
                     await echo.signal("finish")
@@ -363,6 +399,7 @@ async def run(args: Args) -> int:
                 f"{pct(r.ms, 50):.1f}",
                 f"{pct(r.ms, 99):.1f}",
                 f"{max(r.ms, default=float('nan')):.1f}",
+                slowest(r),
                 f"{pct(r.update, 50):.1f}",
                 f"{pct([a - u for a, u in zip(r.ms, r.update, strict=True)], 50):.1f}",
                 f"{pct(r.bare, 50):.1f}",
@@ -379,6 +416,7 @@ async def run(args: Args) -> int:
                 "p50 ms",
                 "p99 ms",
                 "max ms",
+                "max: Update + rest",
                 "its Update p50",
                 "rest p50",
                 "bare Update p50",
@@ -410,6 +448,9 @@ async def run(args: Args) -> int:
             ],
         )
     )
+    print("\neach kind's slowest action, and its task's history meanwhile:")
+    for line in histories:
+        print(f"  {line}")
     failed = [e for r in rows.values() for e in r.errors]
     for e in failed[:10]:
         print(f"  {e}")
