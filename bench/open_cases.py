@@ -214,7 +214,10 @@ async def run(args: Args) -> int:
                 data.mkdir(parents=True, exist_ok=True)
             progress = Progress.load_or_new(data, args)
             rules_dir = data / "rules" if (data / "rules").is_dir() else bench_rules(data)
-            async with engine_stack(progress.port, data, rules_dir=rules_dir) as (live, w):
+            # A fill kept for later sittings keeps its port; a one-off run takes any free
+            # one (engine_stack tries three).
+            port = progress.port if args.data_dir is not None else args.port
+            async with engine_stack(port, data, rules_dir=rules_dir) as (live, w):
                 print(f"stack: dev server 127.0.0.1:{live.embedded_port}, data {live.data_dir}")
                 print(worker_line(live))
                 if progress.sittings:
