@@ -12,16 +12,19 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+from db.gc_guard import defer_collections_while_writing
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000  # how long a write waits for SQLite's lock
 
 
 def make_engine(url: str, *, connections: int = 5) -> Engine:
     """An engine tuned for the backend: SQLite gets WAL and a busy timeout so the
-    worker's writes and the CLI's reads do not block each other. ``connections``: how
-    many it keeps open (the pool's size): as many as the threads that write at once,
-    since a connection beyond the pool is opened for one write and closed after it (a
-    new PostgreSQL backend, or SQLite's pragmas, every time)."""
+    worker's writes and the CLI's reads do not block each other, and no collection while
+    it holds the write lock (db.gc_guard). ``connections``: how many it keeps open (the
+    pool's size): as many as the threads that write at once, since a connection beyond
+    the pool is opened for one write and closed after it (a new PostgreSQL backend, or
+    SQLite's pragmas, every time)."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +45,7 @@ def make_engine(url: str, *, connections: int = 5) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.close()
 
+        defer_collections_while_writing(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_size=connections)
 

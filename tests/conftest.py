@@ -78,6 +78,14 @@ def heap_never_frozen() -> Iterator[None]:
     assert gc.get_freeze_count() == 0, "the test process froze its heap"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collections_never_left_off() -> Iterator[None]:
+    """db.gc_guard turns collections off while a connection holds SQLite's write lock;
+    one it never let go of would leave the process collecting nothing."""
+    yield
+    assert gc.isenabled(), "the test process was left with garbage collection off"
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A real PostgreSQL server for the session (skipped where none can run)."""
