@@ -17,6 +17,23 @@ This runner changes two things:
 
 Workflow code still runs under every restriction, as before.
 
+Two modes (``APPEALS_WORKFLOW_SANDBOX``, settings.WorkflowSandbox):
+
+* ``strict``, the SDK's way: each workflow run imports the ``workflows`` package afresh
+  into a sandbox of its own, where every non-deterministic call (the wall clock, random,
+  I/O) is refused. The test suite runs in this mode (tests/conftest.py), so any such
+  call on a path the tests take fails there.
+* ``shared``, the default for running processes: the ``workflows`` package is passed
+  through, imported once and shared by every run, as Temporal's guide advises for
+  deterministic modules of one's own. The fresh import was the largest single cost of
+  starting or replaying a workflow: 25-30 ms of CPU per case or task workflow replayed
+  (of 35-65 ms for a case), paid by every new case, task and notice and by every
+  replay after the cache let one go; and each cached run kept its own copy of the
+  modules, which every full collection walks. Restrictions still apply to code the
+  sandbox imports itself, but not to ours, so the strict test suite is what keeps it
+  deterministic, and tests/workflows/test_shared_code.py that it holds no state one
+  run could leak into another.
+
 ``tests/workflows/test_sandbox_runner.py`` checks both against the SDK's own answers.
 This leans on the SDK's private ``_Instance`` (temporalio is pinned in pyproject.toml):
 an upgrade that renames the sandbox's ``__temporal_in_sandbox`` fails that test; one
@@ -33,7 +50,7 @@ from typing import Any, cast
 from temporalio.converter import SerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker._command_aware_visitor import CommandInfo
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox import _runner as sdk
 from temporalio.worker.workflow_sandbox._in_sandbox import InSandbox
 
@@ -77,4 +94,12 @@ class FastSandboxedWorkflowRunner(SandboxedWorkflowRunner):
         return _Instance(det, self.runner_class, self.restrictions)
 
 
-RUNNER = FastSandboxedWorkflowRunner()
+RUNNER = FastSandboxedWorkflowRunner()  # strict
+SHARED = FastSandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+)
+
+
+def runner(mode: str) -> FastSandboxedWorkflowRunner:
+    """The runner of a sandbox mode (settings.WorkflowSandbox)."""
+    return SHARED if mode == "shared" else RUNNER

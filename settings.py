@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     worker_workflow_slots: int = Field(default=20, ge=1)
     worker_activity_threads: int = Field(default=16, ge=1)
     worker_cached_workflows: int = Field(default=1000, ge=0)
+    # How the worker's sandbox holds the workflow code (sandbox.py): "shared", imported
+    # once for every run; "strict", imported afresh for each run with the SDK's
+    # restrictions on it, as the test suite runs it.
+    workflow_sandbox: Literal["shared", "strict"] = "shared"
 
     rules_dir: Path = DEFAULT_RULES_DIR
     time_zone: str = "Asia/Shanghai"

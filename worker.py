@@ -31,7 +31,7 @@ from activities.smtp import EmailSender, SmtpSender
 from activities.store import StoreActivities
 from client import connect
 from db.engine import make_engine, migrate
-from sandbox import RUNNER
+from sandbox import runner
 from schedules import ensure_schedules
 from settings import Settings, load_settings
 from workflows.cluster import ClusterWorkflow
@@ -172,15 +172,20 @@ def build_worker(
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         interceptors=interceptors,
-        workflow_runner=RUNNER,  # the sandbox without its per-payload costs (sandbox.py)
+        # The sandbox without its per-payload costs, holding the workflow code as the
+        # settings say (sandbox.py).
+        workflow_runner=runner(settings.workflow_sandbox),
     )
 
 
-def replayer(data_converter: DataConverter) -> Replayer:
-    """A Replayer of the workflows as the worker runs them (the same runner), for the
-    replay tests over saved and fresh histories."""
+def replayer(data_converter: DataConverter, sandbox: str | None = None) -> Replayer:
+    """A Replayer of the workflows as the worker runs them (the same runner, in the
+    ``sandbox`` mode given or else the settings'), for the replay tests over saved and
+    fresh histories and for bench/cluster_growth.py."""
     return Replayer(
-        workflows=list(WORKFLOWS), workflow_runner=RUNNER, data_converter=data_converter
+        workflows=list(WORKFLOWS),
+        workflow_runner=runner(sandbox or Settings().workflow_sandbox),
+        data_converter=data_converter,
     )
 
 

@@ -42,7 +42,6 @@ from sqlmodel import Session, col, select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowHistory  # noqa: E402
 from temporalio.testing import ActivityEnvironment  # noqa: E402
-from temporalio.worker import Replayer  # noqa: E402
 
 from activities.clusters import ClusterActivities  # noqa: E402
 from activities.routing import RoutingActivities  # noqa: E402
@@ -52,7 +51,7 @@ from client import connect  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from db.tables import ClusterMemberRow  # noqa: E402
 from models.clusters import JoinClustersRequest  # noqa: E402
-from workflows.cluster import ClusterWorkflow  # noqa: E402
+from worker import replayer as worker_replayer  # noqa: E402
 
 KEY = "CL-platform-wage_arrears-meituan"
 DISTRICTS = ("440103", "440104", "440105", "440106", "440111", "440112", "440113")
@@ -180,7 +179,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def report(joined: list[Joined], histories: list[WorkflowHistory], client: Client) -> None:
-    replayer = Replayer(workflows=[ClusterWorkflow], data_converter=client.data_converter)
+    # As the worker replays it: the same runner, in the settings' sandbox mode.
+    replayer = worker_replayer(client.data_converter)
     tasks: list[Task] = []
     size = 0
     rows = []

@@ -48,8 +48,10 @@ def worker_line(s: Settings) -> str:
     """The worker's capacity settings, for a benchmark's parameters."""
     return (
         f"worker: {s.worker_workflow_slots} workflow task slots, {s.worker_activity_threads} "
-        f"activity threads, sticky cache {s.worker_cached_workflows} workflows "
-        "(APPEALS_WORKER_WORKFLOW_SLOTS, _ACTIVITY_THREADS, _CACHED_WORKFLOWS)"
+        f"activity threads, sticky cache {s.worker_cached_workflows} workflows, "
+        f"{s.workflow_sandbox} sandbox "
+        "(APPEALS_WORKER_WORKFLOW_SLOTS, _ACTIVITY_THREADS, _CACHED_WORKFLOWS, "
+        "APPEALS_WORKFLOW_SANDBOX)"
     )
 
 

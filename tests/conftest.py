@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import sys
 import time
 import uuid
@@ -33,6 +34,12 @@ from worker import build_relay, build_worker
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
+
+# The suite runs the workflows in the strict sandbox (sandbox.py), workers it starts as
+# processes too (they inherit this): a wall-clock read or other non-deterministic call
+# on any path a test takes is refused here rather than shipped. Running processes share
+# the workflow code instead (the default); test_shared_code.py runs that mode too.
+os.environ.setdefault("APPEALS_WORKFLOW_SANDBOX", "strict")
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -6,6 +6,7 @@ up the case)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -24,14 +25,17 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 from workflows.after_commit import accepting_update
 
-# What each kind of task asks of its office, for the new-task mail (新工单).
-WHAT_TO_DO = {
-    "lead": "请在签收时限内签收（appeals accept {task}），在答复时限内办结并答复劳动者"
-    "（appeals complete {task}）。",
-    "co": "请签收（appeals accept {task}）并在答复时限内提出协办意见（appeals complete {task}），"
-    "主办单位待贵单位意见后答复劳动者。",
-    "liaison": "请平台联络员在答复时限内登录系统答复（appeals liaison-reply {task}）。",
-}
+# What each kind of task asks of its office, for the new-task mail (新工单). Read-only:
+# every run shares it (sandbox.py).
+WHAT_TO_DO = MappingProxyType(
+    {
+        "lead": "请在签收时限内签收（appeals accept {task}），在答复时限内办结并答复劳动者"
+        "（appeals complete {task}）。",
+        "co": "请签收（appeals accept {task}）并在答复时限内提出协办意见"
+        "（appeals complete {task}），主办单位待贵单位意见后答复劳动者。",
+        "liaison": "请平台联络员在答复时限内登录系统答复（appeals liaison-reply {task}）。",
+    }
+)
 
 
 Queue = Callable[[Notification], Awaitable[None]]

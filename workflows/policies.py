@@ -1,6 +1,8 @@
 """Retry policies and timeouts for activity calls, named so that their intent is clear."""
 
+from collections.abc import Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from temporalio.common import RetryPolicy
@@ -32,12 +34,14 @@ COMPUTE_GIVE_UP = timedelta(minutes=2)
 # activity, without retries: a retry waits in the activity queue instead, so a failing
 # activity never holds its workflow task through a backoff (which stalled the
 # time-skipping test server: see workflows/compute.py). Two seconds is well inside the
-# workflow task's timeout (10 s).
-LOCAL_ONCE: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=2),
-    "schedule_to_close_timeout": timedelta(seconds=2),
-    "retry_policy": RetryPolicy(maximum_attempts=1),
-}
+# workflow task's timeout (10 s). Read-only: every run shares it (sandbox.py).
+LOCAL_ONCE: Mapping[str, Any] = MappingProxyType(
+    {
+        "start_to_close_timeout": timedelta(seconds=2),
+        "schedule_to_close_timeout": timedelta(seconds=2),
+        "retry_policy": RetryPolicy(maximum_attempts=1),
+    }
+)
 
 # A mail's workflow started through the activity queue, from a workflow task that
 # accepts an Update (workflows/after_commit.py): a client call, retried until it runs.

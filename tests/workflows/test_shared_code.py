@@ -1,0 +1,131 @@
+"""The worker's shared sandbox mode (sandbox.py): the workflow code imported once and
+shared by every run, which is how running processes hold it.
+
+The rest of the suite runs the strict mode, where each run imports the code afresh under
+the SDK's restrictions. Shared, one run could leak state into another through anything
+the code keeps at module or class level, so the code keeps nothing mutable there."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox import SHARED
+from settings import Settings
+from tests.conftest import Stack, running_stack
+from tests.keys import sealed_converter
+from tests.workflows import test_lifecycle
+from worker import replayer
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+HISTORY = Path(__file__).parent / "histories" / "v10-one-history-case.json"
+
+# Calls that build a container a run could change for the next.
+MUTABLE_CALLS = {"list", "dict", "set", "defaultdict", "deque", "Counter", "OrderedDict"}
+
+
+def _mutable(value: ast.expr) -> bool:
+    if isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp):
+        return True
+    if isinstance(value, ast.SetComp):
+        return True
+    if isinstance(value, ast.Call):
+        f = value.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        return name in MUTABLE_CALLS
+    return False
+
+
+def _kept_state(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[str] = []
+
+    def scan(body: list[ast.stmt], where: str) -> None:
+        for s in body:
+            if isinstance(s, ast.Assign | ast.AnnAssign) and s.value is not None:
+                targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+                names = [ast.unparse(t) for t in targets]
+                if names != ["__all__"] and _mutable(s.value):
+                    found.append(f"{path.name}:{s.lineno} {where} {', '.join(names)}")
+            if isinstance(s, ast.ClassDef):
+                scan(s.body, f"class {s.name}")
+
+    scan(tree.body, "module")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            found.append(f"{path.name}:{node.lineno} global/nonlocal")
+    return found
+
+
+def test_the_workflow_code_keeps_no_state_at_module_or_class_level() -> None:
+    files = sorted(WORKFLOWS.glob("*.py"))
+    assert len(files) > 10
+    kept = [k for f in files for k in _kept_state(f)]
+    assert kept == [], "mutable state one run could leak into another: " + "; ".join(kept)
+
+
+def test_the_check_sees_kept_state(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("SEEN = {}\nclass W:\n    queue: list[int] = []\ndef f():\n    global SEEN\n")
+    assert len(_kept_state(bad)) == 3
+
+
+_imports: list[set[str]] = []  # while a replay below watches: the modules imported
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "exec" and _imports:
+        code = args[0]
+        path = Path(getattr(code, "co_filename", ""))
+        if getattr(code, "co_name", "") == "<module>" and path.parent == WORKFLOWS:
+            _imports[-1].add(path.stem)
+
+
+def _module_bodies_run(history: WorkflowHistory, sandbox: str) -> set[str]:
+    """The workflows/ modules whose bodies ran (were imported) while replaying."""
+    if _audit not in _hooks:
+        sys.addaudithook(_audit)  # hooks stay for the process; it only counts when asked
+        _hooks.append(_audit)
+    _imports.append(set())
+    try:
+        asyncio.run(replayer(sealed_converter(), sandbox).replay_workflow(history))
+        return _imports[-1]
+    finally:
+        _imports.pop()
+
+
+_hooks: list[object] = []
+
+
+def test_shared_runs_import_the_workflow_code_once_strict_ones_each_time() -> None:
+    history = WorkflowHistory.from_json(HISTORY.stem, HISTORY.read_text())
+    # Warm: the first replay of either kind may import what the process had not yet.
+    _module_bodies_run(history, "shared")
+    assert "grievance" in _module_bodies_run(history, "strict")
+    assert _module_bodies_run(history, "shared") == set()
+
+
+@pytest_asyncio.fixture
+async def shared_stack(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    shared = settings.model_copy(update={"workflow_sandbox": "shared"})
+    async with running_stack(env, shared) as s:
+        yield s
+
+
+async def test_a_case_lives_from_intake_to_close_on_the_shared_code(shared_stack: Stack) -> None:
+    assert shared_stack.worker.config()["workflow_runner"] is SHARED
+    await test_lifecycle.test_wage_arrears_from_intake_to_close(shared_stack)
+
+
+def test_the_setting_refuses_a_mode_it_does_not_know() -> None:
+    with pytest.raises(ValueError, match="workflow_sandbox"):
+        Settings(workflow_sandbox="loose")
