@@ -15,30 +15,32 @@ This runner changes two things:
   dataclasses; it runs no workflow code and imports nothing, so the restrictions have
   nothing to guard.
 
-Workflow code still runs under every restriction, as before.
-
-Two modes (``APPEALS_WORKFLOW_SANDBOX``, settings.WorkflowSandbox):
-
-* ``strict``, the SDK's way: each workflow run imports the ``workflows`` package afresh
-  into a sandbox of its own, where every non-deterministic call (the wall clock, random,
-  I/O) is refused. The test suite runs in this mode (tests/conftest.py), so any such
-  call on a path the tests take fails there.
-* ``shared``, the default for running processes: the ``workflows`` package is passed
-  through, imported once and shared by every run, as Temporal's guide advises for
-  deterministic modules of one's own. The fresh import was the largest single cost of
-  starting or replaying a workflow: 25-30 ms of CPU per case or task workflow replayed
-  (of 35-65 ms for a case), paid by every new case, task and notice and by every
-  replay after the cache let one go; and each cached run kept its own copy of the
-  modules, which every full collection walks. Restrictions still apply to code the
-  sandbox imports itself, but not to ours, so the strict test suite is what keeps it
-  deterministic, and tests/workflows/test_shared_code.py that it holds no state one
-  run could leak into another.
+Workflow code runs under the restrictions of its mode (below), as before.
 
 ``tests/workflows/test_sandbox_runner.py`` checks both against the SDK's own answers.
 This leans on the SDK's private ``_Instance`` (temporalio is pinned in pyproject.toml):
 an upgrade that renames the sandbox's ``__temporal_in_sandbox`` fails that test; one
 that drops ``_run_code`` fails nothing and only loses the saving, which
 ``bench/throughput.py``'s CPU a case shows.
+
+Two modes (``APPEALS_WORKFLOW_SANDBOX``, settings.workflow_sandbox):
+
+* ``strict``, the SDK's way: each workflow run imports the ``workflows`` package afresh
+  into a sandbox of its own, where every non-deterministic call (the wall clock, random,
+  I/O) is refused. The test suite runs in this mode (tests/conftest.py), so any such
+  call on a path the tests take fails there.
+* ``shared``, the default for running processes: the ``workflows`` package is passed
+  through, imported once and shared by every run. Temporal's guide advises passing
+  through deterministic modules for speed, but the SDK re-imports the workflow's own
+  module on purpose, to isolate its state; this mode gives that isolation up, and the
+  code keeps no state to isolate instead. The fresh import was the largest single cost
+  of starting or replaying a workflow (a recorded case's replay: 61 ms of CPU strict,
+  35 shared, on a busy machine), paid by every new case, task and notice and by every
+  replay after the cache let one go; and each cached run kept its own copy of the
+  modules, which every full collection walks. Restrictions still apply to code the
+  sandbox imports itself, but not to ours, so the strict test suite is what keeps it
+  deterministic, and tests/workflows/test_shared_code.py that it keeps no state one run
+  could leak into another.
 """
 
 from __future__ import annotations
@@ -101,5 +103,8 @@ SHARED = FastSandboxedWorkflowRunner(
 
 
 def runner(mode: str) -> FastSandboxedWorkflowRunner:
-    """The runner of a sandbox mode (settings.WorkflowSandbox)."""
-    return SHARED if mode == "shared" else RUNNER
+    """The runner of a sandbox mode (settings.workflow_sandbox)."""
+    runners = {"shared": SHARED, "strict": RUNNER}
+    if mode not in runners:
+        raise ValueError(f"unknown workflow sandbox {mode!r}: shared or strict")
+    return runners[mode]

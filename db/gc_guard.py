@@ -9,12 +9,21 @@ up to a few hundred milliseconds in a worker holding many cached workflows (benc
 transaction's first write and its commit allocates plenty, so a collection often begins
 while its process holds the lock; every writer in every other process then waits for it.
 
-So from a connection's first write statement (when SQLite has granted the lock) to its
-commit or rollback, this process defers its collections: ``gc.disable()`` while any of its
-connections holds the lock, ``gc.enable()`` when the last lets go. Nothing is skipped: the
-collection that was due runs at the next allocation after the commit, lock released.
-SQLite grants the lock to one connection at a time, so the deferral lasts one write
-transaction (milliseconds) and collections cannot be put off for good.
+So from a connection's first write statement (once it succeeded: SQLite granted the
+lock) to its commit or rollback, this process defers its collections: ``gc.disable()``
+while any of its connections holds the lock, ``gc.enable()`` when the last lets go.
+Nothing is skipped: the collection that was due runs at the first allocation after.
+
+What it does not promise:
+
+* The deferral lasts as long as the write transaction. The request and projection
+  writes take milliseconds; a long one (a purge over many cases, a bulk seed) defers
+  collections for its whole length, which only delays them.
+* Collections come back just before the driver's commit runs (SQLAlchemy's ``commit``
+  event precedes it), a few allocations early.
+* A write is told by its first keyword (INSERT, UPDATE, DELETE, REPLACE, and DDL). A
+  first write that takes the lock and then fails (a constraint) defers nothing: its
+  transaction is rolled back straight after.
 
 PostgreSQL locks rows, not the database, and is left alone.
 """
@@ -31,8 +40,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 _HELD = "appeals.gc_deferred"  # in the pooled connection's info: it holds a deferral
 
-# Statements that only read: anything else may take the write lock.
-_READS = ("SELECT", "PRAGMA", "EXPLAIN")
+# The first keywords of statements that take SQLite's write lock (a CTE's write starts
+# with WITH and is not counted: none is written here).
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
 _mutex = threading.Lock()
 _holders = 0
@@ -68,6 +78,11 @@ def _let_go(info: dict[Any, Any]) -> None:
         _release()
 
 
+def _writes(statement: str) -> bool:
+    words = statement.lstrip(" \t\n(").split(None, 1)
+    return bool(words) and words[0].upper() in _WRITES
+
+
 def defer_collections_while_writing(engine: Engine) -> None:
     """Install the deferral on a SQLite engine (make_engine does)."""
 
@@ -82,7 +97,7 @@ def defer_collections_while_writing(engine: Engine) -> None:
     ) -> None:
         # After the statement succeeded: SQLite has granted the lock. A write that
         # failed waiting for it holds nothing and defers nothing.
-        if conn.info.get(_HELD) or statement.lstrip()[:7].upper().startswith(_READS):
+        if conn.info.get(_HELD) or not _writes(statement):
             return
         conn.info[_HELD] = True
         _hold()
@@ -90,7 +105,10 @@ def defer_collections_while_writing(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _ended(conn: Connection) -> None:
-        _let_go(conn.info)
+        # An invalidated connection has no info to read (reading it would raise in the
+        # middle of the rollback); the pool's invalidate event let go of it already.
+        if not conn.invalidated:
+            _let_go(conn.info)
 
     # A connection given back, reset, or dropped with its transaction open lets go too.
     @event.listens_for(engine.pool, "reset")

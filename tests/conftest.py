@@ -39,7 +39,7 @@ BIN = Path(sys.executable).parent
 # processes too (they inherit this): a wall-clock read or other non-deterministic call
 # on any path a test takes is refused here rather than shipped. Running processes share
 # the workflow code instead (the default); test_shared_code.py runs that mode too.
-os.environ.setdefault("APPEALS_WORKFLOW_SANDBOX", "strict")
+os.environ["APPEALS_WORKFLOW_SANDBOX"] = "strict"
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -104,3 +104,30 @@ def test_collections_someone_else_turned_off_stay_off(engine: Engine) -> None:
         assert not gc.isenabled(), "the guard turned on what it had not turned off"
     finally:
         gc.enable()
+
+
+def test_an_invalidated_connection_lets_go_and_its_rollback_still_runs(engine: Engine) -> None:
+    conn = engine.connect()
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert not gc.isenabled()
+    conn.invalidate()  # as after "cannot operate on a closed database"
+    assert gc.isenabled()
+    conn.rollback()  # the listener must not raise in the middle of it
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        ("INSERT INTO t VALUES (1)", True),
+        ("  update t SET x = 2", True),
+        ("DELETE FROM t", True),
+        ("CREATE INDEX i ON t (x)", True),
+        ("SELECT * FROM t", False),
+        ("(SELECT 1) UNION (SELECT 2)", False),
+        ("PRAGMA busy_timeout=50", False),
+        ("WITH q AS (SELECT 1) SELECT * FROM q", False),
+    ],
+)
+def test_writes_are_told_by_their_first_keyword(statement: str, writes: bool) -> None:
+    assert gc_guard._writes(statement) is writes
