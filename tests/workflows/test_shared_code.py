@@ -134,11 +134,29 @@ def test_the_workflow_code_keeps_no_state_a_run_could_leak_into_another() -> Non
 
 def test_the_check_sees_kept_state(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("SEEN = {}\nclass W:\n    queue: list[int] = []\ndef f():\n    global SEEN\n")
-    assert len(_kept_state(bad)) == 3
+    bad.write_text(
+        "import functools\nfrom x import RETRY\nSEEN = {}\n"
+        "class W:\n    queue: list[int] = []\n"
+        "def f():\n    global SEEN\n    RETRY.maximum_attempts = 3\n    SEEN.update(a=1)\n"
+        "    setattr(W, 'queue', [])\n    W.queue += [1]\n"
+        "@functools.lru_cache\ndef g(self):\n    self.seen = {}\n    self.seen.update(a=1)\n"
+    )
+    kept = _kept_state(bad)
+    # Each of the eight, and not the instance's own state (self.seen).
+    assert sorted(k.split(" ", 1)[1] for k in kept) == [
+        "cache on g",
+        "changes RETRY.maximum_attempts",
+        "changes SEEN",
+        "changes W",
+        "changes W.queue",
+        "class W queue",
+        "global/nonlocal",
+        "module SEEN",
+    ], kept
 
 
 _imports: list[set[str]] = []  # while a replay below watches: the modules imported
+_hooks: list[object] = []  # the audit hook, once added (it cannot be removed)
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
@@ -160,9 +178,6 @@ def _module_bodies_run(history: WorkflowHistory, sandbox: str) -> set[str]:
         return _imports[-1]
     finally:
         _imports.pop()
-
-
-_hooks: list[object] = []
 
 
 def test_shared_runs_import_the_workflow_code_once_strict_ones_each_time() -> None:
