@@ -5,39 +5,46 @@ each beside a bare Update on the same server at the same moment.
 Run from the project root::
 
     .venv/bin/python bench/actions.py [--tasks M] [--rate R] [--seed S] [--port P]
-        [--worker-processes K]
+        [--worker-processes K] [--api-process]
 
 One embedded stack and the real worker in this process (``bench.stack``), or with
 ``--worker-processes K`` the worker as K processes of their own (``worker.py``, as
-deployed: the API's process runs no workflows); the FastAPI app served by uvicorn on a free
-127.0.0.1 port in this process. After a warm-up it opens enough cases
-for M tasks, waits until they are projected, then, while a background loop opens R new
-cases a second (default 2), takes the M tasks one at a time (leads' and co-handlers'
-alternately): ``accept``, ``note``, then ``complete`` (a co-handler) or ``return`` (a
-lead), each through ``POST /api/v1/tasks/{id}/{verb}`` with the handler's token. Right
-after each action the same handler reads the task (``GET /api/v1/tasks/{id}``) and the
-benchmark checks that the read shows the action (read-your-writes). After each action,
-one trivial Update on an open ``Echo`` workflow is timed too: the floor Temporal sets
-at that moment. Each action is split in two: its own Update RPC (a client interceptor on
-the app's Temporal client) and the rest (the API's own work and read-your-writes).
+deployed: the API's process runs no workflows); the FastAPI app served by uvicorn on a
+free 127.0.0.1 port in this process, or with ``--api-process`` by ``appeals serve``, a
+process of its own as deployed (then the Update/rest split below is not measured). After
+a warm-up it opens enough cases for M tasks, waits until they are projected, then, while
+a background loop opens R new cases a second (default 2), takes the M tasks one at a
+time (leads' and co-handlers' alternately): ``accept``, ``note``, then ``complete`` (a
+co-handler) or ``return`` (a lead), each through ``POST /api/v1/tasks/{id}/{verb}`` with
+the handler's token. Right after each action the same handler reads the task (``GET
+/api/v1/tasks/{id}``) and the benchmark checks that the read shows the action
+(read-your-writes). After each action, one trivial Update on an open ``Echo`` workflow
+is timed too: the floor Temporal sets at that moment. Each action is split in two: its
+own Update RPC (a client interceptor on the app's Temporal client) and the rest (the
+API's own work and read-your-writes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import math
 import os
 import random
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -47,9 +54,11 @@ from bench.api_latency import Handlers, Target, UpdateClock, pick_targets, serve
 from bench.report import pct, section, table
 from bench.stack import (
     BenchError,
+    WorkerProcess,
     add_worker_processes,
     run_bench,
     stack_and_worker,
+    stop_process,
     worker_pids,
 )
 from bench.throughput import (
@@ -194,12 +203,19 @@ async def slowest_histories(client: Client, rows: dict[str, Row]) -> list[str]:
     return lines
 
 
+def shown(ms: float) -> str:
+    """A figure in ms, or "-" where it was not measured (nan)."""
+    return "-" if math.isnan(ms) else f"{ms:.1f}"
+
+
 def slowest(r: Row) -> str:
     """The slowest action's own Update and the rest, to tell the engine's wait from the
     API's."""
     if not r.ms:
         return "-"
     i = max(range(len(r.ms)), key=r.ms.__getitem__)
+    if math.isnan(r.update[i]):
+        return "-"  # the API in a process of its own: its Update is not timed
     return f"{r.update[i]:.0f} + {r.ms[i] - r.update[i]:.0f}"
 
 
@@ -268,6 +284,7 @@ class Args:
     seed: int
     port: int | None
     worker_processes: int
+    api_process: bool
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -277,10 +294,62 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--port", type=int, default=None, help="Temporal base port P (default: free)")
     add_worker_processes(p)
+    p.add_argument(
+        "--api-process",
+        action="store_true",
+        help="serve the API with `appeals serve`, a process of its own, as deployed",
+    )
     ns = p.parse_args(argv)
     if ns.tasks < 2 or ns.rate < 0:
         p.error("--tasks must be ≥ 2 and --rate ≥ 0")
-    return Args(ns.tasks, ns.rate, ns.seed, ns.port, ns.worker_processes)
+    return Args(ns.tasks, ns.rate, ns.seed, ns.port, ns.worker_processes, ns.api_process)
+
+
+@contextlib.asynccontextmanager
+async def serve_process(live: Settings) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`appeals serve` on a free 127.0.0.1 port, on this stack (the environment a worker
+    process gets, bench.stack.WorkerProcess); its base URL and process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = dict(WorkerProcess.environment(live))
+    env.update(APPEALS_HTTP_HOST="127.0.0.1", APPEALS_HTTP_PORT=str(port))
+    log = live.data_dir / "api.log"
+    appeals = Path(sys.executable).parent / "appeals"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(appeals), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
+            for _ in range(300):
+                if proc.poll() is not None:
+                    raise BenchError(f"appeals serve exited: {log.read_text()[-300:]}")
+                try:
+                    await http.get(f"{base}{API_PREFIX}/me")
+                    break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise BenchError(f"appeals serve did not answer within 60 s; see {log}")
+        yield base, proc
+    finally:
+        stop_process(proc, timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def api_base(args: Args, live: Settings, app: FastAPI) -> AsyncIterator[str]:
+    if args.api_process:
+        async with serve_process(live) as (base, _proc):
+            yield base
+    else:
+        async with served(app) as (base, _server):
+            yield base
 
 
 async def run(args: Args) -> int:
@@ -338,7 +407,7 @@ async def run(args: Args) -> int:
                     own = dict(deps)
                     others = ["hrss", "samr", "social_work", "union"]
                     owner_of = {t: next(o for o in others if o != own.get(t)) for t in own}
-                    async with served(app) as (base, _server):
+                    async with api_base(args, live, app) as base:
                         people = Handlers(base)
                         try:
                             for t in targets:
@@ -400,8 +469,8 @@ async def run(args: Args) -> int:
                 f"{pct(r.ms, 99):.1f}",
                 f"{max(r.ms, default=float('nan')):.1f}",
                 slowest(r),
-                f"{pct(r.update, 50):.1f}",
-                f"{pct([a - u for a, u in zip(r.ms, r.update, strict=True)], 50):.1f}",
+                shown(pct(r.update, 50)),
+                shown(pct([a - u for a, u in zip(r.ms, r.update, strict=True)], 50)),
                 f"{pct(r.bare, 50):.1f}",
                 f"{pct(r.bare, 99):.1f}",
                 str(r.stale_reads),

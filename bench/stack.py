@@ -121,8 +121,9 @@ class WorkerProcess:
     """One `worker.py` process on the embedded stack's data directory (its stack file
     gives the address, its key file the codec key), logging to a file."""
 
-    def __init__(self, name: str, live: Settings) -> None:
-        self.name = name
+    @staticmethod
+    def environment(live: Settings) -> dict[str, str]:
+        """The environment of a process of this stack's (a worker, `appeals serve`)."""
         env = dict(os.environ)
         env.update(
             APPEALS_DATA_DIR=str(live.data_dir),
@@ -132,6 +133,11 @@ class WorkerProcess:
         )
         for var in ("APPEALS_TEMPORAL_ADDRESS", "APPEALS_DATABASE_URL", "APPEALS_CODEC_KEYS"):
             env.pop(var, None)  # this stack's, not the caller's
+        return env
+
+    def __init__(self, name: str, live: Settings) -> None:
+        self.name = name
+        env = self.environment(live)
         self.log = live.data_dir / f"worker-{name}.log"
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -163,13 +169,22 @@ class WorkerProcess:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # asyncio.run cancels; the worker drains
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=60)  # asyncio.run cancels; the worker drains
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = signal.SIGINT
+) -> int:
+    """``sig`` (by default SIGINT, a Python entry point's clean stop), then SIGKILL if it
+    has not exited within ``timeout`` seconds; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 @contextlib.asynccontextmanager

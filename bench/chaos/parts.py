@@ -23,6 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from bench.stack import stop_process
 from devstack import (
     _die_with_parent,
     port_open,
@@ -45,14 +46,7 @@ def free_port() -> int:
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float) -> int:
     """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
+    return stop_process(proc, timeout, signal.SIGTERM)
 
 
 class TemporalServer:
