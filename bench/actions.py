@@ -329,7 +329,8 @@ async def serve_process(live: Settings) -> AsyncIterator[tuple[str, subprocess.P
         async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
             for _ in range(300):
                 if proc.poll() is not None:
-                    raise BenchError(f"appeals serve exited: {log.read_text()[-300:]}")
+                    last = log.read_text(errors="replace").strip().splitlines()[-1:]
+                    raise BenchError(f"appeals serve exited with {proc.returncode}: {last}")
                 try:
                     await http.get(f"{base}{API_PREFIX}/me")
                     break
