@@ -32,7 +32,6 @@ import contextlib
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,11 +50,13 @@ from temporalio.worker import Worker
 from api.app import API_PREFIX, create_app
 from auth.accounts import seed_dev
 from bench.api_latency import Handlers, Target, UpdateClock, pick_targets, served
+from bench.chaos.parts import free_port
 from bench.report import pct, section, table
 from bench.stack import (
     BenchError,
     WorkerProcess,
     add_worker_processes,
+    api_answers,
     run_bench,
     stack_and_worker,
     stop_process,
@@ -309,9 +310,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
 async def serve_process(live: Settings) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     """`appeals serve` on a free 127.0.0.1 port, on this stack (the environment a worker
     process gets, bench.stack.WorkerProcess); its base URL and process."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     env = dict(WorkerProcess.environment(live))
     env.update(APPEALS_HTTP_HOST="127.0.0.1", APPEALS_HTTP_PORT=str(port))
     log = live.data_dir / "api.log"
@@ -326,18 +325,10 @@ async def serve_process(live: Settings) -> AsyncIterator[tuple[str, subprocess.P
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
-            for _ in range(300):
-                if proc.poll() is not None:
-                    last = log.read_text(errors="replace").strip().splitlines()[-1:]
-                    raise BenchError(f"appeals serve exited with {proc.returncode}: {last}")
-                try:
-                    await http.get(f"{base}{API_PREFIX}/me")
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.2)
-            else:
-                raise BenchError(f"appeals serve did not answer within 60 s; see {log}")
+        if not await api_answers(base, lambda: proc.poll() is not None, timeout=60):
+            last = log.read_text(errors="replace").strip().splitlines()[-1:]
+            code = proc.poll()
+            raise BenchError(f"appeals serve did not answer (exit code {code}): {last}")
         yield base, proc
     finally:
         stop_process(proc, timeout=30)

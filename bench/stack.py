@@ -13,9 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -170,6 +172,20 @@ class WorkerProcess:
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=60)  # asyncio.run cancels; the worker drains
+
+
+async def api_answers(base: str, exited: Callable[[], bool], timeout: float) -> bool:
+    """Whether the API at ``base`` answers (any HTTP answer to ``/api/v1/me``) within
+    ``timeout`` seconds; False at once if its process has ``exited``."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
+        while time.monotonic() < deadline and not exited():
+            try:
+                await http.get(f"{base}/api/v1/me")
+                return True
+            except httpx.HTTPError:
+                await asyncio.sleep(0.3)
+    return False
 
 
 def stop_process(

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import time
 from pathlib import Path
-
-import httpx
 
 from bench.chaos.parts import PartError, Service, Sink, TemporalServer, free_port, tail
 from bench.chaos.pg import PgServer
+from bench.stack import api_answers
 from codec import new_key
 from devstack import seed_accounts
 from settings import Settings
@@ -96,17 +94,8 @@ class Stack:
         self.worker.start()
 
     async def api_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
-            while time.monotonic() < deadline:
-                if self.api.exited():
-                    break
-                try:
-                    await http.get(f"{self.api_base}/api/v1/me")
-                    return
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.3)
-        raise PartError(f"the API did not answer within {timeout:.0f} s: {tail(self.api.log)}")
+        if not await api_answers(self.api_base, self.api.exited, timeout):
+            raise PartError(f"the API did not answer within {timeout:.0f} s: {tail(self.api.log)}")
 
     async def stop(self) -> None:
         """Everything, whatever state the faults left it in: the worker first."""
