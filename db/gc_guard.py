@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -44,6 +45,7 @@ _HELD = "appeals.gc_deferred"  # in the pooled connection's info: it holds a def
 # with WITH and is not counted: none is written here).
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
 
+_guarded: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines with the listeners below
 _mutex = threading.Lock()
 _holders = 0
 _disabled_by_us = False
@@ -83,8 +85,18 @@ def _writes(statement: str) -> bool:
     return bool(words) and words[0].upper() in _WRITES
 
 
+def took_write_lock(conn: Connection) -> None:
+    """Defer collections for ``conn``, which took the write lock with a statement sent
+    to the driver directly (engine.brief_lock_wait's BEGIN IMMEDIATE), unseen here.
+    Only on an engine with the deferral installed: no other lets go of it."""
+    if conn.engine in _guarded and not conn.info.get(_HELD):
+        conn.info[_HELD] = True
+        _hold()
+
+
 def defer_collections_while_writing(engine: Engine) -> None:
     """Install the deferral on a SQLite engine (make_engine does)."""
+    _guarded.add(engine)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _wrote(
