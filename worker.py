@@ -9,6 +9,7 @@ import gc
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -34,6 +35,8 @@ from db.engine import make_engine, migrate
 from sandbox import runner
 from schedules import ensure_schedules
 from settings import Settings, load_settings
+from sla.arithmetic import SHANGHAI
+from sla.calendar import load_sources
 from workflows.cluster import ClusterWorkflow
 from workflows.department_task import DepartmentTaskWorkflow
 from workflows.digest import DigestWorkflow, WeeklyReportWorkflow
@@ -235,6 +238,10 @@ def freeze_startup_heap() -> None:
     Frozen objects are never collected, so only a process's own entry point calls this,
     after collecting: never a test or a caller that builds workers again and again.
     """
+    # The calendar data of the years deadlines fall in, which clocks and figures would
+    # otherwise load later, after the freeze.
+    this_year = datetime.now(SHANGHAI).year
+    load_sources(range(this_year, this_year + 2))
     gc.collect()
     gc.freeze()
 

@@ -181,6 +181,17 @@ def _source_is_workday(day: date) -> bool:
     return day.weekday() < 5 and day not in _fallback_days_off(day.year)
 
 
+def load_sources(years: Iterable[int]) -> None:
+    """Load now the data the sources answer ``years`` from: for a year chinese_calendar
+    does not know, the ``holidays`` package imports its modules on first use (about 9,000
+    objects): a process that runs for good calls this before freezing what it holds
+    (worker.freeze_startup_heap), so that they are not scanned by every full collection
+    after; they live as long as the process either way."""
+    for year in years:
+        # Not through _fallback_days_off: that warns of a year the overrides may cover.
+        holidays.country_holidays("CN", years=year)
+
+
 def clear_caches() -> None:
     """Forgets cached answers and logged warnings (for tests, or after upgrading data)."""
     _package_has_year.cache_clear()
