@@ -9,8 +9,9 @@ up to a few hundred milliseconds in a worker holding many cached workflows (benc
 transaction's first write and its commit allocates plenty, so a collection often begins
 while its process holds the lock; every writer in every other process then waits for it.
 
-So from a connection's first write statement (once it succeeded: SQLite granted the
-lock) to its commit or rollback, this process defers its collections: ``gc.disable()``
+So from a connection's first write statement, or the ``BEGIN IMMEDIATE`` of a brief
+write (engine.brief_lock_wait), once it succeeded (SQLite granted the lock), to its
+commit or rollback, this process defers its collections: ``gc.disable()``
 while any of its connections holds the lock, ``gc.enable()`` when the last lets go.
 Nothing is skipped: the collection that was due runs at the first allocation after.
 
