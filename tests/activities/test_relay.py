@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -31,7 +31,12 @@ def relay_settings(settings: Settings, engine: Engine) -> Settings:
 
 
 def rungs(k: int) -> list[Notification]:
-    return [sample("breach-2", id=f"AP-RELAY{i:04d}-T1:reply:rung-2") for i in range(k)]
+    # Made now, as a projection queues them: the relay gives a mail up three days after
+    # it was made, so the samples' fixed instant would be given up from that day on.
+    made = datetime.now(UTC)
+    return [
+        sample("breach-2", id=f"AP-RELAY{i:04d}-T1:reply:rung-2", created_at=made) for i in range(k)
+    ]
 
 
 def queue(engine: Engine, mails: list[Notification]) -> None:
@@ -117,7 +122,7 @@ async def test_a_server_away_backs_off_then_delivers_once(
 async def test_a_refused_recipient_is_retried_alone(
     read_model: Engine, settings: Settings, smtp: SmtpServer
 ) -> None:
-    n = sample("breach-2", id="AP-REFUSE0001-T1:reply:rung-2")
+    n = sample("breach-2", id="AP-REFUSE0001-T1:reply:rung-2", created_at=datetime.now(UTC))
     assert len(n.to) > 1
     refused = n.to[-1].address
     queue(read_model, [n])
@@ -180,7 +185,7 @@ async def test_an_unrenderable_mail_is_failed_when_queued_and_never_sent(
     read_model: Engine, settings: Settings, smtp: SmtpServer
 ) -> None:
     bad = sample("breach-2", id="AP-BADCTX0001-T1:reply:rung-2", context={})
-    good = sample("breach-2", id="AP-GOODCTX001-T1:reply:rung-2")
+    good = sample("breach-2", id="AP-GOODCTX001-T1:reply:rung-2", created_at=datetime.now(UTC))
     queue(read_model, [bad, good])  # the bad one does not fail the write of the other
     got = rows(read_model)
     assert got[bad.id].status == "failed" and got[bad.id].next_attempt_at is None
